@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { AppDeps } from './deps';
+import { healthRoutes } from './health-routes';
+import { HttpProblem, problemTypes, sendProblem } from './problem';
+import { probeRoutes } from './probe-routes';
+
+export const BODY_LIMIT = '100kb';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the express app; `server.ts` only listens, so tests drive the app directly. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.http.trustProxy);
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // A caller's request id is kept (so a trace crosses services); otherwise we make one.
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url?.startsWith('/health/') ?? false },
+    }),
+  );
+  app.use(requireJsonBodies);
+  app.use(express.json({ limit: BODY_LIMIT }));
+
+  app.use(healthRoutes(deps));
+  app.use(probeRoutes(deps));
+
+  app.use(unknownRoute(app));
+  app.use(problemHandler(deps));
+  return app;
+}
+
+/** Writes that carry a body must say it is JSON: anything else is 415, not a silent `{}`. */
+const requireJsonBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    next(
+      new HttpProblem(
+        415,
+        problemTypes.unsupportedMediaType,
+        'Unsupported Media Type',
+        `request bodies must be application/json, got ${req.headers['content-type'] ?? 'no content type'}`,
+      ),
+    );
+    return;
+  }
+  next();
+};
+
+/** 405 with an Allow header when the path exists under another method; 404 otherwise. */
+function unknownRoute(app: Express): RequestHandler {
+  return (req, _res, next) => {
+    const allowed = allowedMethods(app, req.path);
+    if (allowed.length > 0) {
+      next(
+        new HttpProblem(405, problemTypes.methodNotAllowed, 'Method Not Allowed', `${req.method} is not allowed on ${req.path}`, undefined, {
+          Allow: allowed.join(', '),
+        }),
+      );
+      return;
+    }
+    next(new HttpProblem(404, problemTypes.notFound, 'Not Found', `no route for ${req.method} ${req.path}`));
+  };
+}
+
+interface RouteLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  matchers?: ((path: string) => unknown)[];
+  handle?: { stack?: RouteLayer[] };
+}
+
+function allowedMethods(app: Express, path: string): string[] {
+  const methods = new Set<string>();
+  const visit = (layers: RouteLayer[] | undefined): void => {
+    for (const layer of layers ?? []) {
+      if (layer.route && layer.matchers?.some((match) => match(path))) {
+        for (const [method, on] of Object.entries(layer.route.methods)) if (on) methods.add(method.toUpperCase());
+      }
+      visit(layer.handle?.stack);
+    }
+  };
+  visit((app as unknown as { router: { stack: RouteLayer[] } }).router.stack);
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+function problemHandler({ logger }: AppDeps): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      // The stack goes to the log with the request id, never to the client.
+      (req.log ?? logger).error({ err: error }, 'request failed');
+    }
+    sendProblem(res, problem, req.originalUrl);
+  };
+}
+
+function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  const bodyError = error as BodyParserError;
+  if (bodyError.type === 'entity.parse.failed') {
+    return new HttpProblem(400, problemTypes.malformedJson, 'Malformed JSON', 'the request body is not valid JSON');
+  }
+  if (bodyError.type === 'entity.too.large') {
+    return new HttpProblem(413, problemTypes.payloadTooLarge, 'Payload Too Large', `request bodies are limited to ${BODY_LIMIT}`);
+  }
+  if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
+    return new HttpProblem(415, problemTypes.unsupportedMediaType, 'Unsupported Media Type', 'unsupported body encoding');
+  }
+  if (isUnavailable(error)) {
+    return new HttpProblem(503, problemTypes.unavailable, 'Service Unavailable', 'a dependency is unavailable; retry later', undefined, {
+      'Retry-After': '5',
+    });
+  }
+  return new HttpProblem(500, problemTypes.internal, 'Internal Server Error', 'an unexpected error occurred');
+}
+
+/** Errors meaning "a dependency is away" (gRPC UNAVAILABLE, refused connections): 503, not 500. */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; cause?: { code?: unknown } };
+  const codes = [e.code, e.cause?.code];
+  return codes.some((c) => c === 14 || c === 'ECONNREFUSED' || c === 'ETIMEDOUT' || c === 'ENOTFOUND');
+}

@@ -1,0 +1,14 @@
+import type { Config } from '../lib/config';
+import type { Database } from '../lib/database';
+import type { Logger } from '../lib/logger';
+import type { Redis } from '../lib/redis';
+import type { TemporalClient } from '../lib/temporal';
+
+/** Everything the API needs, created by the entry point (or a test) and passed in. */
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  temporal: TemporalClient;
+  logger: Logger;
+}

@@ -1,0 +1,40 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { loadConfigOrExit } from '../lib/config';
+import { createDatabase } from '../lib/database';
+import { createLogger } from '../lib/logger';
+import { createRedis } from '../lib/redis';
+import { createTemporalClient } from '../lib/temporal';
+import { onShutdownSignal } from '../lib/shutdown';
+import { createApp } from './app';
+
+/** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'shopflow-api');
+  const db = createDatabase(config);
+  const redis = createRedis(config, 'shopflow-api');
+  // A Redis that is away at start is reported by /health/ready; ioredis keeps reconnecting.
+  await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
+  const temporal = createTemporalClient(config);
+
+  const server = createServer(createApp({ config, db, redis, temporal, logger }));
+  server.listen(config.http.port, config.http.host);
+  await once(server, 'listening');
+  logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
+
+  onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    server.close();
+    server.closeIdleConnections();
+    await once(server, 'close');
+    await temporal.connection.close();
+    await db.$disconnect();
+    redis.disconnect();
+    logger.info('api stopped');
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shopflow api: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

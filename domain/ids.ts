@@ -1,0 +1,25 @@
+/**
+ * Ids derived from business ids. Every workflow id, task queue key or stream name is built
+ * here, so the mapping from a business object to its Temporal execution is in one place.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export function probeWorkflowId(probeId: string): string {
+  return `probe-${probeId}`;
+}
+
+/** The probe id of a probe workflow id, or undefined when the id is not one. */
+export function probeIdFromWorkflowId(workflowId: string): string | undefined {
+  const match = /^probe-(.+)$/.exec(workflowId);
+  return match?.[1] !== undefined && isUuid(match[1]) ? match[1] : undefined;
+}
+
+/** The idempotency key of one step of one workflow: a retried activity reuses it. */
+export function stepIdempotencyKey(workflowId: string, step: string): string {
+  return `${workflowId}:${step}`;
+}

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of shopflow, read from the environment once at start-up and passed down.
+ * Nothing else reads `process.env`: a process with bad settings stops before it touches anything.
+ * `.env.example` lists each variable with its default; keep the two in step (a unit test checks).
+ */
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const positiveMs = z.coerce
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .positive('must be greater than 0');
+
+/** A URL with one of the given schemes. The value is never echoed: it may carry a password. */
+function serviceUrl(schemes: string[]) {
+  const expected = schemes.map((s) => `${s}://`).join(' or ');
+  return z.string().refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return schemes.includes(url.protocol.replace(/:$/, '')) && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${expected} URL with a host` },
+  );
+}
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production'], { error: 'must be development, test or production' }),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+    error: 'must be one of trace, debug, info, warn, error, fatal, silent',
+  }),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' }),
+  HOST: z.string().min(1, 'must not be empty'),
+  PORT: port,
+  DATABASE_URL: serviceUrl(['postgres', 'postgresql']),
+  DATABASE_POOL_SIZE: z.coerce.number({ error: 'must be a number' }).int().min(1, 'must be at least 1').max(200),
+  REDIS_URL: serviceUrl(['redis', 'rediss']),
+  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a Temporal namespace name'),
+  TEMPORAL_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a task queue name'),
+  TEMPORAL_UI_PORT: port,
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  DATA_DIR: z.string().min(1, 'must not be empty'),
+  EMBEDDED_POSTGRES: z.enum(['auto', 'never'], { error: 'must be auto or never' }),
+  HEALTH_TIMEOUT_MS: positiveMs,
+  HEALTH_DEGRADED_MS: positiveMs,
+  SHUTDOWN_TIMEOUT_MS: positiveMs,
+  PROBE_TIMEOUT_MS: positiveMs,
+  TRUST_PROXY: booleanFlag,
+});
+
+/** Defaults for local development; production deployments set every value explicitly. */
+export const configDefaults = {
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'auto',
+  HOST: '0.0.0.0',
+  PORT: '3000',
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/shopflow',
+  DATABASE_POOL_SIZE: '10',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  TEMPORAL_NAMESPACE: 'default',
+  TEMPORAL_TASK_QUEUE: 'shopflow-orders',
+  TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_CLI_PATH: undefined,
+  DATA_DIR: '.data',
+  EMBEDDED_POSTGRES: 'auto',
+  HEALTH_TIMEOUT_MS: '2000',
+  HEALTH_DEGRADED_MS: '500',
+  SHUTDOWN_TIMEOUT_MS: '15000',
+  PROBE_TIMEOUT_MS: '30000',
+  TRUST_PROXY: 'false',
+} as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
+
+export type ConfigVariable = keyof typeof configDefaults;
+
+type Env = z.output<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
+  http: { host: string; port: number; trustProxy: boolean };
+  database: { url: string; poolSize: number };
+  redis: { url: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiPort: number;
+    cliPath: string | undefined;
+  };
+  dataDir: string;
+  embeddedPostgres: Env['EMBEDDED_POSTGRES'];
+  health: { timeoutMs: number; degradedMs: number };
+  shutdownTimeoutMs: number;
+  probeTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into a typed config; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, fallback] of Object.entries(configDefaults)) {
+    const value = env[name];
+    // An empty variable means "not set", as in docker compose files with `VAR=`.
+    raw[name] = value === undefined || value === '' ? fallback : value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0]), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    redis: { url: e.REDIS_URL },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    dataDir: e.DATA_DIR,
+    embeddedPostgres: e.EMBEDDED_POSTGRES,
+    health: { timeoutMs: e.HEALTH_TIMEOUT_MS, degradedMs: e.HEALTH_DEGRADED_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+  };
+}
+
+/** EX_CONFIG from sysexits.h: the process was started with a bad configuration. */
+export const CONFIG_EXIT_CODE = 78;
+
+/**
+ * For entry points: the config, or one clear line on stderr and exit code 78.
+ * Entry points call this before creating a logger, so the line is plain text.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`shopflow: ${error.message}\n`);
+      process.exit(CONFIG_EXIT_CODE);
+    }
+    throw error;
+  }
+}

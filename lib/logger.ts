@@ -1,0 +1,38 @@
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Config } from './config';
+
+export type { Logger };
+
+/** Keys whose values never reach a log line, wherever they appear. */
+const redactedPaths = [
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'databaseUrl',
+  'redisUrl',
+];
+
+/**
+ * JSON lines for machines; colourised lines when a person watches a terminal.
+ * Pretty printing runs in-process (not a transport thread) so that the last lines
+ * before an exit are never lost.
+ */
+export function createLogger(config: Pick<Config, 'log'>, name = 'shopflow'): Logger {
+  const options: pino.LoggerOptions = {
+    name,
+    level: config.log.level,
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  if (usePretty) {
+    return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  }
+  return pino(options);
+}

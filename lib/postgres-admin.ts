@@ -1,0 +1,62 @@
+import { Client } from 'pg';
+
+/**
+ * Server-level chores on PostgreSQL (not on one database's tables): whether it answers,
+ * and creating or dropping databases. Used by `npm start`, `npm run db:migrate` and tests.
+ */
+
+function withDatabase(databaseUrl: string, database: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export function databaseName(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`database name "${name}" is not a plain identifier`);
+  return name;
+}
+
+async function withMaintenanceClient<T>(databaseUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: withDatabase(databaseUrl, 'postgres'), connectionTimeoutMillis: 3_000 });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function isPostgresAnswering(databaseUrl: string): Promise<boolean> {
+  try {
+    await withMaintenanceClient(databaseUrl, (c) => c.query('SELECT 1'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the URL's database unless it exists. Returns whether it created it. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const name = databaseName(databaseUrl);
+  return withMaintenanceClient(databaseUrl, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name}"`);
+    } catch (error) {
+      // Two processes may race to create it; the loser finds it there.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    }
+    return true;
+  });
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = databaseName(databaseUrl);
+  await withMaintenanceClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+export function databaseUrlFor(databaseUrl: string, database: string): string {
+  return withDatabase(databaseUrl, database);
+}

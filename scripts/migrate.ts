@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { loadConfigOrExit } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { MigrationError, migrate } from '../lib/migrations';
+import { ensureDatabase } from '../lib/postgres-admin';
+
+const program = new Command('db:migrate')
+  .description(
+    'Create the database named by DATABASE_URL if missing, then apply pending migrations from prisma/migrations.\n' +
+      'Applying twice is a no-op; a migration changed after it was applied is refused.',
+  )
+  .option('--migrations-dir <dir>', 'folder of <timestamp>_<name>/migration.sql migrations')
+  .action(async (options: { migrationsDir?: string }) => {
+    const config = loadConfigOrExit();
+    const logger = createLogger(config, 'shopflow-migrate');
+    try {
+      if (await ensureDatabase(config.database.url)) logger.info('database created');
+      const result = await migrate(config.database.url, { logger, migrationsDir: options.migrationsDir });
+      logger.info(
+        { applied: result.applied.length, alreadyApplied: result.alreadyApplied.length },
+        result.applied.length ? 'migrations applied' : 'database already up to date',
+      );
+    } catch (error) {
+      const message = error instanceof MigrationError || error instanceof Error ? error.message : String(error);
+      process.stderr.write(`shopflow db:migrate: ${message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+void program.parseAsync();

@@ -1,0 +1,35 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import type { Config } from '../lib/config';
+
+export interface CreateWorkerOptions {
+  config: Pick<Config, 'temporal' | 'shutdownTimeoutMs'>;
+  deps: ActivityDeps;
+  connection: NativeConnection;
+  /** A prebuilt bundle (tests build it once); otherwise workflows/ is bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export function workflowsPath(): string {
+  return require.resolve('../workflows');
+}
+
+/** The shopflow worker: every workflow and activity on the orders task queue. */
+export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const { config, deps, connection } = options;
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities(deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+    identity: options.identity,
+    // In-flight activities get this long to finish on shutdown before they are cancelled.
+    shutdownGraceTime: Math.max(1_000, config.shutdownTimeoutMs - 2_000),
+  });
+}
+
+export function connectWorker(config: Pick<Config, 'temporal'>): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.temporal.address });
+}

@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Imported only by Temporal's workflow bundler.
+export { platformProbeWorkflow } from './probe';
