@@ -22,7 +22,11 @@ const redactedPaths = [
  * Pretty printing runs in-process (not a transport thread) so that the last lines
  * before an exit are never lost.
  */
-export function createLogger(config: Pick<Config, 'log'>, name = 'shopflow'): Logger {
+export function createLogger(
+  config: Pick<Config, 'log'>,
+  name = 'shopflow',
+  stream: 'stdout' | 'stderr' = 'stdout',
+): Logger {
   const options: pino.LoggerOptions = {
     name,
     level: config.log.level,
@@ -30,9 +34,13 @@ export function createLogger(config: Pick<Config, 'log'>, name = 'shopflow'): Lo
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  const fd = stream === 'stdout' ? 1 : 2;
+  const usePretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process[stream].isTTY === true);
   if (usePretty) {
-    return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+    return pino(
+      options,
+      pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true, destination: fd }),
+    );
   }
-  return pino(options);
+  return pino(options, pino.destination({ fd, sync: true }));
 }

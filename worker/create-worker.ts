@@ -24,7 +24,8 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities(deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    identity: options.identity,
+    // Spread only when set: an explicit `undefined` would replace the SDK's default identity.
+    ...(options.identity ? { identity: options.identity } : {}),
     // In-flight activities get this long to finish on shutdown before they are cancelled.
     shutdownGraceTime: Math.max(1_000, config.shutdownTimeoutMs - 2_000),
   });

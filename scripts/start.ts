@@ -1,0 +1,237 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadConfigOrExit, type Config } from '../lib/config';
+import { spawnManaged, type ManagedProcess } from '../lib/child-process';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/embedded-postgres';
+import { createLogger, type Logger } from '../lib/logger';
+import { migrate } from '../lib/migrations';
+import { ensureDatabase, isPostgresAnswering } from '../lib/postgres-admin';
+import { isRedisAnswering } from '../lib/redis';
+import { isTemporalAnswering } from '../lib/temporal';
+import { ensureTemporalCli } from '../lib/temporal-cli';
+import { devServerArgs } from '../lib/temporal-dev-server';
+
+/**
+ * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the
+ * config points to when they answer; otherwise starts an embedded PostgreSQL and a Temporal dev
+ * server (SQLite file under DATA_DIR, Web UI on). Then migrates, starts the worker and the API
+ * as child processes, and stops all of it, in order, on Ctrl-C or SIGTERM.
+ */
+
+const repoRoot = path.resolve(__dirname, '..');
+const graceMs = 10_000;
+
+/** What this run started and must stop, last started first stopped. */
+class Supervisor {
+  private readonly stoppers: { name: string; stop: () => Promise<void> }[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  own(name: string, stop: () => Promise<void>): void {
+    this.stoppers.push({ name, stop });
+  }
+
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const { name, stop } of [...this.stoppers].reverse()) {
+        this.logger.info(`stopping ${name}`);
+        await stop().catch((error: unknown) => this.logger.error({ err: error }, `could not stop ${name}`));
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+function isLocalHost(url: string): boolean {
+  return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+}
+
+/** The URL without its password, for printing. */
+function printable(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+async function ensureRedis(config: Config): Promise<void> {
+  if (await isRedisAnswering(config.redis.url)) return;
+  throw new StartError(
+    `no Redis answers at ${printable(config.redis.url)}. Start one, e.g. ` +
+      '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL.',
+  );
+}
+
+async function ensurePostgres(
+  config: Config,
+  logger: Logger,
+  supervisor: Supervisor,
+): Promise<{ url: string; embedded: boolean }> {
+  if (await isPostgresAnswering(config.database.url)) return { url: config.database.url, embedded: false };
+  if (config.embeddedPostgres === 'never' || !isLocalHost(config.database.url)) {
+    throw new StartError(
+      `no PostgreSQL answers at ${printable(config.database.url)}; start it or fix DATABASE_URL` +
+        (config.embeddedPostgres === 'never' ? '' : ' (the embedded fallback only replaces a local server)'),
+    );
+  }
+  const port = Number(new URL(config.database.url).port || 5432);
+  logger.warn({ port }, `no PostgreSQL answers at ${printable(config.database.url)}: starting an embedded PostgreSQL`);
+  const embedded: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dataDir: config.dataDir, port, logger });
+  supervisor.own('embedded PostgreSQL', () => embedded.stop());
+  const url = new URL(embedded.url);
+  url.pathname = new URL(config.database.url).pathname;
+  return { url: url.toString(), embedded: true };
+}
+
+async function ensureTemporal(
+  config: Config,
+  logger: Logger,
+  supervisor: Supervisor,
+): Promise<{ started: boolean; uiUrl: string | undefined }> {
+  if (await isTemporalAnswering(config.temporal.address)) {
+    logger.info({ address: config.temporal.address }, 'using the running Temporal server');
+    return { started: false, uiUrl: undefined };
+  }
+  const cli = await ensureTemporalCli(logger, config.temporal.cliPath);
+  const [ip = '127.0.0.1', port = '7233'] = splitHostPort(config.temporal.address);
+  const dbFilename = path.resolve(config.dataDir, 'temporal.db');
+  const server = spawnManaged({
+    name: 'Temporal dev server',
+    command: cli,
+    args: devServerArgs({ ip, port: Number(port), uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, dbFilename }),
+    logger,
+  });
+  // The dev server exits on SIGINT as on Ctrl-C in its own terminal, closing SQLite cleanly.
+  supervisor.own(server.name, () => server.stop(graceMs, 'SIGINT'));
+  logger.info({ address: config.temporal.address, dbFilename }, 'starting the Temporal dev server');
+  await waitFor('the Temporal dev server', 60_000, [server], () => isTemporalAnswering(config.temporal.address, 1_000));
+  return { started: true, uiUrl: `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${config.temporal.uiPort}` };
+}
+
+function splitHostPort(address: string): [string, string] {
+  const index = address.lastIndexOf(':');
+  return [address.slice(0, index), address.slice(index + 1)];
+}
+
+/** Polls `ready` until it is true; fails early if a process it depends on exits. */
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  processes: ManagedProcess[],
+  ready: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const dead = processes.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+    if (dead) throw new StartError(`${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while starting`);
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new StartError(`${what} was not ready within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function startNodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv, logger: Logger): ManagedProcess {
+  return spawnManaged({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(repoRoot, entry)],
+    env,
+    logger,
+  });
+}
+
+async function isApiReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(3_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+class StartError extends Error {}
+
+async function start(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'shopflow-start');
+  const supervisor = new Supervisor(logger);
+  let shuttingDown = false;
+  const shutdown = (reason: string, exitCode: number): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ reason }, 'stopping shopflow');
+    void supervisor.stopAll().then(() => {
+      logger.info('shopflow stopped');
+      process.exit(exitCode);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    await ensureRedis(config);
+    const postgres = await ensurePostgres(config, logger, supervisor);
+    if (await ensureDatabase(postgres.url)) logger.info('database created');
+    const migrations = await migrate(postgres.url, { logger });
+    logger.info({ applied: migrations.applied.length }, 'database migrated');
+    const temporal = await ensureTemporal(config, logger, supervisor);
+
+    const childEnv = { ...process.env, DATABASE_URL: postgres.url };
+    const worker = startNodeProcess('worker', 'worker/main.ts', childEnv, logger);
+    supervisor.own('worker', () => worker.stop(config.shutdownTimeoutMs));
+    const api = startNodeProcess('API', 'api/server.ts', childEnv, logger);
+    supervisor.own('API', () => api.stop(config.shutdownTimeoutMs));
+
+    const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+    const apiUrl = `http://${host}:${config.http.port}`;
+    await waitFor('the API', 60_000, [worker, api], () => isApiReady(apiUrl));
+
+    for (const child of [worker, api]) {
+      void child.exited.then((code) => {
+        if (!shuttingDown) {
+          logger.error({ process: child.name, code }, `${child.name} exited unexpectedly`);
+          shutdown(`${child.name} exited`, 1);
+        }
+      });
+    }
+    printBanner({ apiUrl, temporalUi: temporal.uiUrl, config, postgresUrl: postgres.url, embedded: postgres.embedded });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`shopflow start: ${message}\n`);
+    if (!(error instanceof StartError)) logger.debug({ err: error }, 'start failed');
+    await supervisor.stopAll();
+    process.exit(1);
+  }
+}
+
+function printBanner(info: {
+  apiUrl: string;
+  temporalUi: string | undefined;
+  config: Config;
+  postgresUrl: string;
+  embedded: boolean;
+}): void {
+  const lines = [
+    '',
+    'shopflow is running',
+    `  API           ${info.apiUrl}   (readiness: ${info.apiUrl}/health/ready)`,
+    `  Temporal UI   ${info.temporalUi ?? 'served by your Temporal server (TEMPORAL_ADDRESS was already running)'}`,
+    `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
+    `  PostgreSQL    ${printable(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
+    `  Redis         ${printable(info.config.redis.url)}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+void new Command('start')
+  .description(
+    'Run all of shopflow on this machine: Temporal dev server (unless TEMPORAL_ADDRESS answers), migrations, ' +
+      'worker and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
+      'locally. Ctrl-C stops everything. Settings come from the environment (see .env.example).',
+  )
+  .action(start)
+  .parseAsync();

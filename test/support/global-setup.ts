@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { migrate } from '../../lib/migrations';
+import { databaseUrlFor, ensureDatabase } from '../../lib/postgres-admin';
+import { ensureTemporalCli } from '../../lib/temporal-cli';
+import { singlePartitionArgs } from '../../lib/temporal-dev-server';
+import { workflowsPath } from '../../worker/create-worker';
+import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { testServices } from './services';
+
+/**
+ * Starts what the integration tests share: a fresh, migrated database (never the developer's),
+ * an ephemeral Temporal dev server from the pinned CLI, and one workflow bundle. Test files
+ * read their addresses from the environment (set here, inherited by jest's workers).
+ */
+export default async function globalSetup(): Promise<void> {
+  const logger = pino({ level: 'info', base: undefined });
+  await assertRedisAnswers(testServices.redisUrl);
+
+  const databaseUrl = databaseUrlFor(testServices.postgresUrl, `shopflow_test_${randomUUID().slice(0, 8)}`);
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+
+  const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cliPath },
+      ip: '127.0.0.1',
+      searchAttributes: shopflowSearchAttributes,
+      extraArgs: singlePartitionArgs,
+    },
+  });
+
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silentBundlerLogger });
+  const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
+  const bundlePath = path.join(bundleDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: testServices.redisUrl,
+    TEMPORAL_ADDRESS: env.address,
+    SHOPFLOW_TEST_WORKFLOW_BUNDLE: bundlePath,
+    SHOPFLOW_TEST_TEMPORAL_CLI: cliPath,
+  });
+  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl };
+}
+
+async function assertRedisAnswers(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch {
+    throw new Error(`integration tests need Redis at ${url}; start it (see README, "Running the tests")`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const silentBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string) => process.stderr.write(`${message}\n`),
+};

@@ -1,0 +1,42 @@
+import { checkHealth, overallStatus } from '../../lib/health';
+
+describe('health', () => {
+  it('is DOWN when any dependency is down, DEGRADED when any is slow, UP otherwise', () => {
+    expect(overallStatus(['UP', 'UP'])).toBe('UP');
+    expect(overallStatus(['UP', 'DEGRADED'])).toBe('DEGRADED');
+    expect(overallStatus(['DEGRADED', 'DOWN', 'UP'])).toBe('DOWN');
+  });
+
+  it('reports each dependency with its status, response time and error', async () => {
+    const report = await checkHealth(
+      {
+        fast: async () => 'ok',
+        slow: () => new Promise((resolve) => setTimeout(resolve, 60)),
+        broken: async () => {
+          throw new Error('connection refused');
+        },
+      },
+      { timeoutMs: 1_000, degradedMs: 30 },
+    );
+    expect(report.status).toBe('DOWN');
+    expect(report.checks['fast']).toMatchObject({ status: 'UP' });
+    expect(report.checks['slow']).toMatchObject({ status: 'DEGRADED' });
+    expect(report.checks['slow']!.responseTimeMs).toBeGreaterThanOrEqual(30);
+    expect(report.checks['broken']).toMatchObject({ status: 'DOWN', error: 'connection refused' });
+  });
+
+  it('marks a dependency that never answers DOWN at the timeout and aborts its check', async () => {
+    let aborted = false;
+    const report = await checkHealth(
+      {
+        silent: (signal) =>
+          new Promise(() => {
+            signal.addEventListener('abort', () => (aborted = true));
+          }),
+      },
+      { timeoutMs: 50, degradedMs: 10 },
+    );
+    expect(report.checks['silent']).toMatchObject({ status: 'DOWN', error: 'no answer within 50 ms' });
+    expect(aborted).toBe(true);
+  });
+});
