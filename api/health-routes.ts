@@ -9,8 +9,8 @@ export function healthRoutes({ config, db, redis, temporal }: AppDeps): Router {
     postgres: () => db.$queryRaw`SELECT 1`,
     redis: () => redis.ping(),
     temporal: (signal) =>
-      temporal.connection.withAbortSignal(signal, () =>
-        temporal.connection.workflowService.getSystemInfo({}),
+      temporal.healthConnection.withAbortSignal(signal, () =>
+        temporal.healthConnection.workflowService.getSystemInfo({}),
       ),
   };
 

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
-    await temporal.connection.close();
+    await temporal.close();
     await db.$disconnect();
     redis.disconnect();
     logger.info('api stopped');

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Logger } from './logger';
 
@@ -22,14 +23,15 @@ export interface SpawnOptions {
   args: string[];
   env?: NodeJS.ProcessEnv;
   logger: Logger;
-  /** Where the child's output goes: the terminal, or nowhere (its own logs say enough). */
-  output?: 'inherit' | 'ignore';
+  /** Where the child's output goes: the terminal (default), or appended to a log file. */
+  logFile?: string;
 }
 
 export function spawnManaged(options: SpawnOptions): ManagedProcess {
+  const output = options.logFile ? openSync(options.logFile, 'a') : 'inherit';
   const child = spawn(options.command, options.args, {
     env: options.env ?? process.env,
-    stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+    stdio: ['ignore', output, output],
     detached: true,
   });
   const exited = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? (signal as string));

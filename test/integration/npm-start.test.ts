@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, isAlive, pidsMentioning, startEntry, type LongRunning } from '../support/processes';
+import { testServices } from '../support/services';
+
+/**
+ * `npm start` as a newcomer runs it, on ports of its own: it starts a Temporal dev server and,
+ * since no PostgreSQL answers at the DATABASE_URL we give it, an embedded PostgreSQL; migrates;
+ * runs the worker and the API; answers; and on Ctrl-C stops everything it started.
+ */
+describe('npm start', () => {
+  let dataDir: string;
+  let start: LongRunning | undefined;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-start-'));
+  });
+  afterAll(() => {
+    if (start && start.child.exitCode === null) start.child.kill('SIGKILL');
+    for (const pid of pidsMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
+    const [apiPort, temporalPort, uiPort, postgresPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    start = startEntry('scripts/start.ts', {
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_PORT: String(uiPort),
+      TEMPORAL_TASK_QUEUE: 'npm-start-test',
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:${postgresPort}/shopflow`,
+      REDIS_URL: testServices.redisUrl,
+      DATA_DIR: dataDir,
+    });
+    await start.waitForOutput('Press Ctrl-C to stop.', 120_000);
+
+    const output = start.output();
+    expect(output).toContain('starting an embedded PostgreSQL');
+    expect(output).toContain(`API           http://127.0.0.1:${apiPort}`);
+    expect(output).toContain(`Temporal UI   http://127.0.0.1:${uiPort}`);
+
+    const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: expect.stringMatching(/^(UP|DEGRADED)$/),
+      checks: { postgres: { status: expect.any(String) }, redis: {}, temporal: {} },
+    });
+    const webUi = await fetch(`http://127.0.0.1:${uiPort}/`);
+    expect(webUi.status).toBe(200);
+    expect(await webUi.text()).toContain('<html');
+
+    // The children are logged with their pids (pino's `pid`), the servers carry dataDir in their arguments.
+    const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker)"/g)].map((m) => Number(m[1]));
+    expect(new Set(childPids).size).toBe(2);
+    expect(pidsMentioning(dataDir).length).toBeGreaterThanOrEqual(2);
+
+    start.child.kill('SIGINT');
+    expect(await start.exited).toEqual({ code: 0, signal: null });
+    expect(start.output()).toContain('shopflow stopped');
+    expect(childPids.filter(isAlive)).toEqual([]);
+    expect(pidsMentioning(dataDir)).toEqual([]);
+    for (const port of [apiPort, temporalPort, uiPort, postgresPort]) {
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    }
+  }, 180_000);
+
+  it('stops with one clear line saying how to start Redis when none answers', async () => {
+    const closedPort = await freePort();
+    const run = startEntry('scripts/start.ts', { REDIS_URL: `redis://127.0.0.1:${closedPort}`, DATA_DIR: dataDir });
+    const { code } = await run.exited;
+    expect(code).toBe(1);
+    expect(run.output().trim().split('\n').at(-1)).toBe(
+      `shopflow start: no Redis answers at redis://127.0.0.1:${closedPort}. Start one, e.g. ` +
+        '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL.',
+    );
+  });
+});
+
