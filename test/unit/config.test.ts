@@ -70,3 +70,14 @@ describe('config', () => {
     expect(documented).toEqual(expected);
   });
 });
+
+describe('README configuration table', () => {
+  it('documents every variable with its default', () => {
+    const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    for (const [name, value] of Object.entries(configDefaults)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row).toBeDefined();
+      expect(row).toContain(value === undefined ? '(empty)' : `\`${value}\``);
+    }
+  });
+});
