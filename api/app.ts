@@ -63,9 +63,16 @@ function unknownRoute(app: Express): RequestHandler {
     const allowed = allowedMethods(app, req.path);
     if (allowed.length > 0) {
       next(
-        new HttpProblem(405, problemTypes.methodNotAllowed, 'Method Not Allowed', `${req.method} is not allowed on ${req.path}`, undefined, {
-          Allow: allowed.join(', '),
-        }),
+        new HttpProblem(
+          405,
+          problemTypes.methodNotAllowed,
+          'Method Not Allowed',
+          `${req.method} is not allowed on ${req.path}`,
+          undefined,
+          {
+            Allow: allowed.join(', '),
+          },
+        ),
       );
       return;
     }
@@ -117,15 +124,32 @@ function toProblem(error: unknown): HttpProblem {
     return new HttpProblem(400, problemTypes.malformedJson, 'Malformed JSON', 'the request body is not valid JSON');
   }
   if (bodyError.type === 'entity.too.large') {
-    return new HttpProblem(413, problemTypes.payloadTooLarge, 'Payload Too Large', `request bodies are limited to ${BODY_LIMIT}`);
+    return new HttpProblem(
+      413,
+      problemTypes.payloadTooLarge,
+      'Payload Too Large',
+      `request bodies are limited to ${BODY_LIMIT}`,
+    );
   }
   if (bodyError.type === 'encoding.unsupported' || bodyError.type === 'charset.unsupported') {
-    return new HttpProblem(415, problemTypes.unsupportedMediaType, 'Unsupported Media Type', 'unsupported body encoding');
+    return new HttpProblem(
+      415,
+      problemTypes.unsupportedMediaType,
+      'Unsupported Media Type',
+      'unsupported body encoding',
+    );
   }
   if (isUnavailable(error)) {
-    return new HttpProblem(503, problemTypes.unavailable, 'Service Unavailable', 'a dependency is unavailable; retry later', undefined, {
-      'Retry-After': '5',
-    });
+    return new HttpProblem(
+      503,
+      problemTypes.unavailable,
+      'Service Unavailable',
+      'a dependency is unavailable; retry later',
+      undefined,
+      {
+        'Retry-After': '5',
+      },
+    );
   }
   return new HttpProblem(500, problemTypes.internal, 'Internal Server Error', 'an unexpected error occurred');
 }

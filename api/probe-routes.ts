@@ -42,7 +42,7 @@ export function probeRoutes({ config, temporal }: AppDeps): Router {
         workflowExecutionTimeout: config.probeTimeoutMs,
         typedSearchAttributes: [{ key: SagaStep, value: 'record-request' }],
         staticSummary: `Platform probe ${probeId}${body.note ? `: ${body.note}` : ''}`,
-        memo: { requestId: String(req.id) },
+        memo: { requestId: req.id },
       });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
@@ -50,10 +50,7 @@ export function probeRoutes({ config, temporal }: AppDeps): Router {
       }
       throw error;
     }
-    res
-      .status(202)
-      .location(`/v1/probes/${probeId}`)
-      .json({ probeId, workflowId, status: probeStatus.RUNNING });
+    res.status(202).location(`/v1/probes/${probeId}`).json({ probeId, workflowId, status: probeStatus.RUNNING });
   });
 
   router.get('/v1/probes/:probeId', async (req, res) => {

@@ -61,7 +61,11 @@ export class HttpProblem extends Error {
 }
 
 export function sendProblem(res: Response, problem: HttpProblem, instance?: string): void {
-  res.status(problem.status).set(problem.headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toJSON(instance)));
+  res
+    .status(problem.status)
+    .set(problem.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem.toJSON(instance)));
 }
 
 export const notFound = (what: string): HttpProblem => new HttpProblem(404, problemTypes.notFound, 'Not Found', what);

@@ -2,7 +2,11 @@ import type { z } from 'zod';
 import { HttpProblem, problemTypes } from './problem';
 
 /** Parses a request part with its schema; bad input becomes a 400 naming every bad field. */
-export function parseOrProblem<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'path'): z.output<S> {
+export function parseOrProblem<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  part: 'body' | 'query' | 'path',
+): z.output<S> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((issue) => ({

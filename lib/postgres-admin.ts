@@ -18,7 +18,10 @@ export function databaseName(databaseUrl: string): string {
 }
 
 async function withMaintenanceClient<T>(databaseUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: withDatabase(databaseUrl, 'postgres'), connectionTimeoutMillis: 3_000 });
+  const client = new Client({
+    connectionString: withDatabase(databaseUrl, 'postgres'),
+    connectionTimeoutMillis: 3_000,
+  });
   await client.connect();
   try {
     return await run(client);

@@ -20,7 +20,12 @@ export function createRedis(config: Pick<Config, 'redis'>, connectionName = 'sho
 
 /** Whether a Redis answers PING at the URL, without retrying: for start-up checks. */
 export async function isRedisAnswering(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -56,7 +56,10 @@ export async function buildTemporalCli(logger: Logger): Promise<string> {
     );
   }
   const target = cachedCliPath();
-  logger.info({ version: TEMPORAL_CLI_VERSION, target }, 'building the Temporal CLI with go install (first time: a few minutes)');
+  logger.info(
+    { version: TEMPORAL_CLI_VERSION, target },
+    'building the Temporal CLI with go install (first time: a few minutes)',
+  );
   const startedAt = Date.now();
   const heartbeat = setInterval(() => {
     logger.info({ elapsedSeconds: Math.round((Date.now() - startedAt) / 1000) }, 'still building the Temporal CLI');

@@ -61,7 +61,14 @@ export function devServerArgs(options: DevServerOptions): string[] {
   if (options.dbFilename) {
     // The default SQLite journal caps the server near 30 workflows/s here; WAL without fsync
     // reaches about 70. It is a development server: durability of the last writes is not needed.
-    args.push('--db-filename', options.dbFilename, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off');
+    args.push(
+      '--db-filename',
+      options.dbFilename,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=off',
+    );
   }
   return args;
 }

@@ -19,24 +19,31 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 
-const prismaVersion = (JSON.parse(readFileSync(path.join(root, 'node_modules', 'prisma', 'package.json'), 'utf8')) as {
-  version: string;
-}).version;
+const prismaVersion = (
+  JSON.parse(readFileSync(path.join(root, 'node_modules', 'prisma', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 const fingerprint = createHash('sha256').update(readFileSync(schemaPath)).update(prismaVersion).digest('hex');
 
 if (!force && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === fingerprint) {
   process.exit(0);
 }
 
-const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'prisma', 'build', 'index.js'), 'generate'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    PRISMA_SCHEMA_ENGINE_BINARY: process.env['PRISMA_SCHEMA_ENGINE_BINARY'] ?? path.join(root, 'scripts', 'schema-engine-unavailable'),
-    PRISMA_HIDE_UPDATE_MESSAGE: '1',
+const result = spawnSync(
+  process.execPath,
+  [path.join(root, 'node_modules', 'prisma', 'build', 'index.js'), 'generate'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY:
+        process.env['PRISMA_SCHEMA_ENGINE_BINARY'] ?? path.join(root, 'scripts', 'schema-engine-unavailable'),
+      PRISMA_HIDE_UPDATE_MESSAGE: '1',
+    },
   },
-});
+);
 if (result.status !== 0) {
   process.stderr.write('shopflow: prisma generate failed\n');
   process.exit(result.status ?? 1);

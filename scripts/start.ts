@@ -99,7 +99,13 @@ async function ensureTemporal(
   const server = spawnManaged({
     name: 'Temporal dev server',
     command: cli,
-    args: devServerArgs({ ip, port: Number(port), uiPort: config.temporal.uiPort, namespace: config.temporal.namespace, dbFilename }),
+    args: devServerArgs({
+      ip,
+      port: Number(port),
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dbFilename,
+    }),
     logger,
     // Its own log format and chatter (every reconnect while stopping) would drown ours.
     logFile: path.resolve(config.dataDir, 'temporal.log'),
@@ -129,7 +135,8 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const dead = processes.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (dead) throw new StartError(`${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while starting`);
+    if (dead)
+      throw new StartError(`${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while starting`);
     if (await ready()) return;
     if (Date.now() > deadline) throw new StartError(`${what} was not ready within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 250));

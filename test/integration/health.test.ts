@@ -14,7 +14,9 @@ describe('health endpoints', () => {
   }
 
   it('is ready (200) with PostgreSQL, Redis and Temporal each UP and timed', async () => {
-    const res = await request((await apiWith()).app).get('/health/ready').expect(200);
+    const res = await request((await apiWith()).app)
+      .get('/health/ready')
+      .expect(200);
     for (const name of ['postgres', 'redis', 'temporal']) {
       expect(res.body.checks[name]).toMatchObject({ status: expect.stringMatching(/^(UP|DEGRADED)$/) });
       expect(res.body.checks[name].responseTimeMs).toBeGreaterThanOrEqual(0);
@@ -28,7 +30,9 @@ describe('health endpoints', () => {
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/x`,
       TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
     });
-    await request(api.app).get('/health/live').expect(200, /"status":"UP"/);
+    await request(api.app)
+      .get('/health/live')
+      .expect(200, /"status":"UP"/);
   });
 
   it.each([

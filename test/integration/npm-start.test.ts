@@ -23,7 +23,12 @@ describe('npm start', () => {
   });
 
   it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
-    const [apiPort, temporalPort, uiPort, postgresPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [apiPort, temporalPort, uiPort, postgresPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     start = startEntry('scripts/start.ts', {
       PORT: String(apiPort),
       HOST: '127.0.0.1',
@@ -77,4 +82,3 @@ describe('npm start', () => {
     );
   });
 });
-

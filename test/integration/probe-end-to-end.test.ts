@@ -1,6 +1,13 @@
 import request from 'supertest';
 import { recordHistory } from '../support/histories';
-import { startApi, startWorker, eventually, testConfig, type RunningWorker, type TestPlatform } from '../support/platform';
+import {
+  startApi,
+  startWorker,
+  eventually,
+  testConfig,
+  type RunningWorker,
+  type TestPlatform,
+} from '../support/platform';
 
 /**
  * The platform end to end: a client starts a workflow over HTTP, a real worker runs it against

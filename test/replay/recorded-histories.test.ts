@@ -24,8 +24,9 @@ describe('recorded workflow histories', () => {
     // Rename the first scheduled activity in the recording: the code schedules a different one
     // than its history says, which is exactly what a non-deterministic change looks like.
     const tampered = structuredClone(first.history);
-    const scheduled = tampered.events?.find((e) => e.activityTaskScheduledEventAttributes)
-      ?.activityTaskScheduledEventAttributes;
+    const scheduled = tampered.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes,
+    )?.activityTaskScheduledEventAttributes;
     if (!scheduled?.activityType) throw new Error(`${first.name} schedules no activity`);
     scheduled.activityType.name = 'anActivityTheCodeNeverCalls';
     await expect(Worker.runReplayHistory({ workflowsPath: workflowsPath() }, tampered, 'tampered')).rejects.toThrow(

@@ -3,8 +3,7 @@ import { dropDatabase } from '../../lib/postgres-admin';
 
 export default async function globalTeardown(): Promise<void> {
   const state = (globalThis as Record<string, unknown>)['__shopflowTestEnv'] as
-    | { env: TestWorkflowEnvironment; databaseUrl: string }
-    | undefined;
+    { env: TestWorkflowEnvironment; databaseUrl: string } | undefined;
   if (!state) return;
   await state.env.teardown();
   // Kept when asked, to inspect what a failing run left behind.

@@ -87,7 +87,11 @@ export function requiredEnv(name: string): string {
 }
 
 /** Polls until `probe` returns a value, for outcomes that arrive asynchronously. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

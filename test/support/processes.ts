@@ -13,7 +13,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -47,8 +49,8 @@ export function startEntry(entry: string, env: Record<string, string>): LongRunn
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -62,7 +64,8 @@ export function startEntry(entry: string, env: Record<string, string>): LongRunn
       void exited.then(() => (gone = true));
       while (!output.includes(text)) {
         if (gone) throw new Error(`${entry} exited before printing "${text}":\n${output}`);
-        if (Date.now() > deadline) throw new Error(`${entry} did not print "${text}" within ${timeoutMs} ms:\n${output}`);
+        if (Date.now() > deadline)
+          throw new Error(`${entry} did not print "${text}" within ${timeoutMs} ms:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

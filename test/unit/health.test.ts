@@ -10,11 +10,9 @@ describe('health', () => {
   it('reports each dependency with its status, response time and error', async () => {
     const report = await checkHealth(
       {
-        fast: async () => 'ok',
+        fast: () => Promise.resolve('ok'),
         slow: () => new Promise((resolve) => setTimeout(resolve, 60)),
-        broken: async () => {
-          throw new Error('connection refused');
-        },
+        broken: () => Promise.reject(new Error('connection refused')),
       },
       { timeoutMs: 1_000, degradedMs: 30 },
     );

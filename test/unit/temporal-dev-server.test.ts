@@ -10,7 +10,13 @@ describe('Temporal dev server arguments', () => {
   });
 
   it('keeps a SQLite file in WAL mode without fsync when a file is given', () => {
-    const args = devServerArgs({ ip: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default', dbFilename: '/d/t.db' });
+    const args = devServerArgs({
+      ip: '127.0.0.1',
+      port: 7233,
+      uiPort: 8233,
+      namespace: 'default',
+      dbFilename: '/d/t.db',
+    });
     expect(args.join(' ')).toContain(
       '--db-filename /d/t.db --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=off',
     );

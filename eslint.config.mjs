@@ -1,0 +1,119 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Lint is where the architecture is enforced, so a layer violation fails the build instead of
+ * waiting for a review. dependency-cruiser (.dependency-cruiser.cjs) checks the layer graph;
+ * the rules here check what is visible in one file.
+ */
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/', 'dist/', 'generated/', 'coverage/', '.data/', 'test/fixtures/', 'bench/results/'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', '*.cjs', '*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // A promise nobody awaits loses its error: in an activity that means a lost effect.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/only-throw-error': 'error',
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['**/*.{js,cjs,mjs}'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.cjs', 'jest.config.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' },
+    },
+  },
+  {
+    // Workflow code is replayed inside Temporal's deterministic sandbox: no I/O, no Node
+    // built-ins, no infrastructure, and activities only as types for proxyActivities.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'workflow code must not use Node built-ins (not deterministic).',
+          })),
+          patterns: [
+            { group: ['**/lib', '**/lib/**'], message: 'workflow code must not import lib/ (infrastructure, I/O).' },
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'workflows import activity types only (`import type`); call activities through proxyActivities.',
+            },
+            {
+              group: ['**/api/**', '**/worker/**', '**/generated/**', 'ioredis', 'pg', '@prisma/*', 'express'],
+              message: 'workflow code must not do I/O.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The domain is pure rules: nothing outside domain/, no I/O.
+    files: ['domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ is pure: no Node built-ins.' })),
+          patterns: [
+            { group: ['../*', '!../domain', '!../domain/**'], message: 'domain/ imports nothing outside domain/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The API starts and asks workflows; it never runs an activity in-process.
+    files: ['api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'api/ reaches activities only through Temporal (start or signal a workflow).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // supertest's response bodies are `any` by design; tests assert their shape with expect().
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
+);
