@@ -9,6 +9,9 @@ const shared = {
 };
 
 module.exports = {
+  // Jest reads testTimeout only at the top level, not per project. Integration tests wait on real
+  // services; unit tests that hang still fail, just later.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Replays recorded histories against workflows/: no services needed, only the workflow bundle.

@@ -149,8 +149,10 @@ async function applyOne(client: Client, migration: MigrationFile): Promise<void>
       [id, migration.checksum, migration.name],
     );
     await client.query(migration.sql);
+    // clock_timestamp(), not now(): now() is the transaction's start, which would record every
+    // migration as finishing the instant it started.
     await client.query(
-      `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+      `UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
       [id],
     );
     await client.query('COMMIT');
