@@ -1,11 +1,28 @@
-import { createProbeActivities, type ProbeActivityDeps } from './probe';
+import { createInventoryActivities } from './inventory';
+import { createOrderActivities } from './orders';
+import { createPaymentActivities } from './payments';
+import { createProbeActivities } from './probe';
+import type { PaymentProvider } from './providers/payment-provider';
+import type { ShippingProvider } from './providers/shipping-provider';
+import { createShippingActivities } from './shipping';
+import type { Database } from '../lib/database';
+import type { Redis } from '../lib/redis';
 
 /** What the worker needs to build every activity; each area takes the part it uses. */
-export type ActivityDeps = ProbeActivityDeps;
+export interface ActivityDeps {
+  db: Database;
+  redis: Redis;
+  payments: PaymentProvider;
+  shipping: ShippingProvider;
+}
 
 /** All activities the worker registers, one factory per business area. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createProbeActivities(deps),
+    ...createOrderActivities(deps),
+    ...createInventoryActivities(deps),
+    ...createPaymentActivities(deps),
+    ...createShippingActivities(deps),
   };
 }

@@ -4,8 +4,10 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from './deps';
 import { healthRoutes } from './health-routes';
+import { orderRoutes } from './order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './problem';
 import { probeRoutes } from './probe-routes';
+import { shipmentRoutes } from './shipment-routes';
 
 export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -34,6 +36,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(healthRoutes(deps));
   app.use(probeRoutes(deps));
+  app.use(orderRoutes(deps));
+  app.use(shipmentRoutes(deps));
 
   app.use(unknownRoute(app));
   app.use(problemHandler(deps));

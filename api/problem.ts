@@ -10,6 +10,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export interface FieldProblem {
   field: string;
   message: string;
+  /** A stable code for the kind of problem (e.g. `unknown-product`), where there is one. */
+  code?: string;
 }
 
 export interface ProblemDetails {
@@ -33,6 +35,12 @@ export const problemTypes = {
   methodNotAllowed: 'method-not-allowed',
   unavailable: 'service-unavailable',
   internal: 'internal-error',
+  idempotencyKeyReused: 'idempotency-key-reused',
+  idempotencyKeyInUse: 'idempotency-key-in-use',
+  unprocessableOrder: 'unprocessable-order',
+  cancellationRefused: 'cancellation-refused',
+  shipmentCancelled: 'shipment-cancelled',
+  orderClosed: 'order-closed',
 } as const;
 
 export class HttpProblem extends Error {
@@ -43,6 +51,8 @@ export class HttpProblem extends Error {
     readonly detail?: string,
     readonly errors?: FieldProblem[],
     readonly headers: Record<string, string> = {},
+    /** Extension members (RFC 9457 §3.2), e.g. the order's status beside a 409. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail ?? title);
     this.name = 'HttpProblem';
@@ -50,6 +60,7 @@ export class HttpProblem extends Error {
 
   toJSON(instance?: string): ProblemDetails {
     return {
+      ...this.extensions,
       type: problemTypeBase + this.problemType,
       title: this.title,
       status: this.status,

@@ -7,6 +7,8 @@ import { createRedis } from '../lib/redis';
 import { createTemporalClient } from '../lib/temporal';
 import { onShutdownSignal } from '../lib/shutdown';
 import { createApp } from './app';
+import { createIdempotencyStore } from './idempotency';
+import { startIdempotencySweeper } from './idempotency-sweeper';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
 async function main(): Promise<void> {
@@ -22,11 +24,17 @@ async function main(): Promise<void> {
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
+  const sweeper = startIdempotencySweeper(
+    createIdempotencyStore(db, config.idempotency),
+    config.idempotency.sweepIntervalMs,
+    logger,
+  );
 
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
+    await sweeper.stop();
     await temporal.close();
     await db.$disconnect();
     redis.disconnect();

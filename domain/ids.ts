@@ -23,3 +23,14 @@ export function probeIdFromWorkflowId(workflowId: string): string | undefined {
 export function stepIdempotencyKey(workflowId: string, step: string): string {
   return `${workflowId}:${step}`;
 }
+
+/** One workflow per order: the workflow id is derived from the order id, so a duplicate cannot start a second saga. */
+export function orderWorkflowId(orderId: string): string {
+  return `order-${orderId}`;
+}
+
+/** The order id of an order workflow id, or undefined when the id is not one. */
+export function orderIdFromWorkflowId(workflowId: string): string | undefined {
+  const match = /^order-(.+)$/.exec(workflowId);
+  return match?.[1] !== undefined && isUuid(match[1]) ? match[1] : undefined;
+}

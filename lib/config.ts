@@ -33,6 +33,19 @@ function serviceUrl(schemes: string[]) {
   );
 }
 
+const nonNegativeMs = z.coerce
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .min(0, 'must be 0 or more');
+
+function countBetween(min: number, max: number) {
+  return z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be between ${min} and ${max}`)
+    .max(max, `must be between ${min} and ${max}`);
+}
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
 const booleanFlag = z
@@ -62,6 +75,15 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveMs,
   PROBE_TIMEOUT_MS: positiveMs,
   TRUST_PROXY: booleanFlag,
+  ORDER_MAX_ITEMS: countBetween(1, 1000),
+  ORDER_MAX_QUANTITY: countBetween(1, 1_000_000),
+  ORDER_DELIVERY_TIMEOUT_MS: positiveMs,
+  DEFAULT_COMMISSION_BPS: countBetween(0, 10_000),
+  IDEMPOTENCY_KEY_TTL_MS: positiveMs,
+  IDEMPOTENCY_LOCK_MS: positiveMs,
+  IDEMPOTENCY_SWEEP_INTERVAL_MS: positiveMs,
+  PAYMENT_SIM_LATENCY_MS: nonNegativeMs,
+  SHIPPING_SIM_LATENCY_MS: nonNegativeMs,
 });
 
 /** Defaults for local development; production deployments set every value explicitly. */
@@ -86,6 +108,15 @@ export const configDefaults = {
   SHUTDOWN_TIMEOUT_MS: '15000',
   PROBE_TIMEOUT_MS: '30000',
   TRUST_PROXY: 'false',
+  ORDER_MAX_ITEMS: '50',
+  ORDER_MAX_QUANTITY: '1000',
+  ORDER_DELIVERY_TIMEOUT_MS: '1209600000',
+  DEFAULT_COMMISSION_BPS: '1000',
+  IDEMPOTENCY_KEY_TTL_MS: '86400000',
+  IDEMPOTENCY_LOCK_MS: '30000',
+  IDEMPOTENCY_SWEEP_INTERVAL_MS: '600000',
+  PAYMENT_SIM_LATENCY_MS: '0',
+  SHIPPING_SIM_LATENCY_MS: '0',
 } as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
 
 export type ConfigVariable = keyof typeof configDefaults;
@@ -110,6 +141,10 @@ export interface Config {
   health: { timeoutMs: number; degradedMs: number };
   shutdownTimeoutMs: number;
   probeTimeoutMs: number;
+  orders: { maxItems: number; maxQuantity: number; deliveryTimeoutMs: number; defaultCommissionBps: number };
+  idempotency: { ttlMs: number; lockMs: number; sweepIntervalMs: number };
+  /** Delays the simulated payment provider and carrier add, to make races visible in tests and benches. */
+  simulators: { paymentLatencyMs: number; shippingLatencyMs: number };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +187,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     health: { timeoutMs: e.HEALTH_TIMEOUT_MS, degradedMs: e.HEALTH_DEGRADED_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+    orders: {
+      maxItems: e.ORDER_MAX_ITEMS,
+      maxQuantity: e.ORDER_MAX_QUANTITY,
+      deliveryTimeoutMs: e.ORDER_DELIVERY_TIMEOUT_MS,
+      defaultCommissionBps: e.DEFAULT_COMMISSION_BPS,
+    },
+    idempotency: {
+      ttlMs: e.IDEMPOTENCY_KEY_TTL_MS,
+      lockMs: e.IDEMPOTENCY_LOCK_MS,
+      sweepIntervalMs: e.IDEMPOTENCY_SWEEP_INTERVAL_MS,
+    },
+    simulators: { paymentLatencyMs: e.PAYMENT_SIM_LATENCY_MS, shippingLatencyMs: e.SHIPPING_SIM_LATENCY_MS },
   };
 }
 

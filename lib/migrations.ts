@@ -131,7 +131,8 @@ function refuseModifiedOrFailed(migrations: MigrationFile[], recorded: Map<strin
 function warnAboutUnknown(migrations: MigrationFile[], recorded: Map<string, AppliedRow>, logger?: Logger): void {
   const known = new Set(migrations.map((m) => m.name));
   for (const name of recorded.keys()) {
-    if (!known.has(name)) logger?.warn({ migration: name }, 'database has a migration that is not in prisma/migrations');
+    if (!known.has(name))
+      logger?.warn({ migration: name }, 'database has a migration that is not in prisma/migrations');
   }
 }
 

@@ -4,6 +4,7 @@ import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
 import { connectWorker, createWorker } from './create-worker';
+import { createProviders } from './providers';
 
 /**
  * The worker process. The Temporal Runtime traps SIGINT/SIGTERM and shuts the worker down
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const redis = createRedis(config, 'shopflow-worker');
   await redis.connect();
   const connection = await connectWorker(config);
-  const worker = await createWorker({ config, deps: { db, redis }, connection });
+  const worker = await createWorker({ config, deps: { db, redis, ...createProviders(config, redis) }, connection });
 
   logger.info(
     { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address: config.temporal.address },

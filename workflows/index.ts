@@ -1,2 +1,3 @@
 // Every workflow the worker registers. Imported only by Temporal's workflow bundler.
+export { orderWorkflow } from './order';
 export { platformProbeWorkflow } from './probe';

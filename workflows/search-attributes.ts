@@ -7,8 +7,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const OrderStatus = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 export const CustomerId = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const SellerIds = defineSearchAttributeKey('SellerIds', SearchAttributeType.KEYWORD_LIST);
-export const OrderTotalMinor = defineSearchAttributeKey('OrderTotalMinor', SearchAttributeType.INT);
+/** The order's total in minor units of its currency (e.g. 4200 = 42.00 EUR). */
+export const OrderTotal = defineSearchAttributeKey('OrderTotal', SearchAttributeType.INT);
 /** The step a saga-like workflow is on (or `completed` / `failed`): "where is it stuck?" */
 export const SagaStep = defineSearchAttributeKey('SagaStep', SearchAttributeType.KEYWORD);
 
-export const shopflowSearchAttributes = [OrderStatus, CustomerId, SellerIds, OrderTotalMinor, SagaStep];
+export const shopflowSearchAttributes = [OrderStatus, CustomerId, SellerIds, OrderTotal, SagaStep];

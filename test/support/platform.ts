@@ -8,6 +8,7 @@ import { createDatabase, type Database } from '../../lib/database';
 import { createRedis, type Redis } from '../../lib/redis';
 import { createTemporalClient } from '../../lib/temporal';
 import { installTemporalRuntimeLogger } from '../../lib/temporal-logger';
+import { createProviders, type Providers } from '../../worker/providers';
 import { createWorker } from '../../worker/create-worker';
 
 /**
@@ -52,7 +53,7 @@ export interface RunningWorker {
 }
 
 /** A real worker on the test file's task queue, running until `stop`. */
-export async function startWorker(config: Config): Promise<RunningWorker> {
+export async function startWorker(config: Config, overrides: Partial<Providers> = {}): Promise<RunningWorker> {
   // The SDK's logs follow LOG_LEVEL (silent unless a developer asks), as in the worker process.
   installTemporalRuntimeLogger(pino({ level: config.log.level }));
   const db = createDatabase(config);
@@ -61,7 +62,7 @@ export async function startWorker(config: Config): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker({
     config,
-    deps: { db, redis },
+    deps: { db, redis, ...createProviders(config, redis), ...overrides },
     connection,
     workflowBundle: { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
   });

@@ -26,8 +26,8 @@ export function entryEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Runs an entry point to completion (for ones that exit at once, e.g. on bad config). */
-export function runEntry(entry: string, env: Record<string, string>, timeoutMs = 30_000) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry)], {
+export function runEntry(entry: string, env: Record<string, string>, timeoutMs = 30_000, args: string[] = []) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry), ...args], {
     env: entryEnv(env),
     encoding: 'utf8',
     timeout: timeoutMs,

@@ -75,7 +75,8 @@ describe('README configuration table', () => {
   it('documents every variable with its default', () => {
     const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
     for (const [name, value] of Object.entries(configDefaults)) {
-      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      // Prettier pads table cells, so a row is found by its first cell, whatever the spacing.
+      const row = readme.split('\n').find((line) => new RegExp(`^\\|\\s*\`${name}\`\\s+\\|`).test(line));
       expect(row).toBeDefined();
       expect(row).toContain(value === undefined ? '(empty)' : `\`${value}\``);
     }

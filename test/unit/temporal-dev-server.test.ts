@@ -6,7 +6,7 @@ describe('Temporal dev server arguments', () => {
     const args = searchAttributeArgs();
     expect(args.filter((a) => a === '--search-attribute')).toHaveLength(shopflowSearchAttributes.length);
     expect(args).toContain('SellerIds=KeywordList');
-    expect(args).toContain('OrderTotalMinor=Int');
+    expect(args).toContain('OrderTotal=Int');
   });
 
   it('keeps a SQLite file in WAL mode without fsync when a file is given', () => {

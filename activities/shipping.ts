@@ -1,0 +1,138 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { OrderFailureType } from '../domain/order-errors';
+import type { Database } from '../lib/database';
+import type { ShippingAddress } from '../workflows/order-contract';
+import { lockOrder, transitionOrder, type Tx } from './order-store';
+import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider } from './providers/shipping-provider';
+
+/**
+ * One shipment per seller. Shipments are booked with the carrier first (idempotently, one key
+ * per seller), then recorded together with the stock they consume in one transaction, so the
+ * order is SHIPPED with all its shipments or not at all.
+ */
+
+export interface ShippingActivityDeps {
+  db: Database;
+  shipping: ShippingProvider;
+}
+
+export interface SellerParcel {
+  sellerId: string;
+  /** The carrier's idempotency key for this seller's shipment (derived from the workflow and step). */
+  idempotencyKey: string;
+  parcels: { productId: string; quantity: number }[];
+}
+
+export interface CreateShipmentsInput {
+  orderId: string;
+  address: ShippingAddress;
+  sellers: SellerParcel[];
+}
+export interface CreatedShipment {
+  shipmentId: string;
+  sellerId: string;
+  trackingNumber: string;
+}
+export interface CreateShipmentsResult {
+  shipments: CreatedShipment[];
+}
+
+export interface CancelShipmentsInput {
+  orderId: string;
+  sellers: Pick<SellerParcel, 'sellerId' | 'idempotencyKey'>[];
+}
+export interface CancelShipmentsResult {
+  cancelled: number;
+}
+
+export function createShippingActivities({ db, shipping }: ShippingActivityDeps) {
+  return {
+    async createShipments(input: CreateShipmentsInput): Promise<CreateShipmentsResult> {
+      const booked: { seller: SellerParcel; shipment: ProviderShipment }[] = [];
+      for (const seller of input.sellers) {
+        const shipment = await shipping
+          .createShipment({
+            idempotencyKey: seller.idempotencyKey,
+            orderId: input.orderId,
+            sellerId: seller.sellerId,
+            address: input.address,
+            parcels: seller.parcels,
+          })
+          .catch((error: unknown) => {
+            if (error instanceof UndeliverableAddressError) {
+              throw ApplicationFailure.nonRetryable(error.message, OrderFailureType.Undeliverable);
+            }
+            throw error;
+          });
+        booked.push({ seller, shipment });
+      }
+
+      return db.$transaction(async (tx) => {
+        const status = await lockOrder(tx, input.orderId);
+        await tx.shipment.createMany({
+          data: booked.map(({ seller, shipment }) => ({
+            orderId: input.orderId,
+            sellerId: seller.sellerId,
+            status: 'CREATED',
+            carrier: shipment.carrier,
+            trackingNumber: shipment.trackingNumber,
+            providerShipmentId: shipment.providerShipmentId,
+            idempotencyKey: seller.idempotencyKey,
+          })),
+          skipDuplicates: true,
+        });
+        await consumeReservations(tx, input.orderId);
+        await transitionOrder(tx, input.orderId, status, 'SHIPPED');
+        const rows = await tx.shipment.findMany({ where: { orderId: input.orderId }, orderBy: { sellerId: 'asc' } });
+        return {
+          shipments: rows.map((r) => ({ shipmentId: r.id, sellerId: r.sellerId, trackingNumber: r.trackingNumber })),
+        };
+      });
+    },
+
+    /** Compensation: cancels whatever the carrier booked for this order and puts consumed stock back on hold. */
+    async cancelShipments(input: CancelShipmentsInput): Promise<CancelShipmentsResult> {
+      let cancelled = 0;
+      for (const seller of input.sellers) {
+        const result = await shipping.cancelShipment({ idempotencyKey: seller.idempotencyKey, orderId: input.orderId });
+        if (result.cancelled) cancelled += 1;
+      }
+      await db.$transaction(async (tx) => {
+        await lockOrder(tx, input.orderId);
+        await tx.shipment.updateMany({
+          where: { orderId: input.orderId, status: 'CREATED' },
+          data: { status: 'CANCELLED', cancelledAt: new Date() },
+        });
+        await restoreConsumedReservations(tx, input.orderId);
+      });
+      return { cancelled };
+    },
+  };
+}
+
+/** Shipped goods leave the warehouse: the hold becomes a decrement of stock on hand. */
+async function consumeReservations(tx: Tx, orderId: string): Promise<void> {
+  const consumed = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
+    UPDATE reservations SET status = 'CONSUMED'
+    WHERE order_id = ${orderId}::uuid AND status = 'RESERVED'
+    RETURNING product_id AS "productId", quantity`;
+  for (const line of consumed.sort((a, b) => a.productId.localeCompare(b.productId))) {
+    await tx.$executeRaw`
+      UPDATE inventory SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity}, updated_at = now()
+      WHERE product_id = ${line.productId}::uuid`;
+  }
+}
+
+async function restoreConsumedReservations(tx: Tx, orderId: string): Promise<void> {
+  const restored = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
+    UPDATE reservations SET status = 'RESERVED'
+    WHERE order_id = ${orderId}::uuid AND status = 'CONSUMED'
+    RETURNING product_id AS "productId", quantity`;
+  for (const line of restored.sort((a, b) => a.productId.localeCompare(b.productId))) {
+    await tx.$executeRaw`
+      UPDATE inventory SET on_hand = on_hand + ${line.quantity}, reserved = reserved + ${line.quantity}, updated_at = now()
+      WHERE product_id = ${line.productId}::uuid`;
+  }
+}
+
+export type ShippingActivities = ReturnType<typeof createShippingActivities>;

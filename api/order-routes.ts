@@ -1,0 +1,457 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { isUuid, orderWorkflowId } from '../domain/ids';
+import { formatMoney, money } from '../domain/money';
+import { cancellationRefusal, isOrderStatus, type OrderStatus as OrderStatusName } from '../domain/order-status';
+import { orderSummary } from '../domain/order-summary';
+import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../domain/pricing';
+import type { Prisma } from '../generated/prisma/client';
+import type { Config } from '../lib/config';
+import type { Database } from '../lib/database';
+import {
+  cancelOrderUpdate,
+  orderStateQuery,
+  type CancelOrderResponse,
+  type OrderSagaState,
+  type OrderWorkflowInput,
+  type OrderWorkflowResult,
+} from '../workflows/order-contract';
+import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../workflows/search-attributes';
+import type { AppDeps } from './deps';
+import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
+import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
+import { parseOrProblem } from './validation';
+
+/** The order workflow's signature, named here so the API never imports workflow code. */
+type OrderWorkflow = (input: OrderWorkflowInput) => Promise<OrderWorkflowResult>;
+const ORDER_WORKFLOW_TYPE = 'orderWorkflow';
+const CREATE_ORDER_SCOPE = 'POST /v1/orders';
+const SAGA_QUERY_DEADLINE_MS = 1_000;
+
+const uuid = z.string().refine(isUuid, 'must be a UUID');
+const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+function createOrderBody(limits: Config['orders']) {
+  const item = z
+    .object({
+      productId: uuid,
+      quantity: z
+        .number({ error: 'must be a number' })
+        .int('must be a whole number')
+        .min(1, `must be between 1 and ${limits.maxQuantity}`)
+        .max(limits.maxQuantity, `must be between 1 and ${limits.maxQuantity}`),
+    })
+    .strict();
+  return z
+    .object({
+      customerId: uuid,
+      items: z
+        .array(item, { error: 'must be a list of items' })
+        .min(1, 'must have at least 1 item')
+        .max(limits.maxItems, `must have at most ${limits.maxItems} items`),
+      shippingAddress: z
+        .object({
+          recipient: text(200),
+          line1: text(200),
+          line2: text(200).optional(),
+          city: text(100),
+          postalCode: text(20),
+          country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE'),
+        })
+        .strict(),
+      payment: z.object({ token: z.string().regex(/^tok_[a-z0-9_]{1,60}$/, 'must be a payment token tok_…') }).strict(),
+    })
+    .strict();
+}
+
+type CreateOrderBody = z.output<ReturnType<typeof createOrderBody>>;
+
+const orderPath = z.object({ orderId: uuid });
+const cancelBody = z.object({ reason: z.string().max(500, 'must be at most 500 characters').optional() }).strict();
+
+/**
+ * Orders over HTTP. The API validates, prices from the catalogue and starts the order's workflow;
+ * it writes no order rows itself (the workflow's first activity does), so a rejected request leaves
+ * nothing behind. Creating an order requires an Idempotency-Key: a retry gets the first answer.
+ */
+export function orderRoutes(deps: AppDeps): Router {
+  const { config, db, temporal } = deps;
+  const router = Router();
+  const idempotency = createIdempotencyStore(db, config.idempotency);
+  const handleOf = (orderId: string): WorkflowHandle<OrderWorkflow> =>
+    temporal.client.workflow.getHandle<OrderWorkflow>(orderWorkflowId(orderId));
+
+  router.post('/v1/orders', async (req, res) => {
+    const key = parseIdempotencyKey(req.headers['idempotency-key']);
+    const body = parseOrProblem(createOrderBody(config.orders), req.body, 'body');
+
+    const claim = await idempotency.begin(CREATE_ORDER_SCOPE, key, requestHash(body));
+    if (claim.kind === 'replay') {
+      res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
+      sendAccepted(res, claim.status, claim.body);
+      return;
+    }
+    if (claim.kind === 'mismatch') {
+      throw new HttpProblem(
+        422,
+        problemTypes.idempotencyKeyReused,
+        'Idempotency key reused',
+        'this Idempotency-Key was already used with a different request body; use a new key for a new request',
+      );
+    }
+    if (claim.kind === 'in-progress') {
+      throw new HttpProblem(
+        409,
+        problemTypes.idempotencyKeyInUse,
+        'Request in progress',
+        'a request with this Idempotency-Key is still being processed; retry later',
+        undefined,
+        { 'Retry-After': '1' },
+      );
+    }
+
+    const orderId = claim.resourceId;
+    const workflowId = orderWorkflowId(orderId);
+    try {
+      // A takeover may follow a first attempt that got as far as starting the workflow.
+      if (!claim.resumed || !(await workflowExists(handleOf(orderId)))) {
+        const order = await priceOrFail(db, config, body);
+        await startOrderWorkflow(deps, orderId, body, order);
+      }
+    } catch (error) {
+      // "Already started" can only mean an earlier attempt with this key started it: that is success.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+        // Rejected before any effect: nothing is kept. Otherwise the outcome is unknown: a retry resumes.
+        if (error instanceof HttpProblem && error.status < 500) await idempotency.abandon(CREATE_ORDER_SCOPE, key);
+        else await idempotency.release(CREATE_ORDER_SCOPE, key);
+        throw error;
+      }
+    }
+    const accepted = { orderId, status: 'PENDING', workflowId };
+    await idempotency.complete(CREATE_ORDER_SCOPE, key, 202, accepted);
+    sendAccepted(res, 202, accepted);
+  });
+
+  router.get('/v1/orders/:orderId', async (req, res) => {
+    const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    const row = await db.order.findUnique({
+      where: { id: orderId },
+      include: { lines: { orderBy: { lineNo: 'asc' } }, shipments: { orderBy: { createdAt: 'asc' } } },
+    });
+    if (row) {
+      res.json(orderFromRow(row));
+      return;
+    }
+    // Accepted but not yet recorded by the workflow's first step: answer from what it was started with.
+    const input = await startedInput(deps, orderId);
+    if (!input) throw notFound(`order ${orderId} does not exist`);
+    res.json(orderFromInput(input, await sagaStateIfQuick(deps, handleOf(orderId))));
+  });
+
+  router.get('/v1/orders/:orderId/saga', async (req, res) => {
+    const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    try {
+      const state: OrderSagaState = await handleOf(orderId).query(orderStateQuery);
+      res.json(state);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notFound(`order ${orderId} does not exist`);
+      throw error;
+    }
+  });
+
+  router.post('/v1/orders/:orderId/cancel', async (req, res) => {
+    const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    const { reason } = parseOrProblem(cancelBody, req.body, 'body');
+    const handle = handleOf(orderId);
+    let outcome: CancelOrderResponse;
+    try {
+      outcome = await handle.executeUpdate(cancelOrderUpdate, { args: [reason === undefined ? {} : { reason }] });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError || isCompletedError(error)) {
+        throw await closedOrNotFound(db, handle, orderId);
+      }
+      throw error;
+    }
+    if (!outcome.accepted) {
+      throw new HttpProblem(409, problemTypes.cancellationRefused, 'Cancellation refused', outcome.reason);
+    }
+    res.json({ orderId, accepted: true, status: outcome.status });
+  });
+
+  return router;
+}
+
+/** 202 bodies carry the order id; the Location points at it, on the first answer and on replays. */
+function sendAccepted(res: Response, status: number, body: unknown): void {
+  const orderId = (body as { orderId?: unknown } | null)?.orderId;
+  if (status === 202 && typeof orderId === 'string') res.location(`/v1/orders/${orderId}`);
+  res.status(status).json(body);
+}
+
+async function workflowExists(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await handle.describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Reads the customer and the catalogue and prices the order; every problem at once as a 422. */
+async function priceOrFail(db: Database, config: Config, body: CreateOrderBody): Promise<PricedOrder> {
+  const productIds = [...new Set(body.items.map((item) => item.productId))];
+  const [customer, products] = await Promise.all([
+    db.customer.findUnique({ where: { id: body.customerId }, select: { id: true } }),
+    db.product.findMany({
+      where: { id: { in: productIds } },
+      select: {
+        id: true,
+        sellerId: true,
+        name: true,
+        priceMinor: true,
+        currency: true,
+        active: true,
+        seller: { select: { commissionRateBps: true } },
+      },
+    }),
+  ]);
+  const catalogue = new Map<string, CatalogueProduct>(
+    products.map((p) => [
+      p.id,
+      {
+        id: p.id,
+        sellerId: p.sellerId,
+        name: p.name,
+        priceMinor: safeNumber(p.priceMinor),
+        currency: p.currency,
+        active: p.active,
+        commissionRateBps: p.seller.commissionRateBps ?? config.orders.defaultCommissionBps,
+      },
+    ]),
+  );
+  const priced = priceOrder(body.items, catalogue);
+  const errors: FieldProblem[] = [];
+  if (!customer) {
+    errors.push({
+      field: 'body.customerId',
+      code: 'unknown-customer',
+      message: `customer ${body.customerId} does not exist`,
+    });
+  }
+  if (!priced.ok) errors.push(...priced.problems.map(pricingFieldProblem));
+  if (errors.length > 0 || !priced.ok) {
+    throw new HttpProblem(
+      422,
+      problemTypes.unprocessableOrder,
+      'Order cannot be accepted',
+      `${errors.length} problem${errors.length === 1 ? '' : 's'} with the order`,
+      errors,
+    );
+  }
+  return priced.order;
+}
+
+function pricingFieldProblem(problem: PricingProblem): FieldProblem {
+  const field = problem.field === 'items' ? 'body.items' : `body.items.${problem.itemIndex}.${problem.field}`;
+  return { field, code: problem.code, message: problem.message };
+}
+
+async function startOrderWorkflow(
+  { config, temporal }: AppDeps,
+  orderId: string,
+  body: CreateOrderBody,
+  order: PricedOrder,
+): Promise<void> {
+  const input: OrderWorkflowInput = {
+    orderId,
+    customerId: body.customerId,
+    order,
+    shippingAddress: body.shippingAddress,
+    payment: body.payment,
+    deliveryTimeoutMs: config.orders.deliveryTimeoutMs,
+    acceptedAt: new Date().toISOString(),
+  };
+  await temporal.client.workflow.start<OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+    workflowId: orderWorkflowId(orderId),
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+    // A closed order's id is never run again: a late retry gets "already started", i.e. success.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    staticSummary: orderSummary({
+      itemCount: order.itemCount,
+      totalMinor: order.totalMinor,
+      currency: order.currency,
+      customerId: body.customerId,
+    }),
+    staticDetails: orderDetails(orderId, order),
+    typedSearchAttributes: [
+      { key: CustomerId, value: body.customerId },
+      { key: SellerIds, value: order.sellers.map((s) => s.sellerId) },
+      { key: OrderTotal, value: order.totalMinor },
+      { key: OrderStatus, value: 'PENDING' },
+      { key: SagaStep, value: 'record-order' },
+    ],
+  });
+}
+
+/** Markdown for the Web UI's details pane: one line per order line, then the total. */
+function orderDetails(orderId: string, order: PricedOrder): string {
+  const amount = (minor: number): string => formatMoney(money(minor, order.currency));
+  const lines = order.lines.map(
+    (l) => `- ${l.quantity} × ${l.name} (product ${l.productId}, seller ${l.sellerId}): ${amount(l.lineTotalMinor)}`,
+  );
+  return [`**Order ${orderId}**`, '', ...lines, '', `**Total:** ${amount(order.totalMinor)}`].join('\n');
+}
+
+/** The input of an order workflow that exists, or undefined when there is none. */
+async function startedInput({ temporal }: AppDeps, orderId: string): Promise<OrderWorkflowInput | undefined> {
+  try {
+    const { history } = await temporal.client.workflowService.getWorkflowExecutionHistory({
+      namespace: temporal.client.options.namespace,
+      execution: { workflowId: orderWorkflowId(orderId) },
+      maximumPageSize: 1,
+    });
+    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads) return undefined;
+    return await decodeFromPayloadsAtIndex<OrderWorkflowInput>(
+      temporal.client.options.loadedDataConverter,
+      0,
+      payloads,
+    );
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 5 /* gRPC NOT_FOUND */) return undefined;
+    throw error;
+  }
+}
+
+/** An update that reached a closed workflow: 409 with the order's final status; 404 when there is no order. */
+async function closedOrNotFound(db: Database, handle: WorkflowHandle, orderId: string): Promise<HttpProblem> {
+  if (!(await workflowExists(handle))) return notFound(`order ${orderId} does not exist`);
+  const row = await db.order.findUnique({ where: { id: orderId }, select: { status: true } });
+  const status = row && isOrderStatus(row.status) ? row.status : undefined;
+  return new HttpProblem(
+    409,
+    problemTypes.orderClosed,
+    'Order closed',
+    status ? (cancellationRefusal(status, false) ?? `order is ${status}`) : `order ${orderId} is closed`,
+    undefined,
+    {},
+    { orderStatus: status },
+  );
+}
+
+function isCompletedError(error: unknown): boolean {
+  return error instanceof Error && /workflow execution already completed/i.test(error.message);
+}
+
+function safeNumber(value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new RangeError(`amount ${value} is outside the safe integer range`);
+  }
+  return Number(value);
+}
+
+type OrderRow = Prisma.OrderGetPayload<{ include: { lines: true; shipments: true } }>;
+
+function orderFromRow(row: OrderRow) {
+  const amount = (minor: bigint) => ({
+    minor: safeNumber(minor),
+    formatted: formatMoney(money(safeNumber(minor), row.currency)),
+  });
+  const subtotal = amount(row.subtotalMinor);
+  const commission = amount(row.commissionMinor);
+  const total = amount(row.totalMinor);
+  return {
+    orderId: row.id,
+    workflowId: row.workflowId,
+    customerId: row.customerId,
+    status: row.status as OrderStatusName,
+    failureReason: row.failureReason,
+    currency: row.currency,
+    itemCount: row.itemCount,
+    subtotalMinor: subtotal.minor,
+    commissionMinor: commission.minor,
+    totalMinor: total.minor,
+    subtotal: subtotal.formatted,
+    commission: commission.formatted,
+    total: total.formatted,
+    shippingAddress: row.shippingAddress,
+    lines: row.lines.map((l) => ({
+      lineNo: l.lineNo,
+      productId: l.productId,
+      sellerId: l.sellerId,
+      productName: l.productName,
+      quantity: l.quantity,
+      unitPriceMinor: safeNumber(l.unitPriceMinor),
+      lineTotalMinor: safeNumber(l.lineTotalMinor),
+      commissionRateBps: l.commissionRateBps,
+      commissionMinor: safeNumber(l.commissionMinor),
+      lineTotal: amount(l.lineTotalMinor).formatted,
+    })),
+    shipments: row.shipments.map((s) => ({
+      shipmentId: s.id,
+      sellerId: s.sellerId,
+      status: s.status,
+      carrier: s.carrier,
+      trackingNumber: s.trackingNumber,
+      createdAt: s.createdAt.toISOString(),
+      deliveredAt: s.deliveredAt?.toISOString() ?? null,
+      cancelledAt: s.cancelledAt?.toISOString() ?? null,
+    })),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * The saga's state when a worker answers within a second; undefined otherwise, so a read never
+ * hangs on a workflow whose worker is busy or away.
+ */
+async function sagaStateIfQuick({ temporal }: AppDeps, handle: WorkflowHandle): Promise<OrderSagaState | undefined> {
+  try {
+    return await temporal.client.withDeadline(Date.now() + SAGA_QUERY_DEADLINE_MS, () => handle.query(orderStateQuery));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same shape as `orderFromRow`, for an order the workflow has not recorded yet. */
+function orderFromInput(input: OrderWorkflowInput, state: OrderSagaState | undefined) {
+  const { order } = input;
+  const format = (minor: number) => formatMoney(money(minor, order.currency));
+  return {
+    orderId: input.orderId,
+    workflowId: orderWorkflowId(input.orderId),
+    customerId: input.customerId,
+    status: state?.status ?? ('PENDING' satisfies OrderStatusName),
+    failureReason: state?.failure?.message ?? null,
+    currency: order.currency,
+    itemCount: order.itemCount,
+    subtotalMinor: order.subtotalMinor,
+    commissionMinor: order.commissionMinor,
+    totalMinor: order.totalMinor,
+    subtotal: format(order.subtotalMinor),
+    commission: format(order.commissionMinor),
+    total: format(order.totalMinor),
+    shippingAddress: input.shippingAddress,
+    lines: order.lines.map((l) => ({
+      lineNo: l.lineNo,
+      productId: l.productId,
+      sellerId: l.sellerId,
+      productName: l.name,
+      quantity: l.quantity,
+      unitPriceMinor: l.unitPriceMinor,
+      lineTotalMinor: l.lineTotalMinor,
+      commissionRateBps: l.commissionRateBps,
+      commissionMinor: l.commissionMinor,
+      lineTotal: format(l.lineTotalMinor),
+    })),
+    shipments: [],
+    createdAt: input.acceptedAt,
+    updatedAt: input.acceptedAt,
+  };
+}

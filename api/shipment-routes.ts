@@ -1,0 +1,72 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { Router } from 'express';
+import { z } from 'zod';
+import { isUuid, orderWorkflowId } from '../domain/ids';
+import { shipmentDeliveredSignal } from '../workflows/order-contract';
+import type { AppDeps } from './deps';
+import { HttpProblem, notFound, problemTypes } from './problem';
+import { parseOrProblem } from './validation';
+
+const shipmentPath = z.object({ shipmentId: z.string().refine(isUuid, 'must be a UUID') });
+const deliveredBody = z
+  .object({
+    deliveredAt: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date and time, e.g. 2026-11-25T17:00:00Z' })
+      .optional(),
+  })
+  .strict();
+
+/**
+ * The carrier's delivery callback. The shipment row says which order's workflow to tell; the
+ * workflow records the delivery. Carriers retry callbacks, so a repeat of a delivery is a 200.
+ */
+export function shipmentRoutes({ db, temporal }: AppDeps): Router {
+  const router = Router();
+
+  router.post('/v1/shipments/:shipmentId/delivered', async (req, res) => {
+    const { shipmentId } = parseOrProblem(shipmentPath, req.params, 'path');
+    const body = parseOrProblem(deliveredBody, req.body, 'body');
+    const shipment = await db.shipment.findUnique({
+      where: { id: shipmentId },
+      select: { id: true, orderId: true, status: true, deliveredAt: true },
+    });
+    if (!shipment) throw notFound(`shipment ${shipmentId} does not exist`);
+    if (shipment.status === 'CANCELLED') {
+      throw new HttpProblem(
+        409,
+        problemTypes.shipmentCancelled,
+        'Shipment cancelled',
+        `shipment ${shipmentId} was cancelled and cannot be delivered`,
+      );
+    }
+    if (shipment.status === 'DELIVERED') {
+      res.status(200).json({
+        shipmentId,
+        orderId: shipment.orderId,
+        status: 'DELIVERED',
+        deliveredAt: shipment.deliveredAt?.toISOString() ?? null,
+      });
+      return;
+    }
+
+    const deliveredAt = body.deliveredAt ? new Date(body.deliveredAt).toISOString() : new Date().toISOString();
+    try {
+      await temporal.client.workflow
+        .getHandle(orderWorkflowId(shipment.orderId))
+        .signal(shipmentDeliveredSignal, { shipmentId, deliveredAt });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        throw new HttpProblem(
+          409,
+          problemTypes.orderClosed,
+          'Order closed',
+          `order ${shipment.orderId} no longer takes delivery reports`,
+        );
+      }
+      throw error;
+    }
+    res.status(202).json({ shipmentId, orderId: shipment.orderId, status: 'DELIVERY_REPORTED', deliveredAt });
+  });
+
+  return router;
+}

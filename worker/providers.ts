@@ -1,0 +1,19 @@
+import type { PaymentProvider } from '../activities/providers/payment-provider';
+import type { ShippingProvider } from '../activities/providers/shipping-provider';
+import { SimulatedPaymentProvider } from '../activities/providers/simulated-payment-provider';
+import { SimulatedShippingProvider } from '../activities/providers/simulated-shipping-provider';
+import type { Config } from '../lib/config';
+import type { Redis } from '../lib/redis';
+
+export interface Providers {
+  payments: PaymentProvider;
+  shipping: ShippingProvider;
+}
+
+/** The external providers the activities talk to. Today both are simulators; a real one plugs in here. */
+export function createProviders(config: Pick<Config, 'simulators'>, redis: Redis): Providers {
+  return {
+    payments: new SimulatedPaymentProvider(redis, { latencyMs: config.simulators.paymentLatencyMs }),
+    shipping: new SimulatedShippingProvider(redis, { latencyMs: config.simulators.shippingLatencyMs }),
+  };
+}

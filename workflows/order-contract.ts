@@ -1,0 +1,94 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OrderStatus } from '../domain/order-status';
+import type { PricedOrder } from '../domain/pricing';
+
+/**
+ * What the outside world (API, CLI, tests) may say to an order workflow and what it answers.
+ * Kept apart from the workflow function so clients import names and types, not the saga.
+ * Inputs and results are named types with optional additions only: a new field never breaks
+ * the replay of an older history.
+ */
+
+export interface ShippingAddress {
+  recipient: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  /** ISO 3166-1 alpha-2; `ZZ` is the simulated carrier's undeliverable country. */
+  country: string;
+}
+
+export interface OrderWorkflowInput {
+  orderId: string;
+  customerId: string;
+  /** Priced by the server from the catalogue when the order was accepted. */
+  order: PricedOrder;
+  shippingAddress: ShippingAddress;
+  payment: { token: string };
+  /** How long to wait for every shipment's delivery before flagging the order as overdue. */
+  deliveryTimeoutMs: number;
+  /** When the API accepted the order (ISO 8601). */
+  acceptedAt: string;
+}
+
+export type SagaStepName =
+  | 'record-order'
+  | 'reserve-inventory'
+  | 'take-payment'
+  | 'create-shipments'
+  | 'await-delivery'
+  | 'compensating'
+  | 'completed'
+  | 'delivery-overdue';
+
+export type CompensationName = 'cancel-shipments' | 'refund-payment' | 'release-inventory';
+
+export interface CompensationRecord {
+  name: CompensationName;
+  outcome: 'done' | 'failed';
+  error?: string;
+}
+
+export interface OrderFailure {
+  step: SagaStepName;
+  /** A stable type (domain/order-errors.ts) for business failures, else the error's type. */
+  type: string;
+  message: string;
+}
+
+export interface ShipmentState {
+  shipmentId: string;
+  sellerId: string;
+  trackingNumber: string;
+  delivered: boolean;
+}
+
+export interface OrderSagaState {
+  orderId: string;
+  status: OrderStatus;
+  step: SagaStepName;
+  completedSteps: SagaStepName[];
+  compensations: CompensationRecord[];
+  failure?: OrderFailure;
+  cancellation?: { requestedAt: string; reason: string };
+  shipments: ShipmentState[];
+}
+
+export type OrderWorkflowResult = Pick<OrderSagaState, 'orderId' | 'status' | 'compensations' | 'failure'>;
+
+export interface CancelOrderRequest {
+  reason?: string;
+}
+export type CancelOrderResponse = { accepted: true; status: OrderStatus } | { accepted: false; reason: string };
+
+export interface ShipmentDelivered {
+  shipmentId: string;
+  deliveredAt: string;
+}
+
+export const orderStateQuery = defineQuery<OrderSagaState>('orderState');
+/** Accepted while no shipment exists; the saga then stops at its next step and undoes what it did. */
+export const cancelOrderUpdate = defineUpdate<CancelOrderResponse, [CancelOrderRequest]>('cancelOrder');
+/** The carrier's callback (POST /v1/shipments/{id}/delivered), relayed by the API. */
+export const shipmentDeliveredSignal = defineSignal<[ShipmentDelivered]>('shipmentDelivered');

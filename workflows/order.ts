@@ -1,0 +1,223 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { InventoryActivities } from '../activities/inventory';
+import type { OrderActivities } from '../activities/orders';
+import type { PaymentActivities } from '../activities/payments';
+import type { ShippingActivities } from '../activities/shipping';
+import { stepIdempotencyKey } from '../domain/ids';
+import type { OrderStatus } from '../domain/order-status';
+import { cancellationRefusal } from '../domain/order-status';
+import { compensationOptions, orderStepOptions } from './activity-options';
+import {
+  cancelOrderUpdate,
+  orderStateQuery,
+  shipmentDeliveredSignal,
+  type CompensationName,
+  type OrderFailure,
+  type OrderSagaState,
+  type OrderWorkflowInput,
+  type OrderWorkflowResult,
+  type SagaStepName,
+  type ShipmentDelivered,
+} from './order-contract';
+import { OrderStatus as OrderStatusAttribute, SagaStep } from './search-attributes';
+
+type SagaActivities = OrderActivities & InventoryActivities & PaymentActivities & ShippingActivities;
+const steps = proxyActivities<SagaActivities>(orderStepOptions);
+const undo = proxyActivities<SagaActivities>(compensationOptions);
+
+/** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
+class CancellationRequested extends Error {}
+
+/**
+ * The order's durable actor: the fulfilment saga, then the wait for delivery.
+ *
+ *   record order -> reserve inventory -> take payment -> create shipments -> await delivery
+ *
+ * When a step fails (or the customer cancels before shipping), what was done is undone in
+ * reverse order: cancel shipments, refund payment, release inventory. Compensation runs in a
+ * non-cancellable scope, so it completes even when the workflow itself is cancelled.
+ */
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
+  const { orderId, order } = input;
+  const workflowId = workflowInfo().workflowId;
+  const state: OrderSagaState = {
+    orderId,
+    status: 'PENDING',
+    step: 'record-order',
+    completedSteps: [],
+    compensations: [],
+    shipments: [],
+  };
+  const compensations: { name: CompensationName; run: () => Promise<unknown> }[] = [];
+  const deliveries = new Map<string, ShipmentDelivered>();
+  let shipmentsBooked = false;
+  let orderRecorded = false;
+
+  setHandler(orderStateQuery, () => state);
+  setHandler(cancelOrderUpdate, ({ reason }) => {
+    const refusal = cancellationRefusal(state.status, shipmentsBooked);
+    if (refusal !== undefined) return { accepted: false, reason: refusal };
+    state.cancellation ??= { requestedAt: new Date().toISOString(), reason: reason ?? 'cancelled by the customer' };
+    return { accepted: true, status: state.status };
+  });
+  setHandler(shipmentDeliveredSignal, (delivery) => {
+    if (!deliveries.has(delivery.shipmentId)) deliveries.set(delivery.shipmentId, delivery);
+  });
+
+  const enter = (step: SagaStepName): void => {
+    if (state.step !== step && !state.completedSteps.includes(state.step)) state.completedSteps.push(state.step);
+    state.step = step;
+    upsertSearchAttributes([{ key: SagaStep, value: step }]);
+  };
+  const setStatus = (status: OrderStatus): void => {
+    state.status = status;
+    upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+  };
+  const stopIfCancelled = (): void => {
+    if (state.cancellation) throw new CancellationRequested();
+  };
+  const sellerKeys = order.sellers.map((seller) => ({
+    sellerId: seller.sellerId,
+    idempotencyKey: stepIdempotencyKey(workflowId, `create-shipment:${seller.sellerId}`),
+  }));
+
+  try {
+    enter('record-order');
+    await steps.recordOrder({
+      orderId,
+      workflowId,
+      customerId: input.customerId,
+      order,
+      shippingAddress: input.shippingAddress,
+    });
+    orderRecorded = true;
+    stopIfCancelled();
+
+    enter('reserve-inventory');
+    await steps.reserveInventory({
+      orderId,
+      lines: order.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+    });
+    compensations.push({ name: 'release-inventory', run: () => undo.releaseInventory({ orderId }) });
+    setStatus('INVENTORY_RESERVED');
+    stopIfCancelled();
+
+    enter('take-payment');
+    await steps.chargePayment({
+      orderId,
+      amountMinor: order.totalMinor,
+      currency: order.currency,
+      token: input.payment.token,
+      idempotencyKey: stepIdempotencyKey(workflowId, 'take-payment'),
+    });
+    compensations.push({
+      name: 'refund-payment',
+      run: () => undo.refundPayment({ orderId, idempotencyKey: stepIdempotencyKey(workflowId, 'refund-payment') }),
+    });
+    setStatus('PAID');
+    stopIfCancelled();
+
+    enter('create-shipments');
+    shipmentsBooked = true;
+    // Registered before the step: booking is one call per seller, so a failure may leave some booked.
+    compensations.push({ name: 'cancel-shipments', run: () => undo.cancelShipments({ orderId, sellers: sellerKeys }) });
+    const { shipments } = await steps.createShipments({
+      orderId,
+      address: input.shippingAddress,
+      sellers: order.sellers.map((seller, index) => ({
+        sellerId: seller.sellerId,
+        idempotencyKey: sellerKeys[index]!.idempotencyKey,
+        parcels: order.lines
+          .filter((line) => line.sellerId === seller.sellerId)
+          .map(({ productId, quantity }) => ({ productId, quantity })),
+      })),
+    });
+    state.shipments = shipments.map((s) => ({ ...s, delivered: false }));
+    setStatus('SHIPPED');
+  } catch (error) {
+    const outcome = await CancellationScope.nonCancellable(() => unwind(error));
+    // An operator's cancellation closes the workflow as cancelled; a customer's is a normal end.
+    if (isCancellation(error)) throw error;
+    return outcome;
+  }
+
+  return awaitDelivery();
+
+  async function unwind(error: unknown): Promise<OrderWorkflowResult> {
+    const cancelled = error instanceof CancellationRequested || isCancellation(error);
+    if (!cancelled) state.failure = describeFailure(state.step, error);
+    if (cancelled && !state.cancellation) {
+      state.cancellation = { requestedAt: new Date().toISOString(), reason: 'workflow cancelled by an operator' };
+    }
+    enter('compensating');
+    for (const compensation of compensations.reverse()) {
+      try {
+        await compensation.run();
+        state.compensations.push({ name: compensation.name, outcome: 'done' });
+      } catch (compensationError) {
+        state.compensations.push({ name: compensation.name, outcome: 'failed', error: messageOf(compensationError) });
+      }
+    }
+    const status = cancelled ? 'CANCELLED' : 'FAILED';
+    // Without a recorded order (its first step failed) the outcome lives in the workflow alone.
+    if (orderRecorded) {
+      await undo.recordOrderOutcome({
+        orderId,
+        status,
+        reason: cancelled ? state.cancellation?.reason : state.failure?.message,
+      });
+    }
+    setStatus(status);
+    enter('completed');
+    return result();
+  }
+
+  async function awaitDelivery(): Promise<OrderWorkflowResult> {
+    enter('await-delivery');
+    const deadline = Date.now() + input.deliveryTimeoutMs;
+    const undelivered = () => state.shipments.filter((s) => !s.delivered);
+    const reported = () => undelivered().filter((s) => deliveries.has(s.shipmentId));
+    while (undelivered().length > 0) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0 || !(await condition(() => reported().length > 0, remainingMs))) {
+        // Goods are on their way and cannot be un-shipped: the order stays SHIPPED, flagged for an operator.
+        enter('delivery-overdue');
+        return result();
+      }
+      const batch = reported();
+      await steps.recordDeliveries({ orderId, deliveries: batch.map((s) => deliveries.get(s.shipmentId)!) });
+      for (const shipment of batch) shipment.delivered = true;
+    }
+    await undo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
+    setStatus('DELIVERED');
+    enter('completed');
+    return result();
+  }
+
+  function result(): OrderWorkflowResult {
+    return { orderId, status: state.status, compensations: state.compensations, failure: state.failure };
+  }
+}
+
+function describeFailure(step: SagaStepName, error: unknown): OrderFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure)
+    return { step, type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  if (cause instanceof Error) return { step, type: cause.name, message: cause.message };
+  return { step, type: 'Error', message: String(cause) };
+}
+
+function messageOf(error: unknown): string {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
