@@ -81,12 +81,14 @@ export function orderRoutes(deps: AppDeps): Router {
   const { config, db, temporal } = deps;
   const router = Router();
   const idempotency = createIdempotencyStore(db, config.idempotency);
+  // Built once: a zod schema is costly to construct and the limits never change while running.
+  const createOrderSchema = createOrderBody(config.orders);
   const handleOf = (orderId: string): WorkflowHandle<OrderWorkflow> =>
     temporal.client.workflow.getHandle<OrderWorkflow>(orderWorkflowId(orderId));
 
   router.post('/v1/orders', async (req, res) => {
     const key = parseIdempotencyKey(req.headers['idempotency-key']);
-    const body = parseOrProblem(createOrderBody(config.orders), req.body, 'body');
+    const body = parseOrProblem(createOrderSchema, req.body, 'body');
 
     const claim = await idempotency.begin(CREATE_ORDER_SCOPE, key, requestHash(body));
     if (claim.kind === 'replay') {

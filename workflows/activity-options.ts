@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * Timeouts and retry policies for every activity, in one place. Infrastructure failures are
@@ -16,7 +16,22 @@ export const probeActivityOptions: ActivityOptions = {
   retry: infrastructureRetry,
 };
 
-/** Saga steps: retried on outages for about a minute, then the order fails and is compensated. */
+/**
+ * Steps that only touch our own database (record the order, hold stock, record the outcome) run
+ * as local activities: a few milliseconds of work should not pay a server round trip each. They
+ * are retried by the worker, and re-run after a crash like any activity (each is idempotent).
+ */
+export const localStepOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10s',
+  retry: infrastructureRetry,
+};
+
+export const localCompensationOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+/** Saga steps that call providers: retried on outages for about a minute, then the order fails and is compensated. */
 export const orderStepOptions: ActivityOptions = {
   startToCloseTimeout: '10s',
   retry: infrastructureRetry,

@@ -2,9 +2,11 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -16,7 +18,7 @@ import type { ShippingActivities } from '../activities/shipping';
 import { stepIdempotencyKey } from '../domain/ids';
 import type { OrderStatus } from '../domain/order-status';
 import { cancellationRefusal } from '../domain/order-status';
-import { compensationOptions, orderStepOptions } from './activity-options';
+import { compensationOptions, localCompensationOptions, localStepOptions, orderStepOptions } from './activity-options';
 import {
   cancelOrderUpdate,
   orderStateQuery,
@@ -34,6 +36,8 @@ import { OrderStatus as OrderStatusAttribute, SagaStep } from './search-attribut
 type SagaActivities = OrderActivities & InventoryActivities & PaymentActivities & ShippingActivities;
 const steps = proxyActivities<SagaActivities>(orderStepOptions);
 const undo = proxyActivities<SagaActivities>(compensationOptions);
+const localSteps = proxyLocalActivities<OrderActivities & InventoryActivities>(localStepOptions);
+const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(localCompensationOptions);
 
 /** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
 class CancellationRequested extends Error {}
@@ -85,7 +89,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   };
   const stopIfCancelled = (): void => {
     if (state.cancellation) throw new CancellationRequested();
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('workflow cancelled');
   };
+  // A step, once begun, runs to its end even if the workflow is cancelled meanwhile: abandoning a
+  // charge in flight could leave money taken with no refund registered. Cancellation is acted on
+  // between steps, where every effect so far has its compensation.
+  const step = <T>(run: () => Promise<T>): Promise<T> => CancellationScope.nonCancellable(run);
   const sellerKeys = order.sellers.map((seller) => ({
     sellerId: seller.sellerId,
     idempotencyKey: stepIdempotencyKey(workflowId, `create-shipment:${seller.sellerId}`),
@@ -93,33 +102,39 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   try {
     enter('record-order');
-    await steps.recordOrder({
-      orderId,
-      workflowId,
-      customerId: input.customerId,
-      order,
-      shippingAddress: input.shippingAddress,
-    });
+    await step(() =>
+      localSteps.recordOrder({
+        orderId,
+        workflowId,
+        customerId: input.customerId,
+        order,
+        shippingAddress: input.shippingAddress,
+      }),
+    );
     orderRecorded = true;
     stopIfCancelled();
 
     enter('reserve-inventory');
-    await steps.reserveInventory({
-      orderId,
-      lines: order.lines.map(({ productId, quantity }) => ({ productId, quantity })),
-    });
-    compensations.push({ name: 'release-inventory', run: () => undo.releaseInventory({ orderId }) });
+    await step(() =>
+      localSteps.reserveInventory({
+        orderId,
+        lines: order.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      }),
+    );
+    compensations.push({ name: 'release-inventory', run: () => localUndo.releaseInventory({ orderId }) });
     setStatus('INVENTORY_RESERVED');
     stopIfCancelled();
 
     enter('take-payment');
-    await steps.chargePayment({
-      orderId,
-      amountMinor: order.totalMinor,
-      currency: order.currency,
-      token: input.payment.token,
-      idempotencyKey: stepIdempotencyKey(workflowId, 'take-payment'),
-    });
+    await step(() =>
+      steps.chargePayment({
+        orderId,
+        amountMinor: order.totalMinor,
+        currency: order.currency,
+        token: input.payment.token,
+        idempotencyKey: stepIdempotencyKey(workflowId, 'take-payment'),
+      }),
+    );
     compensations.push({
       name: 'refund-payment',
       run: () => undo.refundPayment({ orderId, idempotencyKey: stepIdempotencyKey(workflowId, 'refund-payment') }),
@@ -131,17 +146,19 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     shipmentsBooked = true;
     // Registered before the step: booking is one call per seller, so a failure may leave some booked.
     compensations.push({ name: 'cancel-shipments', run: () => undo.cancelShipments({ orderId, sellers: sellerKeys }) });
-    const { shipments } = await steps.createShipments({
-      orderId,
-      address: input.shippingAddress,
-      sellers: order.sellers.map((seller, index) => ({
-        sellerId: seller.sellerId,
-        idempotencyKey: sellerKeys[index]!.idempotencyKey,
-        parcels: order.lines
-          .filter((line) => line.sellerId === seller.sellerId)
-          .map(({ productId, quantity }) => ({ productId, quantity })),
-      })),
-    });
+    const { shipments } = await step(() =>
+      steps.createShipments({
+        orderId,
+        address: input.shippingAddress,
+        sellers: order.sellers.map((seller, index) => ({
+          sellerId: seller.sellerId,
+          idempotencyKey: sellerKeys[index]!.idempotencyKey,
+          parcels: order.lines
+            .filter((line) => line.sellerId === seller.sellerId)
+            .map(({ productId, quantity }) => ({ productId, quantity })),
+        })),
+      }),
+    );
     state.shipments = shipments.map((s) => ({ ...s, delivered: false }));
     setStatus('SHIPPED');
   } catch (error) {
@@ -171,7 +188,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const status = cancelled ? 'CANCELLED' : 'FAILED';
     // Without a recorded order (its first step failed) the outcome lives in the workflow alone.
     if (orderRecorded) {
-      await undo.recordOrderOutcome({
+      await localUndo.recordOrderOutcome({
         orderId,
         status,
         reason: cancelled ? state.cancellation?.reason : state.failure?.message,
@@ -195,10 +212,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         return result();
       }
       const batch = reported();
-      await steps.recordDeliveries({ orderId, deliveries: batch.map((s) => deliveries.get(s.shipmentId)!) });
+      await localSteps.recordDeliveries({ orderId, deliveries: batch.map((s) => deliveries.get(s.shipmentId)!) });
       for (const shipment of batch) shipment.delivered = true;
     }
-    await undo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
+    await localUndo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
     setStatus('DELIVERED');
     enter('completed');
     return result();

@@ -304,7 +304,10 @@ describe('order saga', () => {
         await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
         const state = await handle.query(orderStateQuery);
         expect(state.status).toBe('CANCELLED');
-        expect(state.compensations.map((c) => c.name)).toEqual(['release-inventory']);
+        // The charge in flight finished (a step is never abandoned half-way), so it is refunded.
+        expect(state.compensations.map((c) => c.name)).toEqual(['refund-payment', 'release-inventory']);
+        const payment = await gatedWorker.db.payment.findUniqueOrThrow({ where: { orderId: input.orderId } });
+        expect(payment.status).toBe('REFUNDED');
         expect(await stockOf(worker.db, products[0]!.id)).toEqual({ onHand: 5, reserved: 0 });
         expect((await gatedWorker.db.order.findUniqueOrThrow({ where: { id: input.orderId } })).status).toBe(
           'CANCELLED',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Customer, Product, Seller } from '../../generated/prisma/client';
 import type { Database } from '../../lib/database';
+import type { ShippingAddress } from '../../workflows/order-contract';
 
 /**
  * Catalogue rows for tests, written straight into the test database. Every helper makes unique
@@ -74,6 +75,15 @@ export async function createSellerWithProducts(
   return { seller: created, products };
 }
 
+/** An address the simulated carrier delivers to (country `ZZ` is the one it refuses). */
+export const deliverableAddress: ShippingAddress = {
+  recipient: 'Ada Lovelace',
+  line1: '12 St James Square',
+  city: 'London',
+  postalCode: 'SW1Y 4JH',
+  country: 'GB',
+};
+
 /** A valid POST /v1/orders body for the customer and items; `overrides` replace top-level fields. */
 export function orderRequestBody(
   customerId: string,
@@ -83,13 +93,7 @@ export function orderRequestBody(
   return {
     customerId,
     items,
-    shippingAddress: {
-      recipient: 'Ada Lovelace',
-      line1: '12 St James Square',
-      city: 'London',
-      postalCode: 'SW1Y 4JH',
-      country: 'GB',
-    },
+    shippingAddress: deliverableAddress,
     payment: { token: 'tok_visa' },
     ...overrides,
   };

@@ -7,16 +7,11 @@ import type { Database } from '../../lib/database';
 import type { TemporalClient } from '../../lib/temporal';
 import type { orderWorkflow } from '../../workflows/order';
 import type { OrderWorkflowInput, ShippingAddress } from '../../workflows/order-contract';
+import { createCustomer, createProduct, createSeller, deliverableAddress } from './catalogue';
+
+export { deliverableAddress };
 
 /** Small worlds for order tests: a seller or two, products with stock, a customer. */
-
-export const deliverableAddress: ShippingAddress = {
-  recipient: 'Ada Lovelace',
-  line1: '12 St James Square',
-  city: 'London',
-  postalCode: 'SW1Y 4JH',
-  country: 'GB',
-};
 
 export const undeliverableAddress: ShippingAddress = { ...deliverableAddress, country: 'ZZ' };
 
@@ -24,37 +19,23 @@ export interface SeededProduct extends CatalogueProduct {
   stock: number;
 }
 
+/** A seller with its own commission rate (basis points), for pricing that the test can check by hand. */
 export async function seedSeller(db: Database, commissionRateBps = 1000): Promise<string> {
-  const id = randomUUID();
-  await db.seller.create({
-    data: { id, name: `Seller ${id.slice(0, 6)}`, email: `seller-${id}@example.test`, commissionRateBps },
-  });
-  return id;
+  return (await createSeller(db, { commissionRateBps })).id;
 }
 
+/** A product with stock, described as the pricing sees it (the API reads the same from the catalogue). */
 export async function seedProduct(
   db: Database,
   sellerId: string,
   { priceMinor = 1250, currency = 'EUR', stock = 10 }: { priceMinor?: number; currency?: string; stock?: number } = {},
 ): Promise<SeededProduct> {
-  const id = randomUUID();
+  const product = await createProduct(db, { sellerId, priceMinor, currency, stock });
   const seller = await db.seller.findUniqueOrThrow({ where: { id: sellerId } });
-  await db.product.create({
-    data: {
-      id,
-      sellerId,
-      sku: `SKU-${id.slice(0, 8)}`,
-      name: `Product ${id.slice(0, 6)}`,
-      categoryPath: 'test/widgets',
-      priceMinor,
-      currency,
-      inventory: { create: { onHand: stock } },
-    },
-  });
   return {
-    id,
+    id: product.id,
     sellerId,
-    name: `Product ${id.slice(0, 6)}`,
+    name: product.name,
     priceMinor,
     currency,
     active: true,
@@ -64,9 +45,7 @@ export async function seedProduct(
 }
 
 export async function seedCustomer(db: Database): Promise<string> {
-  const id = randomUUID();
-  await db.customer.create({ data: { id, name: `Customer ${id.slice(0, 6)}`, email: `customer-${id}@example.test` } });
-  return id;
+  return (await createCustomer(db)).id;
 }
 
 export function orderInput(

@@ -1,0 +1,43 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfigOrExit } from '../lib/config';
+import { createDatabase } from '../lib/database';
+import { createLogger } from '../lib/logger';
+import { createRedis } from '../lib/redis';
+import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
+import { createProviders } from '../worker/providers';
+
+/**
+ * The worker process of `bench/orders.ts`: shopflow's own activities plus the baseline's no-op,
+ * and the baseline workflow beside the order workflow. A separate process, as in production, so
+ * the load generator and the API do not share the worker's CPU time slices.
+ */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'shopflow-bench-worker', 'stderr');
+  installTemporalRuntimeLogger(logger);
+  const db = createDatabase(config);
+  const redis = createRedis(config, 'shopflow-bench-worker');
+  await redis.connect();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: require.resolve('./baseline-workflows'),
+    activities: {
+      ...createActivities({ db, redis, ...createProviders(config, redis) }),
+      noop: () => Promise.resolve(),
+    },
+  });
+  process.stdout.write('bench worker ready\n');
+  await worker.run();
+  await connection.close();
+  await db.$disconnect();
+  redis.disconnect();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shopflow bench worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import pidusage from 'pidusage';
+import pino from 'pino';
+import { createApp } from '../api/app';
+import { orderWorkflowId } from '../domain/ids';
+import { seedCatalogue } from '../lib/catalogue-seed';
+import { loadConfig, loadConfigOrExit, type Config } from '../lib/config';
+import { createDatabase, type Database } from '../lib/database';
+import { migrate } from '../lib/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
+import { createRedis } from '../lib/redis';
+import { createTemporalClient } from '../lib/temporal';
+import { ensureTemporalCli } from '../lib/temporal-cli';
+import { singlePartitionArgs } from '../lib/temporal-dev-server';
+import { startEntry } from '../test/support/processes';
+import { shopflowSearchAttributes } from '../workflows/search-attributes';
+import { closedLoop, quantile, round, type LoadResult } from './support/load';
+import { writeResults } from './support/results';
+
+/**
+ * Question: how many orders per second does shopflow accept over HTTP and complete through the
+ * full saga, at 1, 8 and 32 concurrent clients, compared with the least Temporal can do on the
+ * same server (a workflow of three no-op activities started directly with the client)?
+ *
+ * Each level gets a fresh in-memory dev server (the dev server slows down as finished workflows
+ * pile up), and the baseline runs before and after the saga; ratios use their mean.
+ */
+
+interface Options {
+  levels: number[];
+  durationS: number;
+}
+
+interface Phase {
+  /** CPU time the worker process spent per workflow started in this phase. */
+  workerCpuMsPerWorkflow: number;
+  startsPerS: number;
+  completionsPerS: number;
+  startP50Ms: number;
+  startP99Ms: number;
+  errors: number;
+}
+
+function parseLevels(value: string): number[] {
+  const levels = value.split(',').map(Number);
+  if (levels.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError('must be positive integers, e.g. 1,8,32');
+  return levels;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+async function main(options: Options): Promise<void> {
+  const base = loadConfigOrExit();
+  const logger = pino({ level: 'info', base: undefined });
+  const cliPath = await ensureTemporalCli(logger, base.temporal.cliPath);
+  const databaseUrl = databaseUrlFor(base.database.url, `shopflow_bench_${randomUUID().slice(0, 8)}`);
+  await ensureDatabase(databaseUrl);
+  await migrate(databaseUrl);
+  const db = createDatabase({ database: { url: databaseUrl, poolSize: 20 } });
+  const catalogue = await prepareCatalogue(db);
+
+  const bar = process.stderr.isTTY ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} phases' }) : undefined;
+  bar?.start(options.levels.length * 3, 0, { phase: 'starting'.padEnd(22) });
+  const figures: Record<string, number | string> = { duration_s: options.durationS };
+  try {
+    for (const level of options.levels) {
+      const env = await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cliPath },
+          ip: '127.0.0.1',
+          searchAttributes: shopflowSearchAttributes,
+          extraArgs: singlePartitionArgs,
+        },
+      });
+      const config = loadConfig({
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: `bench-${level}`,
+        ORDER_DELIVERY_TIMEOUT_MS: '1',
+        LOG_LEVEL: 'warn',
+      });
+      const worker = startEntry('bench/bench-worker.ts', {
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+        LOG_LEVEL: 'warn',
+      });
+      try {
+        await worker.waitForOutput('bench worker ready', 60_000);
+        const connection = await Connection.connect({ address: env.address });
+        const client = new Client({ connection });
+        const tick = (phase: string) => bar?.increment({ phase: `c=${level} ${phase}`.padEnd(22) });
+
+        const workerPid = worker.child.pid!;
+        tick('baseline (before)');
+        const before = await withWorkerCpu(workerPid, () => baselinePhase(client, config, level, options.durationS));
+        tick('orders via API');
+        const orders = await withWorkerCpu(workerPid, () =>
+          apiPhase(client, config, catalogue, level, options.durationS),
+        );
+        tick('baseline (after)');
+        const after = await withWorkerCpu(workerPid, () => baselinePhase(client, config, level, options.durationS));
+        await connection.close();
+
+        const baselineStarts = (before.startsPerS + after.startsPerS) / 2;
+        const baselineCompletions = (before.completionsPerS + after.completionsPerS) / 2;
+        Object.assign(figures, {
+          [`baseline_starts_per_s_c${level}`]: round(baselineStarts, 1),
+          [`baseline_completions_per_s_c${level}`]: round(baselineCompletions, 1),
+          [`baseline_drift_after_vs_before_c${level}`]: round(after.completionsPerS / before.completionsPerS),
+          [`api_accepted_per_s_c${level}`]: round(orders.startsPerS, 1),
+          [`api_accept_ratio_vs_baseline_c${level}`]: round(orders.startsPerS / baselineStarts),
+          [`api_p50_ms_c${level}`]: round(orders.startP50Ms, 1),
+          [`api_p99_ms_c${level}`]: round(orders.startP99Ms, 1),
+          [`saga_completed_per_s_c${level}`]: round(orders.completionsPerS, 1),
+          [`saga_complete_ratio_vs_baseline_c${level}`]: round(orders.completionsPerS / baselineCompletions),
+          [`worker_cpu_ms_per_baseline_workflow_c${level}`]: round(
+            (before.workerCpuMsPerWorkflow + after.workerCpuMsPerWorkflow) / 2,
+            1,
+          ),
+          [`worker_cpu_ms_per_order_c${level}`]: round(orders.workerCpuMsPerWorkflow, 1),
+          [`errors_c${level}`]: before.errors + orders.errors + after.errors,
+        });
+      } finally {
+        worker.child.kill('SIGTERM');
+        await worker.exited;
+        await env.teardown();
+      }
+    }
+  } finally {
+    bar?.stop();
+    await db.$disconnect();
+    await dropDatabase(databaseUrl);
+  }
+  const file = writeResults('orders', figures);
+  logger.info({ file, ...figures }, 'benchmark written');
+}
+
+interface Catalogue {
+  customerIds: string[];
+  productIds: string[];
+}
+
+/** A seeded catalogue with stock no benchmark can exhaust: out-of-stock failures would flatter the saga. */
+async function prepareCatalogue(db: Database): Promise<Catalogue> {
+  await seedCatalogue(db, { sellers: 10, products: 200, customers: 100, maxStock: 1, currency: 'EUR', seed: 1 });
+  await db.inventory.updateMany({ data: { onHand: 10_000_000 } });
+  const products = await db.product.findMany({ select: { id: true } });
+  const customers = await db.customer.findMany({ select: { id: true } });
+  return { customerIds: customers.map((c) => c.id), productIds: products.map((p) => p.id) };
+}
+
+type MeasuredPhase = Omit<Phase, 'workerCpuMsPerWorkflow'> & { started: number };
+
+async function baselinePhase(
+  client: Client,
+  config: Config,
+  concurrency: number,
+  durationS: number,
+): Promise<MeasuredPhase> {
+  const load = await closedLoop(concurrency, durationS * 1000, () =>
+    client.workflow.start('baselineWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `baseline-${randomUUID()}`,
+    }),
+  );
+  return completionOf(load, (handle) => handle.result());
+}
+
+async function apiPhase(
+  client: Client,
+  config: Config,
+  catalogue: Catalogue,
+  concurrency: number,
+  durationS: number,
+): Promise<MeasuredPhase> {
+  const db = createDatabase(config);
+  const redis = createRedis(config, 'shopflow-bench-api');
+  await redis.connect();
+  const temporal = createTemporalClient(config);
+  const app = createApp({ config, db, redis, temporal, logger: pino({ level: 'silent' }) });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/orders`;
+  try {
+    const load = await closedLoop(concurrency, durationS * 1000, async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify(randomOrder(catalogue)),
+      });
+      const body = (await response.json()) as { orderId?: string; detail?: string };
+      if (response.status !== 202 || !body.orderId) throw new Error(`HTTP ${response.status}: ${body.detail ?? ''}`);
+      return client.workflow.getHandle(orderWorkflowId(body.orderId));
+    });
+    return await completionOf(load, async (handle) => {
+      const result = (await handle.result()) as { status: string };
+      if (result.status !== 'SHIPPED') throw new Error(`order ended ${result.status}`);
+    });
+  } finally {
+    server.close();
+    await temporal.close();
+    await db.$disconnect();
+    redis.disconnect();
+  }
+}
+
+/** Runs a phase and charges the worker process's CPU time (user + system) to its workflows. */
+async function withWorkerCpu(pid: number, phase: () => Promise<MeasuredPhase>): Promise<Phase> {
+  const before = (await pidusage(pid)).ctime;
+  const result = await phase();
+  const spentMs = (await pidusage(pid)).ctime - before;
+  return { ...result, workerCpuMsPerWorkflow: spentMs / Math.max(1, result.started) };
+}
+
+/** Completion rate: started workflows over the time from the first start to the last completion. */
+async function completionOf<H>(load: LoadResult<H>, complete: (handle: H) => Promise<unknown>): Promise<MeasuredPhase> {
+  const startedAt = performance.now() - load.elapsedMs;
+  const outcomes = await Promise.allSettled(load.results.map(complete));
+  const failed = outcomes.filter((o) => o.status === 'rejected').length;
+  const completedIn = (performance.now() - startedAt) / 1000;
+  if (load.firstError) process.stderr.write(`bench: first request error: ${load.firstError}\n`);
+  return {
+    started: load.results.length,
+    startsPerS: load.results.length / (load.elapsedMs / 1000),
+    completionsPerS: (load.results.length - failed) / completedIn,
+    startP50Ms: quantile(load.latenciesMs, 0.5),
+    startP99Ms: quantile(load.latenciesMs, 0.99),
+    errors: load.errors + failed,
+  };
+}
+
+function randomOrder(catalogue: Catalogue) {
+  const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
+  const productIds = new Set<string>();
+  const lines = 1 + Math.floor(Math.random() * 3);
+  while (productIds.size < lines) productIds.add(pick(catalogue.productIds));
+  return {
+    customerId: pick(catalogue.customerIds),
+    items: [...productIds].map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 2) })),
+    shippingAddress: {
+      recipient: 'Bench Mark',
+      line1: '1 Load Street',
+      city: 'Leeds',
+      postalCode: 'LS1 1AA',
+      country: 'GB',
+    },
+    payment: { token: 'tok_visa' },
+  };
+}
+
+new Command('bench:orders')
+  .description('Orders accepted per second over HTTP and completed per second through the saga, vs. a no-op baseline.')
+  .option('--levels <list>', 'concurrent clients per level, comma-separated', parseLevels, [1, 8, 32])
+  .option('--duration-s <seconds>', 'how long each phase sends requests', parseSeconds, 10)
+  .action((options: Options) => main(options))
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .parseAsync()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench:orders: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
