@@ -4,10 +4,9 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../domain/ids';
 import { formatMoney, money } from '../domain/money';
-import { cancellationRefusal, isOrderStatus, type OrderStatus as OrderStatusName } from '../domain/order-status';
+import { cancellationRefusal, isOrderStatus } from '../domain/order-status';
 import { orderSummary } from '../domain/order-summary';
 import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../domain/pricing';
-import type { Prisma } from '../generated/prisma/client';
 import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
 import {
@@ -22,6 +21,7 @@ import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../wor
 import type { AppDeps } from './deps';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
 import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
+import { orderFromInput, orderFromRow, safeNumber } from './order-views';
 import { parseOrProblem } from './validation';
 
 /** The order workflow's signature, named here so the API never imports workflow code. */
@@ -350,65 +350,6 @@ function isCompletedError(error: unknown): boolean {
   return error instanceof Error && /workflow execution already completed/i.test(error.message);
 }
 
-function safeNumber(value: bigint): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new RangeError(`amount ${value} is outside the safe integer range`);
-  }
-  return Number(value);
-}
-
-type OrderRow = Prisma.OrderGetPayload<{ include: { lines: true; shipments: true } }>;
-
-function orderFromRow(row: OrderRow) {
-  const amount = (minor: bigint) => ({
-    minor: safeNumber(minor),
-    formatted: formatMoney(money(safeNumber(minor), row.currency)),
-  });
-  const subtotal = amount(row.subtotalMinor);
-  const commission = amount(row.commissionMinor);
-  const total = amount(row.totalMinor);
-  return {
-    orderId: row.id,
-    workflowId: row.workflowId,
-    customerId: row.customerId,
-    status: row.status as OrderStatusName,
-    failureReason: row.failureReason,
-    currency: row.currency,
-    itemCount: row.itemCount,
-    subtotalMinor: subtotal.minor,
-    commissionMinor: commission.minor,
-    totalMinor: total.minor,
-    subtotal: subtotal.formatted,
-    commission: commission.formatted,
-    total: total.formatted,
-    shippingAddress: row.shippingAddress,
-    lines: row.lines.map((l) => ({
-      lineNo: l.lineNo,
-      productId: l.productId,
-      sellerId: l.sellerId,
-      productName: l.productName,
-      quantity: l.quantity,
-      unitPriceMinor: safeNumber(l.unitPriceMinor),
-      lineTotalMinor: safeNumber(l.lineTotalMinor),
-      commissionRateBps: l.commissionRateBps,
-      commissionMinor: safeNumber(l.commissionMinor),
-      lineTotal: amount(l.lineTotalMinor).formatted,
-    })),
-    shipments: row.shipments.map((s) => ({
-      shipmentId: s.id,
-      sellerId: s.sellerId,
-      status: s.status,
-      carrier: s.carrier,
-      trackingNumber: s.trackingNumber,
-      createdAt: s.createdAt.toISOString(),
-      deliveredAt: s.deliveredAt?.toISOString() ?? null,
-      cancelledAt: s.cancelledAt?.toISOString() ?? null,
-    })),
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
 /**
  * The saga's state when a worker answers within a second; undefined otherwise, so a read never
  * hangs on a workflow whose worker is busy or away.
@@ -419,41 +360,4 @@ async function sagaStateIfQuick({ temporal }: AppDeps, handle: WorkflowHandle): 
   } catch {
     return undefined;
   }
-}
-
-/** The same shape as `orderFromRow`, for an order the workflow has not recorded yet. */
-function orderFromInput(input: OrderWorkflowInput, state: OrderSagaState | undefined) {
-  const { order } = input;
-  const format = (minor: number) => formatMoney(money(minor, order.currency));
-  return {
-    orderId: input.orderId,
-    workflowId: orderWorkflowId(input.orderId),
-    customerId: input.customerId,
-    status: state?.status ?? ('PENDING' satisfies OrderStatusName),
-    failureReason: state?.failure?.message ?? null,
-    currency: order.currency,
-    itemCount: order.itemCount,
-    subtotalMinor: order.subtotalMinor,
-    commissionMinor: order.commissionMinor,
-    totalMinor: order.totalMinor,
-    subtotal: format(order.subtotalMinor),
-    commission: format(order.commissionMinor),
-    total: format(order.totalMinor),
-    shippingAddress: input.shippingAddress,
-    lines: order.lines.map((l) => ({
-      lineNo: l.lineNo,
-      productId: l.productId,
-      sellerId: l.sellerId,
-      productName: l.name,
-      quantity: l.quantity,
-      unitPriceMinor: l.unitPriceMinor,
-      lineTotalMinor: l.lineTotalMinor,
-      commissionRateBps: l.commissionRateBps,
-      commissionMinor: l.commissionMinor,
-      lineTotal: format(l.lineTotalMinor),
-    })),
-    shipments: [],
-    createdAt: input.acceptedAt,
-    updatedAt: input.acceptedAt,
-  };
 }
