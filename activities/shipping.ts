@@ -81,7 +81,7 @@ export function createShippingActivities({ db, shipping }: ShippingActivityDeps)
           })),
           skipDuplicates: true,
         });
-        await consumeReservations(tx, input.orderId);
+        await moveReservations(tx, input.orderId, 'RESERVED', 'CONSUMED');
         await transitionOrder(tx, input.orderId, status, 'SHIPPED');
         const rows = await tx.shipment.findMany({ where: { orderId: input.orderId }, orderBy: { sellerId: 'asc' } });
         return {
@@ -103,34 +103,34 @@ export function createShippingActivities({ db, shipping }: ShippingActivityDeps)
           where: { orderId: input.orderId, status: 'CREATED' },
           data: { status: 'CANCELLED', cancelledAt: new Date() },
         });
-        await restoreConsumedReservations(tx, input.orderId);
+        await moveReservations(tx, input.orderId, 'CONSUMED', 'RESERVED');
       });
       return { cancelled };
     },
   };
 }
 
-/** Shipped goods leave the warehouse: the hold becomes a decrement of stock on hand. */
-async function consumeReservations(tx: Tx, orderId: string): Promise<void> {
-  const consumed = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
-    UPDATE reservations SET status = 'CONSUMED'
-    WHERE order_id = ${orderId}::uuid AND status = 'RESERVED'
+/**
+ * Moves the order's reservations from one state to another and applies the matching change to
+ * stock: shipping consumes a hold (goods leave: on hand and reserved both go down), cancelling a
+ * shipment puts it back on hold. Rows already moved are skipped, so a retry changes nothing.
+ */
+async function moveReservations(
+  tx: Tx,
+  orderId: string,
+  from: 'RESERVED' | 'CONSUMED',
+  to: 'RESERVED' | 'CONSUMED',
+): Promise<void> {
+  const moved = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
+    UPDATE reservations SET status = ${to}
+    WHERE order_id = ${orderId}::uuid AND status = ${from}
     RETURNING product_id AS "productId", quantity`;
-  for (const line of consumed.sort((a, b) => a.productId.localeCompare(b.productId))) {
+  const sign = to === 'CONSUMED' ? -1 : 1;
+  // Always in product order, so two orders never lock the same inventory rows the other way round.
+  for (const line of moved.sort((a, b) => a.productId.localeCompare(b.productId))) {
+    const delta = sign * line.quantity;
     await tx.$executeRaw`
-      UPDATE inventory SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity}, updated_at = now()
-      WHERE product_id = ${line.productId}::uuid`;
-  }
-}
-
-async function restoreConsumedReservations(tx: Tx, orderId: string): Promise<void> {
-  const restored = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
-    UPDATE reservations SET status = 'RESERVED'
-    WHERE order_id = ${orderId}::uuid AND status = 'CONSUMED'
-    RETURNING product_id AS "productId", quantity`;
-  for (const line of restored.sort((a, b) => a.productId.localeCompare(b.productId))) {
-    await tx.$executeRaw`
-      UPDATE inventory SET on_hand = on_hand + ${line.quantity}, reserved = reserved + ${line.quantity}, updated_at = now()
+      UPDATE inventory SET on_hand = on_hand + ${delta}, reserved = reserved + ${delta}, updated_at = now()
       WHERE product_id = ${line.productId}::uuid`;
   }
 }

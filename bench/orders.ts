@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import pidusage from 'pidusage';
@@ -17,9 +16,8 @@ import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-ad
 import { createRedis } from '../lib/redis';
 import { createTemporalClient } from '../lib/temporal';
 import { ensureTemporalCli } from '../lib/temporal-cli';
-import { singlePartitionArgs } from '../lib/temporal-dev-server';
+import { startEphemeralDevServer } from '../test/support/dev-server';
 import { startEntry } from '../test/support/processes';
-import { shopflowSearchAttributes } from '../workflows/search-attributes';
 import { closedLoop, quantile, round, type LoadResult } from './support/load';
 import { writeResults } from './support/results';
 
@@ -75,14 +73,7 @@ async function main(options: Options): Promise<void> {
   const figures: Record<string, number | string> = { duration_s: options.durationS };
   try {
     for (const level of options.levels) {
-      const env = await TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: { type: 'existing-path', path: cliPath },
-          ip: '127.0.0.1',
-          searchAttributes: shopflowSearchAttributes,
-          extraArgs: singlePartitionArgs,
-        },
-      });
+      const env = await startEphemeralDevServer(cliPath);
       const config = loadConfig({
         ...process.env,
         DATABASE_URL: databaseUrl,

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfigOrExit } from '../lib/config';
 import { createDatabase } from '../lib/database';
 import { createLogger } from '../lib/logger';
-import { seedCatalogue, type SeedProgress } from '../lib/catalogue-seed';
+import { seedCatalogue, type SeedOptions, type SeedProgress } from '../lib/catalogue-seed';
 
 function count(name: string, min: number) {
   return (value: string): number => {
@@ -29,41 +29,32 @@ const program = new Command('seed')
   .option('--max-stock <n>', 'most units on hand per product', count('--max-stock', 0), 100)
   .option('--currency <code>', 'currency of every price', currency, 'EUR')
   .option('--seed <n>', 'random seed', count('--seed', 0), 42)
-  .action(
-    async (options: {
-      sellers: number;
-      products: number;
-      customers: number;
-      maxStock: number;
-      currency: string;
-      seed: number;
-    }) => {
-      const config = loadConfigOrExit();
-      const logger = createLogger(config, 'shopflow-seed', 'stderr');
-      const db = createDatabase(config);
-      // Bars only on a terminal; in CI the log lines below say what happened.
-      const bars = process.stderr.isTTY
-        ? new MultiBar({ format: ' {phase} [{bar}] {value}/{total}', hideCursor: true }, Presets.shades_classic)
-        : undefined;
-      const phases = new Map<SeedProgress['phase'], ReturnType<MultiBar['create']>>();
-      try {
-        const result = await seedCatalogue(db, options, ({ phase, done, total }) => {
-          if (!bars) return;
-          const bar =
-            phases.get(phase) ?? phases.set(phase, bars.create(total, 0, { phase: phase.padEnd(9) })).get(phase)!;
-          bar.update(done);
-        });
-        bars?.stop();
-        logger.info({ requested: options, written: result }, 'catalogue seeded');
-      } catch (error) {
-        bars?.stop();
-        process.stderr.write(`shopflow seed: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exitCode = 1;
-      } finally {
-        await db.$disconnect();
-      }
-    },
-  );
+  .action(async (options: SeedOptions) => {
+    const config = loadConfigOrExit();
+    const logger = createLogger(config, 'shopflow-seed', 'stderr');
+    const db = createDatabase(config);
+    // Bars only on a terminal; in CI the log lines below say what happened.
+    const bars = process.stderr.isTTY
+      ? new MultiBar({ format: ' {phase} [{bar}] {value}/{total}', hideCursor: true }, Presets.shades_classic)
+      : undefined;
+    const phases = new Map<SeedProgress['phase'], ReturnType<MultiBar['create']>>();
+    try {
+      const result = await seedCatalogue(db, options, ({ phase, done, total }) => {
+        if (!bars) return;
+        const bar =
+          phases.get(phase) ?? phases.set(phase, bars.create(total, 0, { phase: phase.padEnd(9) })).get(phase)!;
+        bar.update(done);
+      });
+      bars?.stop();
+      logger.info({ requested: options, written: result }, 'catalogue seeded');
+    } catch (error) {
+      bars?.stop();
+      process.stderr.write(`shopflow seed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    } finally {
+      await db.$disconnect();
+    }
+  });
 
 program.exitOverride((error) => {
   process.exit(error.exitCode === 0 ? 0 : 2);

@@ -11,6 +11,13 @@ const infrastructureRetry: ActivityOptions['retry'] = {
   maximumAttempts: 10,
 };
 
+/** Compensations and final records must finish however long an outage lasts: no attempt limit. */
+const untilDoneRetry: ActivityOptions['retry'] = {
+  initialInterval: '500ms',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+};
+
 export const probeActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10s',
   retry: infrastructureRetry,
@@ -28,7 +35,7 @@ export const localStepOptions: LocalActivityOptions = {
 
 export const localCompensationOptions: LocalActivityOptions = {
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: untilDoneRetry,
 };
 
 /** Saga steps that call providers: retried on outages for about a minute, then the order fails and is compensated. */
@@ -37,11 +44,8 @@ export const orderStepOptions: ActivityOptions = {
   retry: infrastructureRetry,
 };
 
-/**
- * Compensations and the final record must finish, however long an outage lasts: they retry
- * without a limit. A compensation that fails for good (a bug) is reported in the saga's state.
- */
+/** Compensations that call providers. One that fails for good (a bug) is reported in the saga's state. */
 export const compensationOptions: ActivityOptions = {
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: untilDoneRetry,
 };

@@ -223,6 +223,28 @@ describe('order saga', () => {
       }
     }
 
+    /** An order whose saga is held inside "take payment" by a gated provider on its own worker. */
+    async function orderHeldInPayment(quantity: number) {
+      const gatedConfig = testConfig();
+      const gatedTemporal = createTemporalClient(gatedConfig);
+      const gate = new GatedPaymentProvider(new SimulatedPaymentProvider(worker.redis));
+      const gatedWorker = await startWorker(gatedConfig, { payments: gate });
+      const input = orderInput(customerId, products, [{ productId: products[0]!.id, quantity }]);
+      const handle = await startOrder(gatedTemporal, gatedConfig, input);
+      await eventually(() => Promise.resolve(gate.started.includes(input.orderId) ? true : undefined));
+      return {
+        gate,
+        gatedWorker,
+        handle,
+        input,
+        async release() {
+          gate.open();
+          await gatedWorker.stop();
+          await gatedTemporal.close();
+        },
+      };
+    }
+
     let products: SeededProduct[];
     beforeEach(async () => {
       products = [await seedProduct(worker.db, sellerA, { stock: 5 })];
@@ -254,14 +276,9 @@ describe('order saga', () => {
     });
 
     it('after payment: the charge is refunded and the stock released', async () => {
-      const gatedConfig = testConfig();
-      const gatedTemporal = createTemporalClient(gatedConfig);
-      const gate = new GatedPaymentProvider(new SimulatedPaymentProvider(worker.redis));
-      const gatedWorker = await startWorker(gatedConfig, { payments: gate });
+      const held = await orderHeldInPayment(2);
       try {
-        const input = orderInput(customerId, products, [{ productId: products[0]!.id, quantity: 2 }]);
-        const handle = await startOrder(gatedTemporal, gatedConfig, input);
-        await eventually(() => Promise.resolve(gate.started.includes(input.orderId) ? true : undefined));
+        const { gate, gatedWorker, handle, input } = held;
 
         const answer = await handle.executeUpdate(cancelOrderUpdate, { args: [{}] });
         gate.open();
@@ -282,21 +299,14 @@ describe('order saga', () => {
         expect(await stockOf(worker.db, products[0]!.id)).toEqual({ onHand: 5, reserved: 0 });
         recordHistory(handle.workflowId, 'order-cancelled-after-payment');
       } finally {
-        gate.open();
-        await gatedWorker.stop();
-        await gatedTemporal.close();
+        await held.release();
       }
     });
 
     it('an operator cancelling the workflow still gets a complete compensation', async () => {
-      const gatedConfig = testConfig();
-      const gatedTemporal = createTemporalClient(gatedConfig);
-      const gate = new GatedPaymentProvider(new SimulatedPaymentProvider(worker.redis));
-      const gatedWorker = await startWorker(gatedConfig, { payments: gate });
+      const held = await orderHeldInPayment(1);
       try {
-        const input = orderInput(customerId, products, [{ productId: products[0]!.id, quantity: 1 }]);
-        const handle = await startOrder(gatedTemporal, gatedConfig, input);
-        await eventually(() => Promise.resolve(gate.started.includes(input.orderId) ? true : undefined));
+        const { gate, gatedWorker, handle, input } = held;
 
         await handle.cancel();
         gate.open();
@@ -314,9 +324,7 @@ describe('order saga', () => {
         );
         recordHistory(handle.workflowId, 'order-cancelled-by-operator');
       } finally {
-        gate.open();
-        await gatedWorker.stop();
-        await gatedTemporal.close();
+        await held.release();
       }
     });
   });

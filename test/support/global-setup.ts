@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { migrate } from '../../lib/migrations';
 import { databaseUrlFor, ensureDatabase } from '../../lib/postgres-admin';
 import { ensureTemporalCli } from '../../lib/temporal-cli';
-import { singlePartitionArgs } from '../../lib/temporal-dev-server';
 import { workflowsPath } from '../../worker/create-worker';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { startEphemeralDevServer } from './dev-server';
 import { testServices } from './services';
 
 /**
@@ -28,14 +26,7 @@ export default async function globalSetup(): Promise<void> {
   await migrate(databaseUrl);
 
   const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cliPath },
-      ip: '127.0.0.1',
-      searchAttributes: shopflowSearchAttributes,
-      extraArgs: singlePartitionArgs,
-    },
-  });
+  const env = await startEphemeralDevServer(cliPath);
 
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silentBundlerLogger });
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
