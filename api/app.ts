@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import { createHealthMonitor } from '../lib/health';
+import { createApiMetrics } from '../lib/metrics';
 import type { AppDeps } from './deps';
-import { healthRoutes } from './health-routes';
+import { apiHealthChecks, healthRoutes } from './health-routes';
+import { httpMetrics, metricsRoutes } from './metrics-routes';
 import { orderRoutes } from './order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './problem';
 import { probeRoutes } from './probe-routes';
@@ -13,11 +16,18 @@ export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the express app; `server.ts` only listens, so tests drive the app directly. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  const metrics = given.metrics ?? createApiMetrics();
+  const deps: AppDeps = { ...given, metrics };
+  const health = createHealthMonitor(apiHealthChecks(deps), {
+    ...deps.config.health,
+    onReport: (report) => metrics.recordHealth(report),
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.http.trustProxy);
   app.use(helmet());
+  app.use(httpMetrics(metrics));
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -28,13 +38,14 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url?.startsWith('/health/') ?? false },
+      autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url?.startsWith('/health/') ?? false) },
     }),
   );
   app.use(requireJsonBodies);
   app.use(express.json({ limit: BODY_LIMIT }));
 
-  app.use(healthRoutes(deps));
+  app.use(healthRoutes(health));
+  if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
   app.use(probeRoutes(deps));
   app.use(orderRoutes(deps));
   app.use(shipmentRoutes(deps));

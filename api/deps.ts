@@ -1,6 +1,7 @@
 import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
+import type { ApiMetrics } from '../lib/metrics';
 import type { Redis } from '../lib/redis';
 import type { TemporalClient } from '../lib/temporal';
 
@@ -11,4 +12,6 @@ export interface AppDeps {
   redis: Redis;
   temporal: TemporalClient;
   logger: Logger;
+  /** The API's Prometheus metrics; createApp makes its own registry when none is given. */
+  metrics?: ApiMetrics;
 }

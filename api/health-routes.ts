@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { checkHealth, type HealthCheck } from '../lib/health';
+import type { HealthCheck, HealthMonitor } from '../lib/health';
 import type { AppDeps } from './deps';
 
-/** Liveness says the process serves requests; readiness checks each dependency. */
-export function healthRoutes({ config, db, redis, temporal }: AppDeps): Router {
-  const router = Router();
-  const checks: Record<string, HealthCheck> = {
+/** The API's dependencies, each checked for real: PostgreSQL, Redis and the Temporal frontend. */
+export function apiHealthChecks({ db, redis, temporal }: AppDeps): Record<string, HealthCheck> {
+  return {
     postgres: () => db.$queryRaw`SELECT 1`,
     redis: () => redis.ping(),
     temporal: (signal) =>
@@ -13,13 +12,18 @@ export function healthRoutes({ config, db, redis, temporal }: AppDeps): Router {
         temporal.healthConnection.workflowService.getSystemInfo({}),
       ),
   };
+}
+
+/** Liveness says the process serves requests; readiness checks each dependency. */
+export function healthRoutes(health: HealthMonitor): Router {
+  const router = Router();
 
   router.get('/health/live', (_req, res) => {
     res.json({ status: 'UP', uptimeSeconds: Math.round(process.uptime()) });
   });
 
   router.get('/health/ready', async (_req, res) => {
-    const report = await checkHealth(checks, config.health);
+    const report = await health.check();
     res.status(report.status === 'DOWN' ? 503 : 200).json(report);
   });
 

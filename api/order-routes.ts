@@ -92,6 +92,7 @@ export function orderRoutes(deps: AppDeps): Router {
 
     const claim = await idempotency.begin(CREATE_ORDER_SCOPE, key, requestHash(body));
     if (claim.kind === 'replay') {
+      deps.metrics?.idempotentReplays.inc({ scope: CREATE_ORDER_SCOPE });
       res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
       sendAccepted(res, claim.status, claim.body);
       return;
@@ -122,6 +123,8 @@ export function orderRoutes(deps: AppDeps): Router {
       if (!claim.resumed || !(await workflowExists(handleOf(orderId)))) {
         const order = await priceOrFail(db, config, body);
         await startOrderWorkflow(deps, orderId, body, order);
+        // Counted where the workflow starts: a resumed key whose workflow exists, or a replay, is no new order.
+        deps.metrics?.ordersSubmitted.inc();
       }
     } catch (error) {
       // "Already started" can only mean an earlier attempt with this key started it: that is success.

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfigOrExit } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
 import { createDatabase } from '../lib/database';
 import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./baseline-workflows'),
+    dataConverter: createDataConverter(config),
     activities: {
       ...createActivities({ db, redis, ...createProviders(config, redis) }),
       noop: () => Promise.resolve(),

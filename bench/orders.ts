@@ -11,6 +11,7 @@ import { orderWorkflowId } from '../domain/ids';
 import { seedCatalogue } from '../lib/catalogue-seed';
 import { loadConfig, loadConfigOrExit, type Config } from '../lib/config';
 import { createDatabase, type Database } from '../lib/database';
+import { createDataConverter } from '../lib/data-converter';
 import { migrate } from '../lib/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
 import { createRedis } from '../lib/redis';
@@ -91,7 +92,8 @@ async function main(options: Options): Promise<void> {
       try {
         await worker.waitForOutput('bench worker ready', 60_000);
         const connection = await Connection.connect({ address: env.address });
-        const client = new Client({ connection });
+        // The same codec as the bench worker's, so both phases pay for encryption alike.
+        const client = new Client({ connection, dataConverter: createDataConverter(config) });
         const tick = (phase: string) => bar?.increment({ phase: `c=${level} ${phase}`.padEnd(22) });
 
         const workerPid = worker.child.pid!;

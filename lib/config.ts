@@ -48,6 +48,49 @@ function countBetween(min: number, max: number) {
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
+/**
+ * The development payload key: public (it is in this file), so it encrypts nothing worth hiding.
+ * It lets `npm start` and the tests work out of the box; production refuses it (see loadConfig).
+ */
+const developmentPayloadKey = 'ATFCIo7zQ+U12Fj/o9/KKC+AMJfHHzq1npxm/dwi5ps=';
+const payloadKeyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** `id:base64,id:base64`: every AES-256 key (32 bytes) a payload in some history may be encrypted with. */
+const payloadKeys = z.string().transform((value, ctx) => {
+  const keys = new Map<string, Buffer>();
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const separator = entry.indexOf(':');
+    const id = separator === -1 ? '' : entry.slice(0, separator);
+    const material = entry.slice(separator + 1);
+    // Key material is never echoed in a message, only the key's id.
+    if (!payloadKeyIdPattern.test(id)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be id:base64 entries separated by commas (ids: A-Z a-z 0-9 . _ -)',
+      });
+    } else if (keys.has(id)) {
+      ctx.addIssue({ code: 'custom', message: `names key id "${id}" twice` });
+    } else if (!/^[A-Za-z0-9+/]+={0,2}$/.test(material) || Buffer.from(material, 'base64').length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `key "${id}" must be exactly 32 bytes, base64-encoded` });
+    } else {
+      keys.set(id, Buffer.from(material, 'base64'));
+    }
+  }
+  return keys;
+});
+
+const originList = z.string().refine(
+  (value) =>
+    value.split(',').every((origin) => {
+      try {
+        return new URL(origin.trim()).origin === origin.trim();
+      } catch {
+        return false;
+      }
+    }),
+  { message: 'must be origins separated by commas, e.g. http://127.0.0.1:8233' },
+);
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1');
@@ -84,6 +127,15 @@ const schema = z.object({
   IDEMPOTENCY_SWEEP_INTERVAL_MS: positiveMs,
   PAYMENT_SIM_LATENCY_MS: nonNegativeMs,
   SHIPPING_SIM_LATENCY_MS: nonNegativeMs,
+  METRICS_ENABLED: booleanFlag,
+  WORKER_METRICS_PORT: port,
+  WORKER_SDK_METRICS_PORT: port,
+  PAYLOAD_KEYS: payloadKeys,
+  PAYLOAD_KEY_ID: z.string().regex(payloadKeyIdPattern, 'must be a key id (A-Z a-z 0-9 . _ -)'),
+  CODEC_SERVER_HOST: z.string().min(1, 'must not be empty'),
+  CODEC_SERVER_PORT: port,
+  CODEC_SERVER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  CODEC_CORS_ORIGINS: originList,
 });
 
 /** Defaults for local development; production deployments set every value explicitly. */
@@ -117,6 +169,15 @@ export const configDefaults = {
   IDEMPOTENCY_SWEEP_INTERVAL_MS: '600000',
   PAYMENT_SIM_LATENCY_MS: '0',
   SHIPPING_SIM_LATENCY_MS: '0',
+  METRICS_ENABLED: 'true',
+  WORKER_METRICS_PORT: '9464',
+  WORKER_SDK_METRICS_PORT: '9465',
+  PAYLOAD_KEYS: `dev:${developmentPayloadKey}`,
+  PAYLOAD_KEY_ID: 'dev',
+  CODEC_SERVER_HOST: '127.0.0.1',
+  CODEC_SERVER_PORT: '8234',
+  CODEC_SERVER_TOKEN: undefined,
+  CODEC_CORS_ORIGINS: 'http://127.0.0.1:8233,http://localhost:8233',
 } as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
 
 export type ConfigVariable = keyof typeof configDefaults;
@@ -145,6 +206,15 @@ export interface Config {
   idempotency: { ttlMs: number; lockMs: number; sweepIntervalMs: number };
   /** Delays the simulated payment provider and carrier add, to make races visible in tests and benches. */
   simulators: { paymentLatencyMs: number; shippingLatencyMs: number };
+  /**
+   * Prometheus metrics: the API's `/metrics`, the worker's metrics server (`workerPort`, on HOST),
+   * and the Temporal SDK's exporter, bound to loopback on `sdkPort` and served through the worker's.
+   */
+  metrics: { enabled: boolean; workerPort: number; sdkPort: number };
+  /** AES-256-GCM keys of the payload codec (lib/payload-codec.ts): all decrypt, the current one encrypts. */
+  payloads: { keys: ReadonlyMap<string, Buffer>; currentKeyId: string };
+  /** The codec server the Web UI decrypts payloads through; `token` is the operator credential. */
+  codecServer: { host: string; port: number; token: string | undefined; corsOrigins: string[] };
 }
 
 export class ConfigError extends Error {
@@ -169,6 +239,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  const crossProblems: { variable: string; message: string }[] = [];
+  if (!e.PAYLOAD_KEYS.has(e.PAYLOAD_KEY_ID)) {
+    crossProblems.push({ variable: 'PAYLOAD_KEY_ID', message: `must name one of the keys in PAYLOAD_KEYS` });
+  }
+  const developmentKey = Buffer.from(developmentPayloadKey, 'base64');
+  if (e.NODE_ENV === 'production' && [...e.PAYLOAD_KEYS.values()].some((key) => key.equals(developmentKey))) {
+    crossProblems.push({
+      variable: 'PAYLOAD_KEYS',
+      message: 'holds the public development key, which production refuses: set your own keys',
+    });
+  }
+  if (crossProblems.length > 0) throw new ConfigError(crossProblems);
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
@@ -199,6 +281,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: e.IDEMPOTENCY_SWEEP_INTERVAL_MS,
     },
     simulators: { paymentLatencyMs: e.PAYMENT_SIM_LATENCY_MS, shippingLatencyMs: e.SHIPPING_SIM_LATENCY_MS },
+    metrics: { enabled: e.METRICS_ENABLED, workerPort: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT },
+    payloads: { keys: e.PAYLOAD_KEYS, currentKeyId: e.PAYLOAD_KEY_ID },
+    codecServer: {
+      host: e.CODEC_SERVER_HOST,
+      port: e.CODEC_SERVER_PORT,
+      token: e.CODEC_SERVER_TOKEN,
+      corsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    },
   };
 }
 

@@ -8,7 +8,10 @@ export type HealthStatus = 'UP' | 'DEGRADED' | 'DOWN';
 export interface DependencyHealth {
   status: HealthStatus;
   responseTimeMs: number;
+  /** Why this check failed. */
   error?: string;
+  /** The most recent failure seen by a monitor, kept after the dependency recovers (when it was, ISO 8601). */
+  lastError?: { message: string; at: string };
 }
 
 export interface HealthReport {
@@ -63,4 +66,34 @@ export async function checkHealth(checks: Record<string, HealthCheck>, options: 
   const report: Record<string, DependencyHealth> = {};
   names.forEach((name, i) => (report[name] = results[i]!));
   return { status: overallStatus(results.map((r) => r.status)), checks: report, checkedAt: new Date().toISOString() };
+}
+
+export interface HealthMonitor {
+  /** Runs every check, remembers each dependency's last failure, and passes the report to `onReport`. */
+  check(): Promise<HealthReport>;
+}
+
+/**
+ * Checks run again and again (readiness probes, metric scrapes): a monitor keeps what one check
+ * alone cannot tell, the last error of each dependency and when it happened, e.g. a database that
+ * dropped out for a moment between two probes that both found it UP.
+ */
+export function createHealthMonitor(
+  checks: Record<string, HealthCheck>,
+  options: HealthOptions & { onReport?: (report: HealthReport) => void; clock?: () => Date },
+): HealthMonitor {
+  const lastErrors = new Map<string, { message: string; at: string }>();
+  const clock = options.clock ?? (() => new Date());
+  return {
+    async check() {
+      const report = await checkHealth(checks, options);
+      for (const [name, result] of Object.entries(report.checks)) {
+        if (result.error !== undefined) lastErrors.set(name, { message: result.error, at: clock().toISOString() });
+        const lastError = lastErrors.get(name);
+        if (lastError) result.lastError = lastError;
+      }
+      options.onReport?.(report);
+      return report;
+    },
+  };
 }

@@ -39,6 +39,8 @@ export interface DevServerOptions {
   namespace: string;
   /** A SQLite file keeps workflows across restarts; undefined runs in memory. */
   dbFilename?: string;
+  /** The remote codec the Web UI decodes payloads with (lib/codec-server.ts). */
+  codecEndpoint?: string;
 }
 
 export function devServerArgs(options: DevServerOptions): string[] {
@@ -58,6 +60,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
     ...singlePartitionArgs,
     ...searchAttributeArgs(),
   ];
+  if (options.codecEndpoint) args.push('--ui-codec-endpoint', options.codecEndpoint);
   if (options.dbFilename) {
     // The default SQLite journal caps the server near 30 workflows/s here; WAL without fsync
     // reaches about 70. It is a development server: durability of the last writes is not needed.

@@ -34,19 +34,55 @@ export class PinoTemporalLogger implements TemporalLogger {
   }
 }
 
-let installed = false;
+let installed: { prometheus: boolean } | undefined;
+
+export interface TemporalRuntimeOptions {
+  /**
+   * Where the SDK's own Prometheus exporter listens (`host:port`), serving the worker metrics of
+   * the Rust core (task slots, poll and schedule-to-start latencies, sticky cache...) at `/metrics`.
+   */
+  prometheusBindAddress?: string;
+}
 
 /**
  * Routes the SDK's logs, and the Rust core's logs (forwarded), through our logger.
  * The Runtime is process-wide and can be installed once: later calls are no-ops.
  */
 export function installTemporalRuntimeLogger(logger: Logger): void {
-  if (installed) return;
+  installTemporalRuntime(logger);
+}
+
+/**
+ * Installs the process-wide Temporal Runtime: logs through our logger and, when asked, the SDK's
+ * metrics on a Prometheus endpoint. Only the first call installs; a later one asking for metrics
+ * the installed Runtime lacks throws, rather than leaving the worker's metrics silently missing.
+ */
+export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeOptions = {}): void {
+  const prometheus = options.prometheusBindAddress;
+  if (installed) {
+    if (prometheus !== undefined && !installed.prometheus) {
+      throw new Error('the Temporal Runtime was installed without metrics; install it with them first');
+    }
+    return;
+  }
   Runtime.install({
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(prometheus === undefined
+        ? {}
+        : {
+            // Prometheus' conventions, as our own metrics: seconds, unit suffixes, `_total` counters.
+            metrics: {
+              prometheus: {
+                bindAddress: prometheus,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }),
     },
   });
-  installed = true;
+  installed = { prometheus: prometheus !== undefined };
 }

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from './config';
+import { createDataConverter } from './data-converter';
 
 export interface TemporalClient {
   client: Client;
@@ -17,10 +18,14 @@ export interface TemporalClient {
  * A lazy connection: the API starts (and reports Temporal DOWN on /health/ready) even while
  * Temporal is still starting; the first call connects.
  */
-export function createTemporalClient(config: Pick<Config, 'temporal'>): TemporalClient {
+export function createTemporalClient(config: Pick<Config, 'temporal' | 'payloads'>): TemporalClient {
   const connection = Connection.lazy({ address: config.temporal.address });
   const healthConnection = Connection.lazy({ address: config.temporal.address, interceptors: [] });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: createDataConverter(config),
+  });
   return {
     client,
     connection,

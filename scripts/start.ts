@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -15,8 +16,9 @@ import { devServerArgs } from '../lib/temporal-dev-server';
 /**
  * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the
  * config points to when they answer; otherwise starts an embedded PostgreSQL and a Temporal dev
- * server (SQLite file under DATA_DIR, Web UI on). Then migrates, starts the worker and the API
- * as child processes, and stops all of it, in order, on Ctrl-C or SIGTERM.
+ * server (SQLite file under DATA_DIR, Web UI on, decrypting payloads through the codec server).
+ * Then migrates, starts the codec server, the worker and the API as child processes, and stops
+ * all of it, in order, on Ctrl-C or SIGTERM.
  */
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -88,6 +90,7 @@ async function ensureTemporal(
   config: Config,
   logger: Logger,
   supervisor: Supervisor,
+  codecEndpoint: string,
 ): Promise<{ started: boolean; uiUrl: string | undefined }> {
   if (await isTemporalAnswering(config.temporal.address)) {
     logger.info({ address: config.temporal.address }, 'using the running Temporal server');
@@ -105,6 +108,7 @@ async function ensureTemporal(
       uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace,
       dbFilename,
+      codecEndpoint,
     }),
     logger,
     // Its own log format and chatter (every reconnect while stopping) would drown ours.
@@ -118,6 +122,52 @@ async function ensureTemporal(
   );
   await waitFor('the Temporal dev server', 60_000, [server], () => isTemporalAnswering(config.temporal.address, 1_000));
   return { started: true, uiUrl: `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${config.temporal.uiPort}` };
+}
+
+interface CodecServer {
+  process: ManagedProcess;
+  url: string;
+  /** The token in front of the operation: the Web UI cannot send an Authorization header. */
+  uiEndpoint: string;
+  token: string;
+  generatedToken: boolean;
+}
+
+/**
+ * The codec server through which the Web UI decrypts payloads. Without CODEC_SERVER_TOKEN it gets
+ * a random one for this run; the dev server's UI origin is allowed beside the configured ones.
+ */
+async function startCodecServer(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<CodecServer> {
+  const token = config.codecServer.token ?? randomBytes(24).toString('base64url');
+  const [temporalIp = '127.0.0.1'] = splitHostPort(config.temporal.address);
+  const uiHost = browsableHost(temporalIp);
+  const uiOrigins = [`http://${uiHost}:${config.temporal.uiPort}`, `http://localhost:${config.temporal.uiPort}`];
+  const corsOrigins = [...new Set([...config.codecServer.corsOrigins, ...uiOrigins])];
+  const child = startNodeProcess(
+    'codec server',
+    'scripts/codec-server.ts',
+    { ...env, CODEC_SERVER_TOKEN: token, CODEC_CORS_ORIGINS: corsOrigins.join(',') },
+    logger,
+  );
+  const url = `http://${browsableHost(config.codecServer.host)}:${config.codecServer.port}`;
+  await waitFor('the codec server', 30_000, [child], async () => {
+    try {
+      return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok;
+    } catch {
+      return false;
+    }
+  });
+  return {
+    process: child,
+    url,
+    uiEndpoint: `${url}/${encodeURIComponent(token)}`,
+    token,
+    generatedToken: config.codecServer.token === undefined,
+  };
+}
+
+function browsableHost(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host;
 }
 
 function splitHostPort(address: string): [string, string] {
@@ -194,9 +244,11 @@ async function start(): Promise<void> {
     if (await ensureDatabase(postgres.url)) logger.info('database created');
     const migrations = await migrate(postgres.url, { logger });
     logger.info({ applied: migrations.applied.length }, 'database migrated');
-    const temporal = await ensureTemporal(config, logger, supervisor);
-
     const childEnv = { ...process.env, DATABASE_URL: postgres.url };
+    const codec = await startCodecServer(config, childEnv, logger);
+    supervisor.own('codec server', () => codec.process.stop(config.shutdownTimeoutMs));
+    const temporal = await ensureTemporal(config, logger, supervisor, codec.uiEndpoint);
+
     const worker = startNodeProcess('worker', 'worker/main.ts', childEnv, logger);
     supervisor.own('worker', () => worker.stop(config.shutdownTimeoutMs));
     const api = startNodeProcess('API', 'api/server.ts', childEnv, logger);
@@ -208,7 +260,7 @@ async function start(): Promise<void> {
     // The worker is ready when Temporal sees it polling (it bundles the workflows first).
     await waitFor('the worker', 60_000, [worker, api], () => hasWorkflowPollers(config));
 
-    for (const child of [worker, api]) {
+    for (const child of [codec.process, worker, api]) {
       void child.exited.then((code) => {
         if (!shuttingDown) {
           logger.error({ process: child.name, code }, `${child.name} exited unexpectedly`);
@@ -216,7 +268,14 @@ async function start(): Promise<void> {
         }
       });
     }
-    printBanner({ apiUrl, temporalUi: temporal.uiUrl, config, postgresUrl: postgres.url, embedded: postgres.embedded });
+    printBanner({
+      apiUrl,
+      temporalUi: temporal.uiUrl,
+      codec,
+      config,
+      postgresUrl: postgres.url,
+      embedded: postgres.embedded,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`shopflow start: ${message}\n`);
@@ -229,6 +288,7 @@ async function start(): Promise<void> {
 function printBanner(info: {
   apiUrl: string;
   temporalUi: string | undefined;
+  codec: CodecServer;
   config: Config;
   postgresUrl: string;
   embedded: boolean;
@@ -238,6 +298,11 @@ function printBanner(info: {
     'shopflow is running',
     `  API           ${info.apiUrl}   (readiness: ${info.apiUrl}/health/ready)`,
     `  Temporal UI   ${info.temporalUi ?? 'served by your Temporal server (TEMPORAL_ADDRESS was already running)'}`,
+    `  Codec server  ${info.codec.url}   (${
+      info.temporalUi
+        ? 'the Web UI decrypts payloads through it'
+        : `set the UI's codec endpoint to ${info.codec.uiEndpoint}`
+    }; operator token: ${info.codec.generatedToken ? `${info.codec.token}, new each run` : 'CODEC_SERVER_TOKEN'})`,
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
     `  PostgreSQL    ${printable(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
     `  Redis         ${printable(info.config.redis.url)}`,
@@ -250,7 +315,7 @@ function printBanner(info: {
 void new Command('start')
   .description(
     'Run all of shopflow on this machine: Temporal dev server (unless TEMPORAL_ADDRESS answers), migrations, ' +
-      'worker and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
+      'codec server (the Web UI decrypts payloads through it), worker and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
       'locally. Ctrl-C stops everything. Settings come from the environment (see .env.example).',
   )
   .action(start)

@@ -1,14 +1,19 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../lib/config';
+import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics';
+import { activityMetricsInterceptor } from './activity-metrics';
+import { createDataConverter } from '../lib/data-converter';
 
 export interface CreateWorkerOptions {
-  config: Pick<Config, 'temporal' | 'shutdownTimeoutMs'>;
+  config: Pick<Config, 'temporal' | 'shutdownTimeoutMs' | 'payloads'>;
   deps: ActivityDeps;
   connection: NativeConnection;
   /** A prebuilt bundle (tests build it once); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Saga and activity metrics are recorded here; a fresh registry when not given. */
+  metrics?: WorkerMetrics;
 }
 
 export function workflowsPath(): string {
@@ -23,6 +28,9 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: createActivities(deps),
+    interceptors: { activity: [activityMetricsInterceptor(options.metrics ?? createWorkerMetrics())] },
+    // Every payload the worker writes to history is encrypted (lib/payload-codec.ts).
+    dataConverter: createDataConverter(config),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     // Spread only when set: an explicit `undefined` would replace the SDK's default identity.
     ...(options.identity ? { identity: options.identity } : {}),

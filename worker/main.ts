@@ -2,7 +2,9 @@ import { loadConfigOrExit } from '../lib/config';
 import { createDatabase } from '../lib/database';
 import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
-import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
+import { createWorkerMetrics } from '../lib/metrics';
+import { startMetricsServer, type MetricsServer } from '../lib/metrics-server';
+import { installTemporalRuntime } from '../lib/temporal-logger';
 import { connectWorker, createWorker } from './create-worker';
 import { createProviders } from './providers';
 
@@ -13,13 +15,31 @@ import { createProviders } from './providers';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'shopflow-worker');
-  installTemporalRuntimeLogger(logger);
+  const sdkMetricsAddress = `127.0.0.1:${config.metrics.sdkPort}`;
+  installTemporalRuntime(logger, config.metrics.enabled ? { prometheusBindAddress: sdkMetricsAddress } : {});
+  const metrics = createWorkerMetrics();
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.enabled) {
+    metricsServer = await startMetricsServer({
+      registry: metrics.registry,
+      host: config.http.host,
+      port: config.metrics.workerPort,
+      sdkMetricsUrl: `http://${sdkMetricsAddress}/metrics`,
+      logger,
+    });
+    logger.info({ url: metricsServer.url }, 'worker metrics listening');
+  }
 
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-worker');
   await redis.connect();
   const connection = await connectWorker(config);
-  const worker = await createWorker({ config, deps: { db, redis, ...createProviders(config, redis) }, connection });
+  const worker = await createWorker({
+    config,
+    deps: { db, redis, ...createProviders(config, redis) },
+    connection,
+    metrics,
+  });
 
   logger.info(
     { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address: config.temporal.address },
@@ -28,6 +48,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await db.$disconnect();
     redis.disconnect();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, parse, parseDocument, type Document } from 'yaml';
 import { configDefaults } from '../../lib/config';
+import { allMetricNames, temporalSdkMetricNames } from '../../lib/metrics';
 import { searchAttributeArgs } from '../../lib/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 import { repoRoot } from '../support/processes';
@@ -33,6 +34,7 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: Healthcheck;
   ports?: string[];
+  volumes?: string[];
 }
 interface ComposeFile {
   services: Record<string, Service>;
@@ -157,7 +159,18 @@ describe('docker-compose.yml against the Compose schema (docker-compose v1)', ()
 describe('docker-compose.yml structure', () => {
   it('has the production-like stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'migrate', 'postgres', 'redis', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      [
+        'api',
+        'grafana',
+        'migrate',
+        'postgres',
+        'prometheus',
+        'redis',
+        'temporal',
+        'temporal-setup',
+        'temporal-ui',
+        'worker',
+      ].sort(),
     );
     expect(composeText).not.toMatch(/^name:/m);
   });
@@ -257,6 +270,114 @@ describe('docker-compose.yml structure', () => {
     expect(script).toMatch(/temporal operator search-attribute create/);
     // Idempotent: a second run meets "already exists" and carries on.
     expect(script).toMatch(/already exists/);
+  });
+});
+
+describe('Prometheus and Grafana', () => {
+  interface ScrapeConfig {
+    job_name: string;
+    metrics_path?: string;
+    static_configs: { targets: string[] }[];
+  }
+  interface Panel {
+    title: string;
+    type: string;
+    datasource?: { uid?: string };
+    targets?: { expr: string }[];
+  }
+
+  /** The host path a service mounts at `target`, resolved from the repo root. */
+  function mountedFrom(service: Service, target: string): string {
+    const volume = (service.volumes ?? []).find((v) => v.split(':')[1] === target);
+    if (!volume) throw new Error(`nothing is mounted at ${target}`);
+    return path.join(repoRoot, volume.split(':')[0]!);
+  }
+
+  const prometheusConfig = parse(
+    readFileSync(mountedFrom(services['prometheus']!, '/etc/prometheus/prometheus.yml'), 'utf8'),
+  ) as { scrape_configs: ScrapeConfig[] };
+  const dashboardDir = mountedFrom(services['grafana']!, '/etc/grafana/dashboards');
+  const dashboard = JSON.parse(readFileSync(path.join(dashboardDir, 'shopflow.json'), 'utf8')) as {
+    uid: string;
+    panels: Panel[];
+  };
+  const panels = dashboard.panels;
+
+  it("scrapes the API's and the worker's /metrics at their compose ports", () => {
+    const targets = prometheusConfig.scrape_configs.flatMap((job) =>
+      job.static_configs.flatMap((c) => c.targets.map((t) => `${t}${job.metrics_path ?? '/metrics'}`)),
+    );
+    const api = environmentOf(services['api']!);
+    const worker = environmentOf(services['worker']!);
+    expect(targets).toEqual(
+      expect.arrayContaining([
+        `api:${api['PORT']}/metrics`,
+        `worker:${worker['WORKER_METRICS_PORT'] ?? configDefaults.WORKER_METRICS_PORT}/metrics`,
+      ]),
+    );
+    expect(environmentOf(services['worker']!)['HOST']).toBe('0.0.0.0');
+  });
+
+  it('pins both images and starts Grafana once Prometheus is healthy', () => {
+    expect(services['prometheus']!.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(services['grafana']!.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(dependsOn(services['grafana']!)).toEqual({ prometheus: 'service_healthy' });
+  });
+
+  it('provisions the Prometheus data source under the uid the dashboard uses', () => {
+    const provisioning = mountedFrom(services['grafana']!, '/etc/grafana/provisioning');
+    const datasources = parse(readFileSync(path.join(provisioning, 'datasources', 'prometheus.yml'), 'utf8')) as {
+      datasources: { uid: string; url: string }[];
+    };
+    expect(datasources.datasources).toEqual([
+      expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' }),
+    ]);
+    const providers = parse(readFileSync(path.join(provisioning, 'dashboards', 'shopflow.yml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
+    expect(providers.providers.map((p) => p.options.path)).toEqual(['/etc/grafana/dashboards']);
+    for (const panel of panels)
+      expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({ panel: panel.title, uid: 'prometheus' });
+  });
+
+  it('has the panels the operators asked for', () => {
+    const titles = panels.map((p) => p.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Orders per second',
+        'Saga failure rate',
+        'Compensations per second',
+        'Saga step latency p50',
+        'Saga step latency p95',
+        'Saga step latency p99',
+        'HTTP p99 latency by route',
+      ]),
+    );
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(
+      exprs.filter((e) => /histogram_quantile\(0\.99, .*shopflow_http_request_duration_seconds_bucket/.test(e)),
+    ).toHaveLength(1);
+    for (const q of ['0.5', '0.95', '0.99']) {
+      expect(
+        exprs.some((e) =>
+          e.includes(`histogram_quantile(${q}, sum by (le, step) (rate(shopflow_saga_step_duration_seconds_bucket`),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('queries only metrics that lib/metrics.ts defines (or the Temporal SDK metrics it lists)', () => {
+    const known = new Set([...allMetricNames, ...temporalSdkMetricNames]);
+    // A histogram's series are its name plus _bucket, _count and _sum.
+    const base = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
+    for (const panel of panels) {
+      for (const { expr } of panel.targets ?? []) {
+        const names = [...expr.matchAll(/\b((?:shopflow|temporal)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
+        expect({ panel: panel.title, names: names.length > 0 }).toEqual({ panel: panel.title, names: true });
+        const unknown = names.filter((name) => !known.has(name) && !known.has(base(name)));
+        expect({ panel: panel.title, unknown }).toEqual({ panel: panel.title, unknown: [] });
+      }
+    }
   });
 });
 

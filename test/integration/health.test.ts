@@ -1,5 +1,7 @@
 import request from 'supertest';
+import { metricNames } from '../../lib/metrics';
 import { freePort } from '../support/processes';
+import { Scrape } from '../support/prometheus';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
 
 /** Readiness checks each dependency for real; one that stops answering makes it 503, by name. */
@@ -46,5 +48,15 @@ describe('health endpoints', () => {
     expect(res.body.checks[name]).toMatchObject({ status: 'DOWN', error: expect.any(String) });
     const others = Object.entries(res.body.checks as Record<string, { status: string }>).filter(([n]) => n !== name);
     expect(others.every(([, check]) => check.status !== 'DOWN')).toBe(true);
+    // The last error stays in the report, with when it happened.
+    expect(res.body.checks[name].lastError).toEqual({ message: res.body.checks[name].error, at: expect.any(String) });
+    expect(Date.parse(res.body.checks[name].lastError.at)).not.toBeNaN();
+
+    // The same results as gauges on /metrics: this dependency down, the others up.
+    const scrape = new Scrape((await request(api.app).get('/metrics').expect(200)).text);
+    expect(scrape.value(metricNames.dependencyUp, { dependency: name })).toBe(0);
+    expect(scrape.value(metricNames.dependencyLastFailure, { dependency: name })).toBeGreaterThan(0);
+    for (const [other] of others)
+      expect({ other, up: scrape.value(metricNames.dependencyUp, { dependency: other }) }).toEqual({ other, up: 1 });
   });
 });

@@ -23,12 +23,8 @@ describe('npm start', () => {
   });
 
   it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
-    const [apiPort, temporalPort, uiPort, postgresPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
+    const [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort] =
+      await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     start = startEntry('scripts/start.ts', {
       PORT: String(apiPort),
       HOST: '127.0.0.1',
@@ -38,6 +34,9 @@ describe('npm start', () => {
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${postgresPort}/shopflow`,
       REDIS_URL: testServices.redisUrl,
       DATA_DIR: dataDir,
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
+      CODEC_SERVER_PORT: String(codecPort),
     });
     await start.waitForOutput('Press Ctrl-C to stop.', 120_000);
 
@@ -52,9 +51,29 @@ describe('npm start', () => {
       status: expect.stringMatching(/^(UP|DEGRADED)$/),
       checks: { postgres: { status: expect.any(String) }, redis: {}, temporal: {} },
     });
+    // The worker process's /metrics: its own metrics and the Temporal SDK's, proxied from loopback.
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
+    expect(workerMetrics).toMatch(/^process_cpu_seconds_total\{process="worker"\} /m);
+    expect(workerMetrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="npm-start-test"/m);
+    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(200);
     const webUi = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(webUi.status).toBe(200);
     expect(await webUi.text()).toContain('<html');
+
+    // The Web UI decrypts payloads through the codec server, with this run's token in its endpoint.
+    const codecToken = /operator token: (\S+), new each run/.exec(output)?.[1];
+    expect(codecToken).toBeDefined();
+    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
+      Codec?: { Endpoint?: string };
+    };
+    expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${codecPort}/${codecToken}`);
+    const decoded = await fetch(`${settings.Codec!.Endpoint!}/decode`, {
+      method: 'POST',
+      headers: { Origin: `http://127.0.0.1:${uiPort}`, 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+      body: JSON.stringify({ payloads: [] }),
+    });
+    expect(decoded.status).toBe(200);
+    expect(decoded.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${uiPort}`);
 
     // The children are logged with their pids (pino's `pid`), the servers carry dataDir in their arguments.
     const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker)"/g)].map((m) => Number(m[1]));
@@ -66,7 +85,7 @@ describe('npm start', () => {
     expect(start.output()).toContain('shopflow stopped');
     expect(childPids.filter(isAlive)).toEqual([]);
     expect(pidsMentioning(dataDir)).toEqual([]);
-    for (const port of [apiPort, temporalPort, uiPort, postgresPort]) {
+    for (const port of [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort]) {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     }
   }, 180_000);

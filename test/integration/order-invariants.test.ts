@@ -6,7 +6,7 @@ import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
 import { orderStateQuery } from '../../workflows/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder, stockOf } from '../support/order-fixtures';
 import { eventually, startWorker, testConfig } from '../support/platform';
-import { startEntry, type LongRunning } from '../support/processes';
+import { freePort, startEntry, type LongRunning } from '../support/processes';
 
 /**
  * Money and stock under pressure: many orders racing for the last units, and a worker killed
@@ -93,7 +93,14 @@ describe('order invariants', () => {
       async ({ latencyVariable, providerRecorded }) => {
         const config = testConfig();
         const temporal: TemporalClient = createTemporalClient(config);
-        const workerEnv = { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, LOG_LEVEL: 'warn' };
+        // Metrics ports of its own, so a developer's running worker (or another test's) never collides.
+        const [metricsPort, sdkMetricsPort] = await Promise.all([freePort(), freePort()]);
+        const workerEnv = {
+          TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+          LOG_LEVEL: 'warn',
+          WORKER_METRICS_PORT: String(metricsPort),
+          WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
+        };
         let worker: LongRunning | undefined;
         try {
           const customerId = await seedCustomer(db);

@@ -1,5 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { loadConfig } from '../../lib/config';
+import { createDataConverter } from '../../lib/data-converter';
 import { workflowsPath } from '../../worker/create-worker';
 import { loadRecordedHistories } from '../support/histories';
 
@@ -9,6 +11,8 @@ import { loadRecordedHistories } from '../support/histories';
  */
 describe('recorded workflow histories', () => {
   const histories = loadRecordedHistories();
+  // The worker's own converter: the recordings predate encryption, and plain payloads still decode.
+  const dataConverter = createDataConverter(loadConfig({}));
 
   it('has recordings to guard the workflows with', () => {
     expect(histories.length).toBeGreaterThan(0);
@@ -18,7 +22,7 @@ describe('recorded workflow histories', () => {
     // One bundle for all recordings: runReplayHistories reports each history's outcome.
     const outcomes: { name: string; error?: string }[] = [];
     const results = Worker.runReplayHistories(
-      { workflowsPath: workflowsPath() },
+      { workflowsPath: workflowsPath(), dataConverter },
       histories.map(({ name, history }) => ({ workflowId: name, history })),
     );
     for await (const result of results) {
@@ -38,8 +42,8 @@ describe('recorded workflow histories', () => {
     )?.activityTaskScheduledEventAttributes;
     if (!scheduled?.activityType) throw new Error(`${first.name} schedules no activity`);
     scheduled.activityType.name = 'anActivityTheCodeNeverCalls';
-    await expect(Worker.runReplayHistory({ workflowsPath: workflowsPath() }, tampered, 'tampered')).rejects.toThrow(
-      DeterminismViolationError,
-    );
+    await expect(
+      Worker.runReplayHistory({ workflowsPath: workflowsPath(), dataConverter }, tampered, 'tampered'),
+    ).rejects.toThrow(DeterminismViolationError);
   });
 });

@@ -5,14 +5,19 @@ import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 /**
  * An ephemeral, in-memory Temporal dev server from the pinned CLI, as tests and benchmarks use it:
  * shopflow's search attributes registered and one task-queue partition (see README, "Notes").
+ * Its Web UI is off unless `uiPort` is given (the SDK passes `--headless` otherwise).
  */
-export function startEphemeralDevServer(cliPath: string): Promise<TestWorkflowEnvironment> {
+export function startEphemeralDevServer(
+  cliPath: string,
+  { uiPort, codecEndpoint }: { uiPort?: number; codecEndpoint?: string } = {},
+): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
+      ...(uiPort === undefined ? {} : { uiPort }),
       searchAttributes: shopflowSearchAttributes,
-      extraArgs: singlePartitionArgs,
+      extraArgs: [...singlePartitionArgs, ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : [])],
     },
   });
 }

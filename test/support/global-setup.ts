@@ -9,7 +9,9 @@ import { migrate } from '../../lib/migrations';
 import { databaseUrlFor, ensureDatabase } from '../../lib/postgres-admin';
 import { ensureTemporalCli } from '../../lib/temporal-cli';
 import { workflowsPath } from '../../worker/create-worker';
+import { startTestCodecServer } from './codec-server';
 import { startEphemeralDevServer } from './dev-server';
+import { freePort } from './processes';
 import { testServices } from './services';
 
 /**
@@ -26,7 +28,11 @@ export default async function globalSetup(): Promise<void> {
   await migrate(databaseUrl);
 
   const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
-  const env = await startEphemeralDevServer(cliPath);
+  // The Web UI on a free port, for the browser test (test/integration/web-ui.test.ts).
+  const uiPort = await freePort();
+  // Its payloads are encrypted: the UI decrypts them through a codec server, as with `npm start`.
+  const codec = await startTestCodecServer(uiPort);
+  const env = await startEphemeralDevServer(cliPath, { uiPort, codecEndpoint: codec.uiEndpoint });
 
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silentBundlerLogger });
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
@@ -41,8 +47,11 @@ export default async function globalSetup(): Promise<void> {
     TEMPORAL_ADDRESS: env.address,
     SHOPFLOW_TEST_WORKFLOW_BUNDLE: bundlePath,
     SHOPFLOW_TEST_TEMPORAL_CLI: cliPath,
+    SHOPFLOW_TEST_TEMPORAL_UI: `http://127.0.0.1:${uiPort}`,
+    SHOPFLOW_TEST_CODEC_SERVER: codec.url,
+    SHOPFLOW_TEST_CODEC_TOKEN: codec.token,
   });
-  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl };
+  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl, codecServer: codec.server };
 }
 
 async function assertRedisAnswers(url: string): Promise<void> {

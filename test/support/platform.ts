@@ -5,6 +5,7 @@ import { createApp } from '../../api/app';
 import type { AppDeps } from '../../api/deps';
 import { loadConfig, type Config } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
+import { createWorkerMetrics, type WorkerMetrics } from '../../lib/metrics';
 import { createRedis, type Redis } from '../../lib/redis';
 import { createTemporalClient } from '../../lib/temporal';
 import { installTemporalRuntimeLogger } from '../../lib/temporal-logger';
@@ -49,6 +50,8 @@ export interface RunningWorker {
   worker: Worker;
   db: Database;
   redis: Redis;
+  /** What the worker's `/metrics` serves (besides the SDK's own metrics). */
+  metrics: WorkerMetrics;
   stop(): Promise<void>;
 }
 
@@ -60,17 +63,20 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
   const redis = createRedis(config, 'shopflow-test-worker');
   await redis.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const metrics = createWorkerMetrics();
   const worker = await createWorker({
     config,
     deps: { db, redis, ...createProviders(config, redis), ...overrides },
     connection,
     workflowBundle: { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
+    metrics,
   });
   const running = worker.run();
   return {
     worker,
     db,
     redis,
+    metrics,
     async stop() {
       worker.shutdown();
       await running;

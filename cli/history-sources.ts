@@ -1,0 +1,63 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
+
+/**
+ * Where histories come from: JSON files (the format of `temporal workflow show --output json`,
+ * the Web UI's download, `shopflow history export` and test/histories/) or the server (one
+ * execution by id, or every execution a visibility query matches).
+ */
+export interface NamedHistory {
+  workflowId: string;
+  runId: string;
+  history: History;
+  /** The file it came from, when it came from one. */
+  file?: string;
+}
+
+export class UsageError extends Error {}
+
+export async function historyFiles(files: string[], dirs: string[]): Promise<string[]> {
+  const found = [...files];
+  for (const dir of dirs) {
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new UsageError(`--dir ${dir} is not a directory`);
+    const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+    found.push(...names.map((name) => path.join(dir, name)));
+  }
+  return found;
+}
+
+export async function readHistoryFile(file: string): Promise<NamedHistory> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+  let history: History;
+  try {
+    history = historyFromJSON(JSON.parse(text));
+  } catch (error) {
+    throw new UsageError(
+      `${file} is not a workflow history in JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  // A history file does not carry its workflow id; the file name is the best name we have.
+  return { workflowId: path.basename(file, '.json'), runId: firstRunId(history), history, file };
+}
+
+export async function historyFromServer(client: Client, workflowId: string, runId?: string): Promise<NamedHistory> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return { workflowId, runId: firstRunId(history), history };
+}
+
+export async function historiesFromQuery(client: Client, query: string): Promise<NamedHistory[]> {
+  const found: NamedHistory[] = [];
+  for await (const { workflowId, history } of client.workflow.list({ query }).intoHistories({ concurrency: 5 })) {
+    found.push({ workflowId, runId: firstRunId(history as History), history: history as History });
+  }
+  return found;
+}
+
+function firstRunId(history: History): string {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? '';
+}

@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
+import pino from 'pino';
+import { historyCommand } from './commands/history-export';
+import { replayCommand } from './commands/replay';
+import { sagaCommand } from './commands/saga-inspect';
+import { setupCommand } from './commands/setup';
+import { UsageError } from './history-sources';
+
+/**
+ * `shopflow`: the operators' and developers' command line. Exit codes: 0 done, 1 a check failed
+ * (e.g. a history did not replay), 2 a usage error. Errors are one line on stderr.
+ */
+const EXIT_USAGE = 2;
+
+export function program(): Command {
+  const root = new Command('shopflow')
+    .description('Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster.')
+    .showSuggestionAfterError()
+    .exitOverride();
+  root.addCommand(replayCommand());
+  root.addCommand(historyCommand());
+  root.addCommand(sagaCommand());
+  root.addCommand(setupCommand());
+  exitOverrideEverywhere(root);
+  return root;
+}
+
+/** Commander exits by itself on bad usage; we want one line and exit code 2 from every command. */
+function exitOverrideEverywhere(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) exitOverrideEverywhere(sub);
+}
+
+async function main(argv: string[]): Promise<void> {
+  // `shopflow … | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+  });
+  // The SDK core logs replay failures itself; the command reports them, so keep its logs quiet.
+  installTemporalRuntimeLogger(pino({ level: 'error' }));
+  try {
+    await program().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`shopflow: ${message}\n`);
+    process.exitCode = error instanceof UsageError ? EXIT_USAGE : 1;
+  }
+}
+
+// The Temporal runtime keeps native handles open: exit explicitly once stdout is flushed.
+void main(process.argv).finally(() => process.stdout.write('', () => process.exit(process.exitCode ?? 0)));

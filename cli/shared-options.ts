@@ -1,0 +1,28 @@
+import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
+import { InvalidArgumentError, Option } from 'commander';
+import { loadConfigOrExit } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
+
+export const defaultWorkflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
+
+export function workflowsPathOption(): Option {
+  return new Option('--workflows-path <file>', 'the workflows module to replay against')
+    .default(defaultWorkflowsPath, 'workflows/index.ts of this working tree')
+    .argParser((value: string) => path.resolve(value));
+}
+
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return Number(value);
+  };
+}
+
+/**
+ * The data converter every command decodes payloads with: the same payload codec (keys from the
+ * environment) as the worker and the API, so encrypted histories replay and read in plain words.
+ */
+export function cliDataConverter(): DataConverter {
+  return createDataConverter(loadConfigOrExit());
+}

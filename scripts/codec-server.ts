@@ -1,0 +1,42 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { CONFIG_EXIT_CODE, loadConfigOrExit } from '../lib/config';
+import { createCodecApp } from '../lib/codec-server';
+import { createPayloadCodec } from '../lib/data-converter';
+import { createLogger } from '../lib/logger';
+import { onShutdownSignal } from '../lib/shutdown';
+
+/**
+ * `npm run codec-server`: decrypts payloads for the Web UI and operators' tools (see
+ * lib/codec-server.ts). `npm start` runs it with a token of its own; run alone, it needs
+ * CODEC_SERVER_TOKEN: a codec server open to anyone would undo the encryption.
+ */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const { token, host, port, corsOrigins } = config.codecServer;
+  if (!token) {
+    process.stderr.write('shopflow: invalid configuration: CODEC_SERVER_TOKEN must be set to run the codec server\n');
+    process.exit(CONFIG_EXIT_CODE);
+  }
+  const logger = createLogger(config, 'shopflow-codec-server');
+  const app = createCodecApp({ codec: createPayloadCodec(config), token, corsOrigins, logger });
+  const server = createServer(app);
+  server.listen(port, host);
+  await once(server, 'listening');
+  logger.info(
+    { url: `http://${host}:${port}`, corsOrigins, keyIds: [...config.payloads.keys.keys()] },
+    'codec server listening',
+  );
+
+  onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    server.close();
+    server.closeIdleConnections();
+    await once(server, 'close');
+    logger.info('codec server stopped');
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shopflow codec server: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createCodecApp } from '../../lib/codec-server';
+import { loadConfig } from '../../lib/config';
+import { createPayloadCodec } from '../../lib/data-converter';
+
+export interface TestCodecServer {
+  server: Server;
+  url: string;
+  token: string;
+  /** What the dev server's Web UI is given: the token in front of the operation, as `npm start` does. */
+  uiEndpoint: string;
+}
+
+/**
+ * The codec server for the test dev server's Web UI, with the keys the test workers use (the
+ * environment's, as `testConfig` reads them) and the UI's origins allowed.
+ */
+export async function startTestCodecServer(uiPort: number): Promise<TestCodecServer> {
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  const token = randomBytes(24).toString('base64url');
+  const app = createCodecApp({
+    codec: createPayloadCodec(config),
+    token,
+    corsOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+    logger: pino({ level: 'silent' }),
+  });
+  const server = createServer(app).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, url, token, uiEndpoint: `${url}/${token}` };
+}
