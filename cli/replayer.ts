@@ -1,6 +1,7 @@
 import type { History } from '@temporalio/common/lib/proto-utils';
 import type { DataConverter } from '@temporalio/common';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflows } from '../lib/workflow-bundle';
 import { locateDivergence, type Divergence } from './divergence';
 import type { NamedHistory } from './history-sources';
 
@@ -24,22 +25,8 @@ export interface ReplayOptions {
   onResult?: (outcome: ReplayOutcome) => void;
 }
 
-const quietBundler = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string) => process.stderr.write(`${message}\n`),
-};
-
-export async function buildBundle(workflowsPath: string): Promise<WorkflowBundle> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundler });
-  return { code };
-}
-
 export async function replayAll(histories: NamedHistory[], options: ReplayOptions): Promise<ReplayOutcome[]> {
-  const workflowBundle = await buildBundle(options.workflowsPath);
+  const workflowBundle = await bundleWorkflows(options.workflowsPath);
   const workerOptions = { workflowBundle, dataConverter: options.dataConverter, replayName: 'shopflow-replay' };
   const lanes = Array.from({ length: Math.max(1, Math.min(options.concurrency, histories.length)) }, (_, lane) =>
     histories.filter((_h, index) => index % options.concurrency === lane),

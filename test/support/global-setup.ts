@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { migrate } from '../../lib/migrations';
+import { quietBundlerLogger } from '../../lib/workflow-bundle';
 import { databaseUrlFor, ensureDatabase } from '../../lib/postgres-admin';
 import { ensureTemporalCli } from '../../lib/temporal-cli';
 import { workflowsPath } from '../../worker/create-worker';
@@ -34,7 +35,7 @@ export default async function globalSetup(): Promise<void> {
   const codec = await startTestCodecServer(uiPort);
   const env = await startEphemeralDevServer(cliPath, { uiPort, codecEndpoint: codec.uiEndpoint });
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: silentBundlerLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
   const bundlePath = path.join(bundleDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
@@ -65,12 +66,3 @@ async function assertRedisAnswers(url: string): Promise<void> {
     redis.disconnect();
   }
 }
-
-const silentBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string) => process.stderr.write(`${message}\n`),
-};

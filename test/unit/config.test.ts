@@ -1,16 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, configDefaults, loadConfig } from '../../lib/config';
+import { configDefaults, loadConfig } from '../../lib/config';
+import { configProblems } from '../support/config-problems';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map((p) => `${p.variable} ${p.message}`);
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = configProblems;
 
 describe('config', () => {
   it('gives the documented defaults when nothing is set', () => {

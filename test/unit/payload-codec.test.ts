@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { ConfigError, loadConfig } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
 import { ENCRYPTED_ENCODING, EncryptionCodec } from '../../lib/payload-codec';
+import { configProblems } from '../support/config-problems';
 
 const customer = { recipient: 'Ada Lovelace', line1: '12 St James Square', token: 'tok_visa' };
 const plain = (): Payload => defaultPayloadConverter.toPayload(customer);
@@ -78,15 +79,7 @@ describe('the payload codec', () => {
 
 describe('payload key configuration', () => {
   const key = (bytes = 32) => randomBytes(bytes).toString('base64');
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems.map((p) => `${p.variable} ${p.message}`);
-      throw error;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problemsOf = configProblems;
 
   it('reads several keys and the current one', () => {
     const config = loadConfig({ PAYLOAD_KEYS: `a:${key()}, b:${key()}`, PAYLOAD_KEY_ID: 'b' });
