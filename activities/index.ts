@@ -14,6 +14,8 @@ export interface ActivityDeps {
   redis: Redis;
   payments: PaymentProvider;
   shipping: ShippingProvider;
+  /** Config SNAPSHOT_EVERY: how often an order's state is saved beside its events. */
+  snapshotEvery?: number;
 }
 
 /** All activities the worker registers, one factory per business area. */

@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
+import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
-import { lockOrder, transitionOrder, type Tx } from './order-store';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
+import { lockOrder, lockOrderIfRecorded, transitionOrder, type Tx } from './order-store';
 
 /**
  * Stock held for orders. All lines of an order are reserved in one transaction or none are;
@@ -9,7 +11,7 @@ import { lockOrder, transitionOrder, type Tx } from './order-store';
  * however many orders race for the last units.
  */
 
-export interface InventoryActivityDeps {
+export interface InventoryActivityDeps extends EventLogDeps {
   db: Database;
 }
 
@@ -41,11 +43,12 @@ export interface ShortLine {
 
 class InsufficientStock extends Error {}
 
-export function createInventoryActivities({ db }: InventoryActivityDeps) {
+export function createInventoryActivities(deps: InventoryActivityDeps) {
+  const { db } = deps;
   return {
     async reserveInventory(input: ReserveInventoryInput): Promise<ReserveInventoryResult> {
       try {
-        return await db.$transaction((tx) => reserveAll(tx, input));
+        return await db.$transaction((tx) => reserveAll(tx, input, deps));
       } catch (error) {
         if (!(error instanceof InsufficientStock)) throw error;
         const short = await shortLines(db, input.lines);
@@ -60,6 +63,8 @@ export function createInventoryActivities({ db }: InventoryActivityDeps) {
     /** Compensation: gives back what is still held. Safe to run twice, or when nothing was reserved. */
     async releaseInventory(input: ReleaseInventoryInput): Promise<ReleaseInventoryResult> {
       return db.$transaction(async (tx) => {
+        // The order first, as every order step locks it: the same lock order everywhere, no deadlock.
+        const recorded = (await lockOrderIfRecorded(tx, input.orderId)) !== undefined;
         const released = await tx.$queryRaw<StockLine[]>`
           UPDATE reservations SET status = 'RELEASED', released_at = now()
           WHERE order_id = ${input.orderId}::uuid AND status = 'RESERVED'
@@ -69,13 +74,22 @@ export function createInventoryActivities({ db }: InventoryActivityDeps) {
             UPDATE inventory SET reserved = reserved - ${line.quantity}, updated_at = now()
             WHERE product_id = ${line.productId}::uuid`;
         }
+        if (recorded && released.length > 0) {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, 'release-inventory'),
+            [orderEvent('InventoryReleased', { lines: sortedByProduct(released) })],
+            deps,
+          );
+        }
         return { released };
       });
     },
   };
 }
 
-async function reserveAll(tx: Tx, input: ReserveInventoryInput): Promise<ReserveInventoryResult> {
+async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDeps): Promise<ReserveInventoryResult> {
   const status = await lockOrder(tx, input.orderId);
   const existing = await tx.reservation.findMany({ where: { orderId: input.orderId } });
   if (existing.length > 0) {
@@ -93,6 +107,17 @@ async function reserveAll(tx: Tx, input: ReserveInventoryInput): Promise<Reserve
     data: input.lines.map((line) => ({ ...line, orderId: input.orderId, status: 'RESERVED' })),
   });
   await transitionOrder(tx, input.orderId, status, 'INVENTORY_RESERVED');
+  await appendOrderEvents(
+    tx,
+    input.orderId,
+    activityCorrelation(input.orderId, 'reserve-inventory'),
+    [
+      orderEvent('InventoryReserved', {
+        lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      }),
+    ],
+    deps,
+  );
   return { reserved: input.lines };
 }
 

@@ -21,6 +21,14 @@ export async function lockOrder(tx: Tx, orderId: string): Promise<OrderStatus> {
   return status;
 }
 
+/** lockOrder for compensations that may run on an order never recorded: undefined when there is none. */
+export async function lockOrderIfRecorded(tx: Tx, orderId: string): Promise<OrderStatus | undefined> {
+  const rows = await tx.$queryRaw<{ status: string }[]>`
+    SELECT status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+  const status = rows[0]?.status;
+  return status !== undefined && isOrderStatus(status) ? status : undefined;
+}
+
 /**
  * Moves the locked order to `to`. Already there: nothing to do (a retry). A move the state
  * machine forbids is a bug and fails the step for good instead of retrying for ever.

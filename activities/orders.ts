@@ -1,12 +1,14 @@
+import { orderEvent, type OrderEvent } from '../domain/order-events';
 import type { OrderStatus } from '../domain/order-status';
 import type { PricedOrder } from '../domain/pricing';
 import type { Database } from '../lib/database';
 import type { ShippingAddress } from '../workflows/order-contract';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, transitionOrder } from './order-store';
 
 /** The order's own record: created by the saga's first step, closed by its last. */
 
-export interface OrderActivityDeps {
+export interface OrderActivityDeps extends EventLogDeps {
   db: Database;
 }
 
@@ -38,7 +40,8 @@ export interface RecordDeliveriesResult {
   recorded: number;
 }
 
-export function createOrderActivities({ db }: OrderActivityDeps) {
+export function createOrderActivities(deps: OrderActivityDeps) {
+  const { db } = deps;
   return {
     /** Idempotent: the order's id is its key; a retry finds the row and writes nothing. */
     async recordOrder(input: RecordOrderInput): Promise<RecordOrderResult> {
@@ -76,6 +79,27 @@ export function createOrderActivities({ db }: OrderActivityDeps) {
             commissionMinor: line.commissionMinor,
           })),
         });
+        await appendOrderEvents(
+          tx,
+          input.orderId,
+          activityCorrelation(input.orderId, 'record-order'),
+          [
+            orderEvent('OrderPlaced', {
+              customerId: input.customerId,
+              workflowId: input.workflowId,
+              currency: order.currency,
+              lines: order.lines.map((line) => ({ ...line })),
+              totals: {
+                itemCount: order.itemCount,
+                subtotalMinor: order.subtotalMinor,
+                commissionMinor: order.commissionMinor,
+                totalMinor: order.totalMinor,
+              },
+              shippingAddress: { ...input.shippingAddress },
+            }),
+          ],
+          deps,
+        );
         return { created: true };
       });
     },
@@ -84,23 +108,53 @@ export function createOrderActivities({ db }: OrderActivityDeps) {
       return db.$transaction(async (tx) => {
         const current = await lockOrder(tx, input.orderId);
         await transitionOrder(tx, input.orderId, current, input.status, input.reason);
+        if (current !== input.status) {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, `order-outcome:${input.status}`),
+            [outcomeEvent(input)],
+            deps,
+          );
+        }
         return { status: input.status };
       });
     },
 
     /** Marks delivered shipments; one already delivered (a repeated carrier callback) is skipped. */
     async recordDeliveries(input: RecordDeliveriesInput): Promise<RecordDeliveriesResult> {
-      let recorded = 0;
-      for (const delivery of input.deliveries) {
-        const { count } = await db.shipment.updateMany({
-          where: { id: delivery.shipmentId, orderId: input.orderId, status: 'CREATED' },
-          data: { status: 'DELIVERED', deliveredAt: new Date(delivery.deliveredAt) },
-        });
-        recorded += count;
-      }
-      return { recorded };
+      return db.$transaction(async (tx) => {
+        await lockOrder(tx, input.orderId);
+        const events: OrderEvent[] = [];
+        for (const delivery of input.deliveries) {
+          const { count } = await tx.shipment.updateMany({
+            where: { id: delivery.shipmentId, orderId: input.orderId, status: 'CREATED' },
+            data: { status: 'DELIVERED', deliveredAt: new Date(delivery.deliveredAt) },
+          });
+          if (count > 0) events.push(orderEvent('ShipmentDelivered', delivery));
+        }
+        // Each batch of callbacks is its own step: the shipments it names tell one batch from another.
+        const batch = input.deliveries
+          .map((d) => d.shipmentId)
+          .sort()
+          .join(',');
+        await appendOrderEvents(
+          tx,
+          input.orderId,
+          activityCorrelation(input.orderId, `deliveries:${batch}`),
+          events,
+          deps,
+        );
+        return { recorded: events.length };
+      });
     },
   };
+}
+
+function outcomeEvent({ status, reason }: RecordOrderOutcomeInput): OrderEvent {
+  if (status === 'DELIVERED') return orderEvent('OrderDelivered', {});
+  if (status === 'FAILED') return orderEvent('OrderFailed', { reason: reason ?? 'failed' });
+  return orderEvent('OrderCancelled', { reason: reason ?? 'cancelled' });
 }
 
 export type OrderActivities = ReturnType<typeof createOrderActivities>;

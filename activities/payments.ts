@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
+import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, transitionOrder } from './order-store';
 import { PaymentDeclinedError, type PaymentProvider } from './providers/payment-provider';
 
@@ -10,7 +12,7 @@ import { PaymentDeclinedError, type PaymentProvider } from './providers/payment-
  * "provider charged" and "we recorded it" gets the same charge back and records it once.
  */
 
-export interface PaymentActivityDeps {
+export interface PaymentActivityDeps extends EventLogDeps {
   db: Database;
   payments: PaymentProvider;
 }
@@ -37,7 +39,8 @@ export interface RefundPaymentResult {
   amountMinor: number;
 }
 
-export function createPaymentActivities({ db, payments }: PaymentActivityDeps) {
+export function createPaymentActivities(deps: PaymentActivityDeps) {
+  const { db, payments } = deps;
   return {
     async chargePayment(input: ChargePaymentInput): Promise<ChargePaymentResult> {
       const recorded = await db.payment.findUnique({ where: { orderId: input.orderId } });
@@ -66,7 +69,7 @@ export function createPaymentActivities({ db, payments }: PaymentActivityDeps) {
 
       return db.$transaction(async (tx) => {
         const status = await lockOrder(tx, input.orderId);
-        await tx.payment.createMany({
+        const { count } = await tx.payment.createMany({
           data: [
             {
               orderId: input.orderId,
@@ -81,7 +84,23 @@ export function createPaymentActivities({ db, payments }: PaymentActivityDeps) {
           skipDuplicates: true,
         });
         await transitionOrder(tx, input.orderId, status, 'PAID');
-        return paymentResult(await tx.payment.findUniqueOrThrow({ where: { orderId: input.orderId } }));
+        const payment = await tx.payment.findUniqueOrThrow({ where: { orderId: input.orderId } });
+        if (count > 0) {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, 'take-payment', input.idempotencyKey),
+            [
+              orderEvent('PaymentCaptured', {
+                paymentId: payment.id,
+                amountMinor: Number(payment.amountMinor),
+                currency: payment.currency,
+              }),
+            ],
+            deps,
+          );
+        }
+        return paymentResult(payment);
       });
     },
 
@@ -99,7 +118,7 @@ export function createPaymentActivities({ db, payments }: PaymentActivityDeps) {
       });
       await db.$transaction(async (tx) => {
         await lockOrder(tx, input.orderId);
-        await tx.refund.createMany({
+        const { count } = await tx.refund.createMany({
           data: [
             {
               paymentId: payment.id,
@@ -111,6 +130,15 @@ export function createPaymentActivities({ db, payments }: PaymentActivityDeps) {
           skipDuplicates: true,
         });
         await tx.payment.update({ where: { id: payment.id }, data: { status: 'REFUNDED' } });
+        if (count > 0) {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, 'refund-payment', input.idempotencyKey),
+            [orderEvent('PaymentRefunded', { paymentId: payment.id, amountMinor: refund.amountMinor })],
+            deps,
+          );
+        }
       });
       return { refunded: true, amountMinor: refund.amountMinor };
     },

@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
+import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
 import type { ShippingAddress } from '../workflows/order-contract';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, transitionOrder, type Tx } from './order-store';
 import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider } from './providers/shipping-provider';
 
@@ -11,7 +13,7 @@ import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider
  * order is SHIPPED with all its shipments or not at all.
  */
 
-export interface ShippingActivityDeps {
+export interface ShippingActivityDeps extends EventLogDeps {
   db: Database;
   shipping: ShippingProvider;
 }
@@ -45,7 +47,8 @@ export interface CancelShipmentsResult {
   cancelled: number;
 }
 
-export function createShippingActivities({ db, shipping }: ShippingActivityDeps) {
+export function createShippingActivities(deps: ShippingActivityDeps) {
+  const { db, shipping } = deps;
   return {
     async createShipments(input: CreateShipmentsInput): Promise<CreateShipmentsResult> {
       const booked: { seller: SellerParcel; shipment: ProviderShipment }[] = [];
@@ -84,6 +87,24 @@ export function createShippingActivities({ db, shipping }: ShippingActivityDeps)
         await moveReservations(tx, input.orderId, 'RESERVED', 'CONSUMED');
         await transitionOrder(tx, input.orderId, status, 'SHIPPED');
         const rows = await tx.shipment.findMany({ where: { orderId: input.orderId }, orderBy: { sellerId: 'asc' } });
+        if (status !== 'SHIPPED') {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, 'create-shipments'),
+            [
+              orderEvent('ShipmentsCreated', {
+                shipments: rows.map((r) => ({
+                  shipmentId: r.id,
+                  sellerId: r.sellerId,
+                  trackingNumber: r.trackingNumber,
+                  carrier: r.carrier,
+                })),
+              }),
+            ],
+            deps,
+          );
+        }
         return {
           shipments: rows.map((r) => ({ shipmentId: r.id, sellerId: r.sellerId, trackingNumber: r.trackingNumber })),
         };
@@ -99,11 +120,25 @@ export function createShippingActivities({ db, shipping }: ShippingActivityDeps)
       }
       await db.$transaction(async (tx) => {
         await lockOrder(tx, input.orderId);
-        await tx.shipment.updateMany({
+        const open = await tx.shipment.findMany({
           where: { orderId: input.orderId, status: 'CREATED' },
+          select: { id: true },
+          orderBy: { sellerId: 'asc' },
+        });
+        await tx.shipment.updateMany({
+          where: { id: { in: open.map((s) => s.id) } },
           data: { status: 'CANCELLED', cancelledAt: new Date() },
         });
         await moveReservations(tx, input.orderId, 'CONSUMED', 'RESERVED');
+        if (open.length > 0) {
+          await appendOrderEvents(
+            tx,
+            input.orderId,
+            activityCorrelation(input.orderId, 'cancel-shipments'),
+            [orderEvent('ShipmentsCancelled', { shipmentIds: open.map((s) => s.id) })],
+            deps,
+          );
+        }
       });
       return { cancelled };
     },

@@ -7,6 +7,7 @@ import { createApiMetrics } from '../lib/metrics';
 import type { AppDeps } from './deps';
 import { apiHealthChecks, healthRoutes } from './health-routes';
 import { httpMetrics, metricsRoutes } from './metrics-routes';
+import { orderEventRoutes } from './order-event-routes';
 import { orderRoutes } from './order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './problem';
 import { probeRoutes } from './probe-routes';
@@ -48,6 +49,7 @@ export function createApp(given: AppDeps): Express {
   if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
   app.use(probeRoutes(deps));
   app.use(orderRoutes(deps));
+  app.use(orderEventRoutes(deps));
   app.use(shipmentRoutes(deps));
 
   app.use(unknownRoute(app));

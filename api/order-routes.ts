@@ -19,6 +19,7 @@ import {
 } from '../workflows/order-contract';
 import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../workflows/search-attributes';
 import type { AppDeps } from './deps';
+import { sendOrderAsOf } from './order-event-routes';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
 import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
 import { orderFromInput, orderFromRow, safeNumber } from './order-views';
@@ -142,6 +143,10 @@ export function orderRoutes(deps: AppDeps): Router {
 
   router.get('/v1/orders/:orderId', async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    if (req.query.asOf !== undefined) {
+      await sendOrderAsOf(db, orderId, req.query, res);
+      return;
+    }
     const row = await db.order.findUnique({
       where: { id: orderId },
       include: { lines: { orderBy: { lineNo: 'asc' } }, shipments: { orderBy: { createdAt: 'asc' } } },

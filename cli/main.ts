@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
 import pino from 'pino';
 import { historyCommand } from './commands/history-export';
+import { outboxCommand } from './commands/outbox';
 import { replayCommand } from './commands/replay';
 import { sagaCommand } from './commands/saga-inspect';
 import { setupCommand } from './commands/setup';
@@ -22,6 +23,7 @@ export function program(): Command {
   root.addCommand(historyCommand());
   root.addCommand(sagaCommand());
   root.addCommand(setupCommand());
+  root.addCommand(outboxCommand());
   exitOverrideEverywhere(root);
   return root;
 }

@@ -136,6 +136,14 @@ const schema = z.object({
   CODEC_SERVER_PORT: port,
   CODEC_SERVER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: originList,
+  SNAPSHOT_EVERY: countBetween(1, 1_000_000),
+  RELAY_BATCH_SIZE: countBetween(1, 10_000),
+  RELAY_POLL_INTERVAL_MS: positiveMs,
+  RELAY_LISTEN: booleanFlag,
+  RELAY_MAX_ATTEMPTS: countBetween(1, 1000),
+  RELAY_BACKOFF_BASE_MS: positiveMs,
+  OUTBOX_RETENTION_MS: positiveMs,
+  STREAM_MAXLEN: countBetween(1, 1_000_000_000),
 });
 
 /** Defaults for local development; production deployments set every value explicitly. */
@@ -178,6 +186,14 @@ export const configDefaults = {
   CODEC_SERVER_PORT: '8234',
   CODEC_SERVER_TOKEN: undefined,
   CODEC_CORS_ORIGINS: 'http://127.0.0.1:8233,http://localhost:8233',
+  SNAPSHOT_EVERY: '100',
+  RELAY_BATCH_SIZE: '100',
+  RELAY_POLL_INTERVAL_MS: '1000',
+  RELAY_LISTEN: 'true',
+  RELAY_MAX_ATTEMPTS: '10',
+  RELAY_BACKOFF_BASE_MS: '200',
+  OUTBOX_RETENTION_MS: '604800000',
+  STREAM_MAXLEN: '100000',
 } as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
 
 export type ConfigVariable = keyof typeof configDefaults;
@@ -215,6 +231,21 @@ export interface Config {
   payloads: { keys: ReadonlyMap<string, Buffer>; currentKeyId: string };
   /** The codec server the Web UI decrypts payloads through; `token` is the operator credential. */
   codecServer: { host: string; port: number; token: string | undefined; corsOrigins: string[] };
+  /** The domain event store (lib/event-store.ts): an aggregate's state is saved every `snapshotEvery` events. */
+  events: { snapshotEvery: number };
+  /**
+   * The outbox relay (scripts/relay.ts): batch size, polling fallback behind LISTEN/NOTIFY,
+   * exponential backoff of failed publishes, retention of published rows, approximate stream trimming.
+   */
+  relay: {
+    batchSize: number;
+    pollIntervalMs: number;
+    listen: boolean;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    retentionMs: number;
+    streamMaxLen: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -288,6 +319,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.CODEC_SERVER_PORT,
       token: e.CODEC_SERVER_TOKEN,
       corsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    },
+    events: { snapshotEvery: e.SNAPSHOT_EVERY },
+    relay: {
+      batchSize: e.RELAY_BATCH_SIZE,
+      pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+      listen: e.RELAY_LISTEN,
+      maxAttempts: e.RELAY_MAX_ATTEMPTS,
+      backoffBaseMs: e.RELAY_BACKOFF_BASE_MS,
+      retentionMs: e.OUTBOX_RETENTION_MS,
+      streamMaxLen: e.STREAM_MAXLEN,
     },
   };
 }

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const worker = await createWorker({
     config,
-    deps: { db, redis, ...createProviders(config, redis) },
+    deps: { db, redis, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery },
     connection,
     metrics,
   });

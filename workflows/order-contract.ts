@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderStatus } from '../domain/order-status';
 import type { PricedOrder } from '../domain/pricing';
+import type { ShippingAddress } from '../domain/shipping-address';
 
 /**
  * What the outside world (API, CLI, tests) may say to an order workflow and what it answers.
@@ -9,15 +10,7 @@ import type { PricedOrder } from '../domain/pricing';
  * the replay of an older history.
  */
 
-export interface ShippingAddress {
-  recipient: string;
-  line1: string;
-  line2?: string;
-  city: string;
-  postalCode: string;
-  /** ISO 3166-1 alpha-2; `ZZ` is the simulated carrier's undeliverable country. */
-  country: string;
-}
+export type { ShippingAddress };
 
 export interface OrderWorkflowInput {
   orderId: string;

@@ -76,8 +76,10 @@ describe('npm start', () => {
     expect(decoded.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${uiPort}`);
 
     // The children are logged with their pids (pino's `pid`), the servers carry dataDir in their arguments.
-    const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker)"/g)].map((m) => Number(m[1]));
-    expect(new Set(childPids).size).toBe(2);
+    const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker|relay)"/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(new Set(childPids).size).toBe(3);
     expect(pidsMentioning(dataDir).length).toBeGreaterThanOrEqual(2);
 
     start.child.kill('SIGINT');

@@ -66,7 +66,7 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
   const metrics = createWorkerMetrics();
   const worker = await createWorker({
     config,
-    deps: { db, redis, ...createProviders(config, redis), ...overrides },
+    deps: { db, redis, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery, ...overrides },
     connection,
     workflowBundle: { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
     metrics,

@@ -1,0 +1,136 @@
+import { Client } from 'pg';
+import { deleteExpiredPublished, publishBatch, type OutboxRelayDeps } from './outbox-relay';
+
+/**
+ * The relay's main loop: publish batches while there is work; when idle, sleep until a NOTIFY on
+ * `outbox_events` (sent by a trigger at each insert's commit) or the poll interval, whichever is
+ * first. LISTEN is an optimisation only: polling alone is correct, so a lost LISTEN connection
+ * just makes the relay slower until it reconnects.
+ */
+
+const CLEANUP_INTERVAL_MS = 10 * 60_000;
+const CHANNEL = 'outbox_events';
+
+export interface RelayLoopOptions extends OutboxRelayDeps {
+  databaseUrl: string;
+  signal: AbortSignal;
+  /** Called after every round that reached PostgreSQL: the health check's heartbeat. */
+  onHeartbeat?: () => void;
+}
+
+export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
+  const { settings, logger, signal } = options;
+  const wake = new Wakeup(signal);
+  const listener = settings.listen ? new Listener(options.databaseUrl, wake, options) : undefined;
+  await listener?.start();
+  let nextCleanup = 0;
+  let failures = 0;
+  try {
+    while (!signal.aborted) {
+      try {
+        if (Date.now() >= nextCleanup) {
+          const deleted = await deleteExpiredPublished(options.pool, settings.retentionMs);
+          if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
+          nextCleanup = Date.now() + CLEANUP_INTERVAL_MS;
+        }
+        const result = await publishBatch(options);
+        failures = 0;
+        options.onHeartbeat?.();
+        if (result.failed > 0) logger.warn(result, 'outbox batch: some publishes failed');
+        else if (result.claimed > 0) logger.debug(result, 'outbox batch published');
+        // A full batch means there is probably more; anything less and we wait for news.
+        if (result.claimed < settings.batchSize) await wake.wait(settings.pollIntervalMs);
+      } catch (error) {
+        failures += 1;
+        const delay = Math.min(settings.backoffBaseMs * 2 ** Math.min(failures - 1, 10), 30_000);
+        logger.error({ err: error, retryInMs: delay }, 'outbox relay round failed; rows stay pending');
+        await wake.wait(delay);
+      }
+    }
+  } finally {
+    await listener?.stop();
+  }
+}
+
+/** A sleep that a NOTIFY or the abort signal cuts short. */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  constructor(signal: AbortSignal) {
+    signal.addEventListener('abort', () => this.notify());
+  }
+
+  notify(): void {
+    this.pending = true;
+    this.resolve?.();
+  }
+
+  wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.resolve = undefined;
+        this.pending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.resolve = done;
+    });
+  }
+}
+
+/** A dedicated connection LISTENing on the channel, reconnecting in the background when lost. */
+class Listener {
+  private client: Client | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly wake: Wakeup,
+    private readonly deps: Pick<RelayLoopOptions, 'logger'>,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5_000 });
+      client.on('notification', () => this.wake.notify());
+      client.on('error', (error) => this.lost(error));
+      client.on('end', () => this.lost(new Error('LISTEN connection ended')));
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.client = client;
+      // Rows committed while we were not listening are found by this round, not by a NOTIFY.
+      this.wake.notify();
+    } catch (error) {
+      this.lost(error);
+    }
+  }
+
+  private lost(error: unknown): void {
+    if (this.stopped || this.retryTimer) return;
+    const old = this.client;
+    this.client = undefined;
+    old?.removeAllListeners('end');
+    void old?.end().catch(() => undefined);
+    this.deps.logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.start();
+    }, 2_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    client?.removeAllListeners('end');
+    await client?.end().catch(() => undefined);
+  }
+}

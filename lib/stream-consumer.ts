@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis';
+import type { Prisma } from '../generated/prisma/client';
+import type { Database } from './database';
+import type { Logger } from './logger';
+
+/**
+ * Consumers of the outbox streams (lib/outbox-relay.ts publishes them) on Redis consumer groups.
+ *
+ * Delivery is at least once: the relay may publish an event twice (killed after XADD, before its
+ * commit; or `shopflow outbox republish`), and an entry is redelivered until it is acknowledged.
+ * The effect is exactly once: each event is handled inside a database transaction that first
+ * records (group, event id) in `consumer_inbox`; an event already there is acknowledged and
+ * skipped. The inbox row and the handler's writes commit together or not at all.
+ *
+ * Order: one consumer handles its entries in stream order and retries a failed entry before
+ * going on, so an aggregate's events take effect in the order the relay published them. Several
+ * consumers in one group share the work but not that guarantee.
+ */
+
+export type Tx = Prisma.TransactionClient;
+
+export interface StreamEvent {
+  /** The Redis entry id (changes when the event is published again). */
+  entryId: string;
+  eventId: string;
+  aggregateType: string;
+  aggregateId: string;
+  version: number;
+  eventType: string;
+  payload: unknown;
+  /** The outbox sequence: where `shopflow outbox republish --from-sequence` would start. */
+  sequence: bigint;
+}
+
+export interface ConsumeOptions {
+  /** A connection of its own: XREADGROUP BLOCK holds it. */
+  redis: Redis;
+  db: Database;
+  stream: string;
+  /** The logical consumer: its inbox rows are keyed by it. */
+  group: string;
+  /** This instance's name within the group. */
+  consumer: string;
+  handle(event: StreamEvent, tx: Tx): Promise<void>;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Entries per read. */
+  count?: number;
+  blockMs?: number;
+  /** Entries pending this long at another (crashed) consumer are claimed by this one. */
+  claimIdleMs?: number;
+  /** Wait before retrying after a failed handler or an unreachable Redis. */
+  retryDelayMs?: number;
+}
+
+type RawEntry = [id: string, fields: string[]] | null;
+
+export function parseStreamEntry(entryId: string, fields: string[]): StreamEvent {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
+  const need = (name: string): string => {
+    const value = map.get(name);
+    if (value === undefined) throw new Error(`stream entry ${entryId} has no ${name}`);
+    return value;
+  };
+  return {
+    entryId,
+    eventId: need('event_id'),
+    aggregateType: need('aggregate_type'),
+    aggregateId: need('aggregate_id'),
+    version: Number(need('version')),
+    eventType: need('event_type'),
+    payload: JSON.parse(need('payload')) as unknown,
+    sequence: BigInt(need('sequence')),
+  };
+}
+
+/** Handles one event exactly once (per group); returns false when it had been handled before. */
+export async function handleOnce(
+  db: Database,
+  group: string,
+  event: StreamEvent,
+  handle: ConsumeOptions['handle'],
+): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const inserted = await tx.$executeRaw`
+      INSERT INTO consumer_inbox (consumer, event_id) VALUES (${group}, ${event.eventId}::uuid)
+      ON CONFLICT DO NOTHING`;
+    if (inserted === 0) return false;
+    await handle(event, tx);
+    return true;
+  });
+}
+
+/** Creates the group (reading the stream from its start) unless it exists. */
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!String((error as Error).message).startsWith('BUSYGROUP')) throw error;
+  }
+}
+
+/** Runs until the signal aborts. Handler errors and Redis outages are logged and retried. */
+export async function consume(options: ConsumeOptions): Promise<void> {
+  const { redis, stream, group, consumer, signal } = options;
+  const count = options.count ?? 100;
+  const blockMs = options.blockMs ?? 1_000;
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const retryDelayMs = options.retryDelayMs ?? 500;
+  // Our own unacknowledged entries (from before a crash or a failed handler) go first.
+  let backlog = true;
+  let nextClaim = 0;
+  await ensureGroupWithRetry(options, retryDelayMs);
+  while (!signal?.aborted) {
+    try {
+      let entries: RawEntry[];
+      if (Date.now() >= nextClaim) {
+        nextClaim = Date.now() + Math.max(claimIdleMs / 2, 100);
+        // Entries a crashed consumer left pending become ours; they join our backlog.
+        await claimIdle(redis, stream, group, consumer, claimIdleMs, count);
+        backlog = true;
+      }
+      if (backlog) {
+        entries = readEntries(await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '0'));
+        if (entries.length === 0) backlog = false;
+      } else {
+        entries = readEntries(
+          await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'),
+        );
+      }
+      for (const entry of entries) {
+        if (signal?.aborted) return;
+        if (!(await handleEntry(options, entry))) {
+          backlog = true;
+          await sleep(retryDelayMs, signal);
+          break;
+        }
+      }
+    } catch (error) {
+      if (String((error as Error).message).startsWith('NOGROUP')) {
+        // The stream (or Redis's whole dataset) is gone: start again from whatever it holds now.
+        options.logger?.warn({ stream, group }, 'consumer group missing; creating it again');
+        await ensureGroupWithRetry(options, retryDelayMs);
+        backlog = false;
+        continue;
+      }
+      options.logger?.warn({ err: error, stream, group }, 'reading the stream failed; retrying');
+      await sleep(retryDelayMs, signal);
+    }
+  }
+}
+
+/** Returns false when the handler failed: the entry stays pending and is retried first. */
+async function handleEntry(options: ConsumeOptions, entry: RawEntry): Promise<boolean> {
+  const { redis, stream, group } = options;
+  if (entry === null) return true;
+  const [entryId, fields] = entry;
+  let event: StreamEvent;
+  try {
+    event = parseStreamEntry(entryId, fields);
+  } catch (error) {
+    // It can never succeed: retrying would stop this consumer for good.
+    options.logger?.error({ err: error, stream, entryId }, 'malformed stream entry; acknowledged and skipped');
+    await redis.xack(stream, group, entryId);
+    return true;
+  }
+  try {
+    await handleOnce(options.db, group, event, (e, tx) => options.handle(e, tx));
+  } catch (error) {
+    options.logger?.warn({ err: error, stream, entryId, eventId: event.eventId }, 'handler failed; will retry');
+    return false;
+  }
+  await redis.xack(stream, group, entryId);
+  return true;
+}
+
+async function claimIdle(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  minIdleMs: number,
+  count: number,
+): Promise<void> {
+  let cursor = '0-0';
+  do {
+    const [next] = (await redis.xautoclaim(stream, group, consumer, minIdleMs, cursor, 'COUNT', count, 'JUSTID')) as [
+      string,
+      unknown,
+    ];
+    cursor = next;
+  } while (cursor !== '0-0');
+}
+
+function readEntries(reply: unknown): RawEntry[] {
+  if (!Array.isArray(reply)) return [];
+  return (reply as [string, RawEntry[]][]).flatMap(([, entries]) => entries);
+}
+
+async function ensureGroupWithRetry(options: ConsumeOptions, retryDelayMs: number): Promise<void> {
+  while (!options.signal?.aborted) {
+    try {
+      await ensureGroup(options.redis, options.stream, options.group);
+      return;
+    } catch (error) {
+      options.logger?.warn({ err: error, stream: options.stream }, 'could not create the consumer group; retrying');
+      await sleep(retryDelayMs, options.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,65 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { loadConfigOrExit } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { runRelayLoop } from '../lib/outbox-relay-loop';
+import { createRedis } from '../lib/redis';
+import { onShutdownSignal } from '../lib/shutdown';
+
+/**
+ * The outbox relay process (`npm run relay`): publishes outbox_events to Redis Streams. Any
+ * number may run at once. SIGTERM finishes the batch in flight, then exits; a SIGKILL loses
+ * nothing (the batch's transaction rolls back and another round publishes it again).
+ * Health: `DATA_DIR/relay.heartbeat` holds the time of the last round that reached PostgreSQL.
+ */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'shopflow-relay');
+  const pool = new Pool({
+    connectionString: config.database.url,
+    max: Math.min(config.database.poolSize, 4),
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection lost'));
+  const redis = createRedis(config, 'shopflow-relay');
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
+  await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
+
+  const heartbeatFile = path.resolve(config.dataDir, 'relay.heartbeat');
+  mkdirSync(path.dirname(heartbeatFile), { recursive: true });
+  let lastBeat = 0;
+  const heartbeat = (): void => {
+    if (Date.now() - lastBeat < 1_000) return;
+    lastBeat = Date.now();
+    writeFileSync(heartbeatFile, `${new Date(lastBeat).toISOString()}\n`);
+  };
+
+  const stop = new AbortController();
+  const loop = runRelayLoop({
+    pool,
+    redis,
+    settings: config.relay,
+    logger,
+    databaseUrl: config.database.url,
+    signal: stop.signal,
+    onHeartbeat: heartbeat,
+  });
+  onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    stop.abort();
+    await loop;
+    await pool.end();
+    redis.disconnect();
+    logger.info('relay stopped');
+  });
+  logger.info(
+    { batchSize: config.relay.batchSize, listen: config.relay.listen, pollIntervalMs: config.relay.pollIntervalMs },
+    'relay started',
+  );
+  await loop;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shopflow relay: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

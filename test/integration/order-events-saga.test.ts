@@ -1,0 +1,122 @@
+import { orderWorkflowId } from '../../domain/ids';
+import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import { orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
+import {
+  orderInput,
+  seedCustomer,
+  seedProduct,
+  seedSeller,
+  startOrder,
+  undeliverableAddress,
+} from '../support/order-fixtures';
+import { eventually, startWorker, testConfig, type RunningWorker } from '../support/platform';
+
+/**
+ * The saga on a real worker writes the order's story as events: in version order, each traced to
+ * the workflow run and activity that caused it, each with exactly one outbox row for the relay.
+ */
+describe('order saga events', () => {
+  const config = testConfig();
+  let worker: RunningWorker;
+  let temporal: TemporalClient;
+  let customerId: string;
+  let sellerA: string;
+  let sellerB: string;
+
+  beforeAll(async () => {
+    worker = await startWorker(config);
+    temporal = createTemporalClient(config);
+    customerId = await seedCustomer(worker.db);
+    sellerA = await seedSeller(worker.db);
+    sellerB = await seedSeller(worker.db);
+  });
+  afterAll(async () => {
+    await temporal.close();
+    await worker.stop();
+  });
+
+  async function twoSellerOrder(overrides: Parameters<typeof orderInput>[3] = {}) {
+    const apple = await seedProduct(worker.db, sellerA, { stock: 5 });
+    const pear = await seedProduct(worker.db, sellerB, { stock: 5 });
+    return orderInput(
+      customerId,
+      [apple, pear],
+      [
+        { productId: apple.id, quantity: 2 },
+        { productId: pear.id, quantity: 1 },
+      ],
+      overrides,
+    );
+  }
+
+  /** The order's events as [type, activity], after checking their tracing and outbox rows. */
+  async function eventTrail(orderId: string, runId: string): Promise<[string, string | null][]> {
+    const events = await worker.db.domainEvent.findMany({
+      where: { aggregateId: orderId },
+      orderBy: { version: 'asc' },
+      include: { outbox: true },
+    });
+    expect(events.map((e) => e.version)).toEqual(events.map((_, index) => index + 1));
+    for (const event of events) {
+      expect(event).toMatchObject({ workflowId: orderWorkflowId(orderId), runId });
+      expect(event.activity).toEqual(expect.any(String));
+      expect(event.outbox).toMatchObject({ version: event.version, eventType: event.eventType, status: 'PENDING' });
+    }
+    expect(await worker.db.outboxEvent.count({ where: { aggregateId: orderId } })).toBe(events.length);
+    return events.map((e) => [e.eventType, e.activity]);
+  }
+
+  it('happy path: placed, reserved, paid, shipped, each shipment delivered, delivered', async () => {
+    const input = await twoSellerOrder();
+    const handle = await startOrder(temporal, config, input);
+    const shipped = await eventually(async () => {
+      const state = await handle.query(orderStateQuery);
+      return state.step === 'await-delivery' ? state : undefined;
+    });
+    for (const shipment of shipped.shipments) {
+      await handle.signal(shipmentDeliveredSignal, {
+        shipmentId: shipment.shipmentId,
+        deliveredAt: new Date().toISOString(),
+      });
+    }
+    await handle.result();
+
+    expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
+      ['OrderPlaced', 'recordOrder'],
+      ['InventoryReserved', 'reserveInventory'],
+      ['PaymentCaptured', 'chargePayment'],
+      ['ShipmentsCreated', 'createShipments'],
+      ['ShipmentDelivered', 'recordDeliveries'],
+      ['ShipmentDelivered', 'recordDeliveries'],
+      ['OrderDelivered', 'recordOrderOutcome'],
+    ]);
+  });
+
+  it('card declined: placed, reserved, released, failed', async () => {
+    const input = await twoSellerOrder({ payment: { token: 'tok_declined' } });
+    const handle = await startOrder(temporal, config, input);
+    await handle.result();
+
+    expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
+      ['OrderPlaced', 'recordOrder'],
+      ['InventoryReserved', 'reserveInventory'],
+      ['InventoryReleased', 'releaseInventory'],
+      ['OrderFailed', 'recordOrderOutcome'],
+    ]);
+  });
+
+  it('undeliverable: the refund and the release are events, the shipments never were', async () => {
+    const input = await twoSellerOrder({ shippingAddress: undeliverableAddress });
+    const handle = await startOrder(temporal, config, input);
+    await handle.result();
+
+    expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
+      ['OrderPlaced', 'recordOrder'],
+      ['InventoryReserved', 'reserveInventory'],
+      ['PaymentCaptured', 'chargePayment'],
+      ['PaymentRefunded', 'refundPayment'],
+      ['InventoryReleased', 'releaseInventory'],
+      ['OrderFailed', 'recordOrderOutcome'],
+    ]);
+  });
+});

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { migrate } from '../../lib/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
+import { parseStreamEntry, type StreamEvent } from '../../lib/stream-consumer';
+import { testServices } from './services';
+
+/**
+ * Outbox tests: a database of their own (the relay publishes every pending row it finds, so it
+ * must not meet other test files' rows), synthetic events written the way the event store does
+ * (a domain_events row and its outbox_events row), and reads of the streams.
+ */
+
+export interface OutboxDatabase {
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+export async function createOutboxDatabase(label: string): Promise<OutboxDatabase> {
+  const url = databaseUrlFor(testServices.postgresUrl, `shopflow_test_${label}_${randomUUID().slice(0, 8)}`);
+  await ensureDatabase(url);
+  await migrate(url);
+  const pool = new Pool({ connectionString: url, max: 4 });
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      if (!process.env['KEEP_TEST_DATABASE']) await dropDatabase(url);
+    },
+  };
+}
+
+/** A Redis URL on database `db` of the test server. */
+export function redisUrlOn(db: number): string {
+  const url = new URL(testServices.redisUrl);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+export function connectRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1 });
+}
+
+export interface SyntheticEvent {
+  aggregateType: string;
+  aggregateId: string;
+  version: number;
+  stream: string;
+}
+
+/** Appends events as one transaction, in the given order (which becomes their outbox sequence). */
+export async function appendEvents(pool: Pool, events: SyntheticEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const ids = events.map(() => randomUUID());
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO domain_events (id, aggregate_type, aggregate_id, version, event_type, payload, partition_key, stream_id)
+       SELECT id, type, agg, v, 'TestHappened', jsonb_build_object('n', v), agg::text, agg::text
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[]) AS e(id, type, agg, v)`,
+      [ids, events.map((e) => e.aggregateType), events.map((e) => e.aggregateId), events.map((e) => e.version)],
+    );
+    // One row per statement keeps the sequence in the given order, as the event store's appends do.
+    for (const [i, e] of events.entries()) {
+      await client.query(
+        `INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
+         VALUES ($1, $2, $3, $4, 'TestHappened', jsonb_build_object('n', $4::int), $5)`,
+        [ids[i], e.aggregateType, e.aggregateId, e.version, e.stream],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** `aggregates` × `versions` events, version by version across the aggregates (interleaved). */
+export function interleavedEvents(
+  aggregateType: string,
+  stream: string,
+  aggregates: number,
+  versions: number,
+): SyntheticEvent[][] {
+  const ids = Array.from({ length: aggregates }, () => randomUUID());
+  return Array.from({ length: versions }, (_, v) =>
+    ids.map((aggregateId) => ({ aggregateType, aggregateId, version: v + 1, stream })),
+  );
+}
+
+export async function readStream(redis: Redis, stream: string): Promise<StreamEvent[]> {
+  const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+  return entries.map(([id, fields]) => parseStreamEntry(id, fields));
+}
+
+/** Per aggregate, the versions in the order given; fails the test on a version out of order. */
+export function versionsByAggregate(events: { aggregateId: string; version: number }[]): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  for (const e of events) map.set(e.aggregateId, [...(map.get(e.aggregateId) ?? []), e.version]);
+  return map;
+}
+
+export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function statusCounts(pool: Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM outbox_events GROUP BY status',
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
