@@ -283,6 +283,7 @@ async function startOrderWorkflow(
     shippingAddress: body.shippingAddress,
     payment: body.payment,
     deliveryTimeoutMs: config.orders.deliveryTimeoutMs,
+    continueAsNewAfterEvents: config.orders.continueAsNewAfterEvents,
     acceptedAt: new Date().toISOString(),
   };
   await temporal.client.workflow.start<OrderWorkflow>(ORDER_WORKFLOW_TYPE, {

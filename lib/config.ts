@@ -121,6 +121,7 @@ const schema = z.object({
   ORDER_MAX_ITEMS: countBetween(1, 1000),
   ORDER_MAX_QUANTITY: countBetween(1, 1_000_000),
   ORDER_DELIVERY_TIMEOUT_MS: positiveMs,
+  ORDER_CONTINUE_AS_NEW_EVENTS: countBetween(20, 50_000),
   DEFAULT_COMMISSION_BPS: countBetween(0, 10_000),
   IDEMPOTENCY_KEY_TTL_MS: positiveMs,
   IDEMPOTENCY_LOCK_MS: positiveMs,
@@ -171,6 +172,7 @@ export const configDefaults = {
   ORDER_MAX_ITEMS: '50',
   ORDER_MAX_QUANTITY: '1000',
   ORDER_DELIVERY_TIMEOUT_MS: '1209600000',
+  ORDER_CONTINUE_AS_NEW_EVENTS: '5000',
   DEFAULT_COMMISSION_BPS: '1000',
   IDEMPOTENCY_KEY_TTL_MS: '86400000',
   IDEMPOTENCY_LOCK_MS: '30000',
@@ -218,7 +220,13 @@ export interface Config {
   health: { timeoutMs: number; degradedMs: number };
   shutdownTimeoutMs: number;
   probeTimeoutMs: number;
-  orders: { maxItems: number; maxQuantity: number; deliveryTimeoutMs: number; defaultCommissionBps: number };
+  orders: {
+    maxItems: number;
+    maxQuantity: number;
+    deliveryTimeoutMs: number;
+    continueAsNewAfterEvents: number;
+    defaultCommissionBps: number;
+  };
   idempotency: { ttlMs: number; lockMs: number; sweepIntervalMs: number };
   /** Delays the simulated payment provider and carrier add, to make races visible in tests and benches. */
   simulators: { paymentLatencyMs: number; shippingLatencyMs: number };
@@ -304,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxItems: e.ORDER_MAX_ITEMS,
       maxQuantity: e.ORDER_MAX_QUANTITY,
       deliveryTimeoutMs: e.ORDER_DELIVERY_TIMEOUT_MS,
+      continueAsNewAfterEvents: e.ORDER_CONTINUE_AS_NEW_EVENTS,
       defaultCommissionBps: e.DEFAULT_COMMISSION_BPS,
     },
     idempotency: {

@@ -23,7 +23,25 @@ export interface OrderWorkflowInput {
   deliveryTimeoutMs: number;
   /** When the API accepted the order (ISO 8601). */
   acceptedAt: string;
+  /**
+   * The wait for delivery can receive any number of carrier callbacks; past this many history
+   * events the workflow continues as new, carrying its state (default `CONTINUE_AS_NEW_AFTER_EVENTS`).
+   */
+  continueAsNewAfterEvents?: number;
+  /** Set by a run that continued as new: the saga is done, only the wait for delivery goes on. */
+  resumedFrom?: ResumedOrder;
 }
+
+export interface ResumedOrder {
+  state: OrderSagaState;
+  /** Epoch milliseconds by which every shipment should be delivered. */
+  deliveryDeadline: number;
+  /** Carrier callbacks received but not yet recorded. */
+  reportedDeliveries: ShipmentDelivered[];
+}
+
+/** Temporal warns from 10,240 events; continuing as new well before keeps replays fast. */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 5_000;
 
 export type SagaStepName =
   | 'record-order'

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
@@ -21,6 +22,7 @@ import { cancellationRefusal } from '../domain/order-status';
 import { compensationOptions, localCompensationOptions, localStepOptions, orderStepOptions } from './activity-options';
 import {
   cancelOrderUpdate,
+  CONTINUE_AS_NEW_AFTER_EVENTS,
   orderStateQuery,
   shipmentDeliveredSignal,
   type CompensationName,
@@ -54,7 +56,7 @@ class CancellationRequested extends Error {}
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const { orderId, order } = input;
   const workflowId = workflowInfo().workflowId;
-  const state: OrderSagaState = {
+  const state: OrderSagaState = input.resumedFrom?.state ?? {
     orderId,
     status: 'PENDING',
     step: 'record-order',
@@ -63,7 +65,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     shipments: [],
   };
   const compensations: { name: CompensationName; run: () => Promise<unknown> }[] = [];
-  const deliveries = new Map<string, ShipmentDelivered>();
+  const deliveries = new Map<string, ShipmentDelivered>(
+    (input.resumedFrom?.reportedDeliveries ?? []).map((d) => [d.shipmentId, d]),
+  );
   let shipmentsBooked = false;
   let orderRecorded = false;
 
@@ -99,6 +103,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     sellerId: seller.sellerId,
     idempotencyKey: stepIdempotencyKey(workflowId, `create-shipment:${seller.sellerId}`),
   }));
+
+  // A run continued from an earlier one: the saga is behind it, only the delivery wait remains.
+  if (input.resumedFrom) return awaitDelivery(input.resumedFrom.deliveryDeadline);
 
   try {
     enter('record-order');
@@ -168,7 +175,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return outcome;
   }
 
-  return awaitDelivery();
+  return awaitDelivery(Date.now() + input.deliveryTimeoutMs);
 
   async function unwind(error: unknown): Promise<OrderWorkflowResult> {
     const cancelled = error instanceof CancellationRequested || isCancellation(error);
@@ -199,19 +206,31 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return result();
   }
 
-  async function awaitDelivery(): Promise<OrderWorkflowResult> {
-    enter('await-delivery');
-    const deadline = Date.now() + input.deliveryTimeoutMs;
+  async function awaitDelivery(deadline: number): Promise<OrderWorkflowResult> {
+    if (!input.resumedFrom) enter('await-delivery');
     const undelivered = () => state.shipments.filter((s) => !s.delivered);
     const reported = () => undelivered().filter((s) => deliveries.has(s.shipmentId));
+    const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
+    const historyTooLong = () => workflowInfo().historyLength >= historyLimit;
     while (undelivered().length > 0) {
       const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0 || !(await condition(() => reported().length > 0, remainingMs))) {
+      if (remainingMs > 0 && historyTooLong() && reported().length === 0) {
+        // Temporal's form of a snapshot: a fresh history that starts from the state reached so far.
+        const reportedDeliveries = [...deliveries.values()].filter((d) =>
+          undelivered().some((s) => s.shipmentId === d.shipmentId),
+        );
+        return continueAsNew<typeof orderWorkflow>({
+          ...input,
+          resumedFrom: { state, deliveryDeadline: deadline, reportedDeliveries },
+        });
+      }
+      if (remainingMs <= 0 || !(await condition(() => reported().length > 0 || historyTooLong(), remainingMs))) {
         // Goods are on their way and cannot be un-shipped: the order stays SHIPPED, flagged for an operator.
         enter('delivery-overdue');
         return result();
       }
       const batch = reported();
+      if (batch.length === 0) continue; // woken because the history grew: continue as new above
       await localSteps.recordDeliveries({ orderId, deliveries: batch.map((s) => deliveries.get(s.shipmentId)!) });
       for (const shipment of batch) shipment.delivered = true;
     }

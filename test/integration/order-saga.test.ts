@@ -204,6 +204,42 @@ describe('order saga', () => {
     recordHistory(handle.workflowId, 'order-delivery-overdue');
   });
 
+  it('continues as new when callbacks grow the history, and carries the state across', async () => {
+    const { input } = await twoSellerOrder({ continueAsNewAfterEvents: 40 });
+    const handle = await startOrder(temporal, config, input);
+    const shipped = await eventually(async () => {
+      const state = await handle.query(orderStateQuery);
+      return state.step === 'await-delivery' ? state : undefined;
+    });
+    const firstRunId = (await handle.describe()).runId;
+
+    // A carrier that calls back again and again (unknown and repeated shipment ids) grows the history.
+    for (let i = 0; i < 30; i++) {
+      await handle.signal(shipmentDeliveredSignal, { shipmentId: `noise-${i}`, deliveredAt: new Date().toISOString() });
+    }
+    const latest = temporal.client.workflow.getHandle(handle.workflowId);
+    await eventually(async () => ((await latest.describe()).runId !== firstRunId ? true : undefined));
+
+    const firstRun = await temporal.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+    expect(firstRun.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    const carried = await latest.query(orderStateQuery);
+    expect(carried).toMatchObject({
+      status: 'SHIPPED',
+      step: 'await-delivery',
+      completedSteps: shipped.completedSteps,
+      shipments: shipped.shipments,
+    });
+
+    for (const shipment of shipped.shipments) {
+      await latest.signal(shipmentDeliveredSignal, {
+        shipmentId: shipment.shipmentId,
+        deliveredAt: new Date().toISOString(),
+      });
+    }
+    expect(await latest.result()).toMatchObject({ status: 'DELIVERED', compensations: [] });
+    expect((await worker.db.order.findUniqueOrThrow({ where: { id: input.orderId } })).status).toBe('DELIVERED');
+  });
+
   describe('cancellation while the saga runs', () => {
     /** A provider whose charges wait for the test: the saga is held inside "take payment". */
     class GatedPaymentProvider implements PaymentProvider {
