@@ -29,11 +29,7 @@ export default async function globalSetup(): Promise<void> {
   await migrate(databaseUrl);
 
   const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
-  // The Web UI on a free port, for the browser test (test/integration/web-ui.test.ts).
-  const uiPort = await freePort();
-  // Its payloads are encrypted: the UI decrypts them through a codec server, as with `npm start`.
-  const codec = await startTestCodecServer(uiPort);
-  const env = await startEphemeralDevServer(cliPath, { uiPort, codecEndpoint: codec.uiEndpoint });
+  const { uiPort, codec, env } = await startDevServerWithUi(cliPath);
 
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
@@ -53,6 +49,26 @@ export default async function globalSetup(): Promise<void> {
     SHOPFLOW_TEST_CODEC_TOKEN: codec.token,
   });
   (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl, codecServer: codec.server };
+}
+
+/**
+ * The dev server with its Web UI on a free port, for the browser test (test/integration/web-ui.test.ts),
+ * and the codec server the UI decrypts payloads through, as with `npm start`. A port found free can
+ * be taken before the server binds it (by the codec server itself, or by a parallel process): then
+ * everything is tried again on new ports.
+ */
+async function startDevServerWithUi(cliPath: string, attempts = 3) {
+  for (let attempt = 1; ; attempt++) {
+    const uiPort = await freePort();
+    const codec = await startTestCodecServer(uiPort);
+    try {
+      const env = await startEphemeralDevServer(cliPath, { uiPort, codecEndpoint: codec.uiEndpoint });
+      return { uiPort, codec, env };
+    } catch (error) {
+      await new Promise<void>((resolve) => codec.server.close(() => resolve()));
+      if (attempt >= attempts) throw error;
+    }
+  }
 }
 
 async function assertRedisAnswers(url: string): Promise<void> {
