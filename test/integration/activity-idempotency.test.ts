@@ -5,7 +5,14 @@ import { simulatedShippingKey } from '../../activities/providers/simulated-shipp
 import { createDatabase, type Database } from '../../lib/database';
 import { createRedis, type Redis } from '../../lib/redis';
 import { createProviders } from '../../worker/providers';
-import { orderInput, seedCustomer, seedProduct, seedSeller, stockOf } from '../support/order-fixtures';
+import {
+  forwardAndCompensationCalls,
+  orderInput,
+  seedCustomer,
+  seedProduct,
+  seedSeller,
+  stockOf,
+} from '../support/order-fixtures';
 import { testConfig } from '../support/platform';
 
 /**
@@ -47,48 +54,8 @@ describe('saga activities are idempotent', () => {
   it('each step and each compensation, run twice, changes nothing the second time', async () => {
     const product = await seedProduct(db, await seedSeller(db), { stock: 9, priceMinor: 700 });
     const input = orderInput(await seedCustomer(db), [product], [{ productId: product.id, quantity: 4 }]);
-    const { orderId, order } = input;
-    const workflowId = `order-${orderId}`;
-    const seller = { sellerId: product.sellerId, idempotencyKey: `${workflowId}:create-shipment:${product.sellerId}` };
-    const lines = [{ productId: product.id, quantity: 4 }];
-
-    const calls: [string, () => Promise<unknown>][] = [
-      [
-        'recordOrder',
-        () =>
-          activities.recordOrder({
-            orderId,
-            workflowId,
-            customerId: input.customerId,
-            order,
-            shippingAddress: input.shippingAddress,
-          }),
-      ],
-      ['reserveInventory', () => activities.reserveInventory({ orderId, lines })],
-      [
-        'chargePayment',
-        () =>
-          activities.chargePayment({
-            orderId,
-            amountMinor: order.totalMinor,
-            currency: 'EUR',
-            token: 'tok_visa',
-            idempotencyKey: `${workflowId}:take-payment`,
-          }),
-      ],
-      [
-        'createShipments',
-        () =>
-          activities.createShipments({
-            orderId,
-            address: input.shippingAddress,
-            sellers: [{ ...seller, parcels: lines }],
-          }),
-      ],
-      ['cancelShipments', () => activities.cancelShipments({ orderId, sellers: [seller] })],
-      ['refundPayment', () => activities.refundPayment({ orderId, idempotencyKey: `${workflowId}:refund-payment` })],
-      ['releaseInventory', () => activities.releaseInventory({ orderId })],
-    ];
+    const { orderId } = input;
+    const calls = forwardAndCompensationCalls(activities, input);
     for (const [name, call] of calls) {
       const first = await call();
       const after = await footprint(orderId, product.id);

@@ -12,7 +12,15 @@ import {
 } from '../../lib/event-store';
 import { createRedis, type Redis } from '../../lib/redis';
 import { createProviders } from '../../worker/providers';
-import { deliverableAddress, orderInput, seedCustomer, seedProduct, seedSeller } from '../support/order-fixtures';
+import { orderWorkflowId } from '../../domain/ids';
+import {
+  deliverableAddress,
+  forwardAndCompensationCalls,
+  orderInput,
+  seedCustomer,
+  seedProduct,
+  seedSeller,
+} from '../support/order-fixtures';
 import { testConfig } from '../support/platform';
 
 /**
@@ -200,37 +208,9 @@ describe('event store', () => {
     const product = await seedProduct(db, await seedSeller(db), { stock: 9, priceMinor: 700 });
     const input = orderInput(await seedCustomer(db), [product], [{ productId: product.id, quantity: 4 }]);
     const { orderId, order } = input;
-    const workflowId = `order-${orderId}`;
-    const seller = { sellerId: product.sellerId, idempotencyKey: `${workflowId}:create-shipment:${product.sellerId}` };
+    const workflowId = orderWorkflowId(orderId);
     const lines = [{ productId: product.id, quantity: 4 }];
-    const steps: (() => Promise<unknown>)[] = [
-      () =>
-        activities.recordOrder({
-          orderId,
-          workflowId,
-          customerId: input.customerId,
-          order,
-          shippingAddress: input.shippingAddress,
-        }),
-      () => activities.reserveInventory({ orderId, lines }),
-      () =>
-        activities.chargePayment({
-          orderId,
-          amountMinor: order.totalMinor,
-          currency: 'EUR',
-          token: 'tok_visa',
-          idempotencyKey: `${workflowId}:take-payment`,
-        }),
-      () =>
-        activities.createShipments({
-          orderId,
-          address: input.shippingAddress,
-          sellers: [{ ...seller, parcels: lines }],
-        }),
-      () => activities.cancelShipments({ orderId, sellers: [seller] }),
-      () => activities.refundPayment({ orderId, idempotencyKey: `${workflowId}:refund-payment` }),
-      () => activities.releaseInventory({ orderId }),
-    ];
+    const steps = forwardAndCompensationCalls(activities, input).map(([, call]) => call);
     for (const step of steps) {
       await step();
       await step();

@@ -5,6 +5,7 @@ import { priceOrder, type CatalogueProduct, type RequestedItem } from '../../dom
 import type { Config } from '../../lib/config';
 import type { Database } from '../../lib/database';
 import type { TemporalClient } from '../../lib/temporal';
+import type { createActivities } from '../../activities';
 import type { orderWorkflow } from '../../workflows/order';
 import type { OrderWorkflowInput, ShippingAddress } from '../../workflows/order-contract';
 import { createCustomer, createProduct, createSeller, deliverableAddress } from './catalogue';
@@ -84,4 +85,63 @@ export function startOrder(
 export async function stockOf(db: Database, productId: string): Promise<{ onHand: number; reserved: number }> {
   const row = await db.inventory.findUniqueOrThrow({ where: { productId } });
   return { onHand: row.onHand, reserved: row.reserved };
+}
+
+/**
+ * Every saga step and then every compensation of one order, called directly as the worker would:
+ * for tests of what activities do to the world (idempotency, events). Named for messages.
+ */
+export function forwardAndCompensationCalls(
+  activities: ReturnType<typeof createActivities>,
+  input: OrderWorkflowInput,
+): [string, () => Promise<unknown>][] {
+  const { orderId, order } = input;
+  const workflowId = orderWorkflowId(orderId);
+  const lines = order.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+  const sellers = order.sellers.map((s) => ({
+    sellerId: s.sellerId,
+    idempotencyKey: `${workflowId}:create-shipment:${s.sellerId}`,
+  }));
+  return [
+    [
+      'recordOrder',
+      () =>
+        activities.recordOrder({
+          orderId,
+          workflowId,
+          customerId: input.customerId,
+          order,
+          shippingAddress: input.shippingAddress,
+        }),
+    ],
+    ['reserveInventory', () => activities.reserveInventory({ orderId, lines })],
+    [
+      'chargePayment',
+      () =>
+        activities.chargePayment({
+          orderId,
+          amountMinor: order.totalMinor,
+          currency: order.currency,
+          token: input.payment.token,
+          idempotencyKey: `${workflowId}:take-payment`,
+        }),
+    ],
+    [
+      'createShipments',
+      () =>
+        activities.createShipments({
+          orderId,
+          address: input.shippingAddress,
+          sellers: sellers.map((s) => ({
+            ...s,
+            parcels: order.lines
+              .filter((l) => l.sellerId === s.sellerId)
+              .map(({ productId, quantity }) => ({ productId, quantity })),
+          })),
+        }),
+    ],
+    ['cancelShipments', () => activities.cancelShipments({ orderId, sellers })],
+    ['refundPayment', () => activities.refundPayment({ orderId, idempotencyKey: `${workflowId}:refund-payment` })],
+    ['releaseInventory', () => activities.releaseInventory({ orderId })],
+  ];
 }
