@@ -308,6 +308,11 @@ function printBanner(info: {
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
     `  PostgreSQL    ${printable(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
     `  Redis         ${printable(info.config.redis.url)}   (the outbox relay publishes domain events to its streams)`,
+    ...(info.config.metrics.enabled
+      ? [
+          `  Metrics       ${info.apiUrl}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker)`,
+        ]
+      : []),
     'Press Ctrl-C to stop.',
     '',
   ];
