@@ -12,6 +12,7 @@ import { loadConfigOrExit } from '../lib/config';
 import { migrate } from '../lib/migrations';
 import { eventStreamName, streamFields } from '../lib/outbox-relay';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
+import { appendEvents, type SyntheticEvent } from '../test/support/outbox';
 import { startEntry, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
@@ -197,14 +198,14 @@ async function throughputPhase(
   const versionsPerChunk = Math.max(1, Math.floor(5_000 / options.aggregates));
   let written = 0;
   for (let v = 1; v <= versions && written < options.events; v += versionsPerChunk) {
-    const rows: { id: string; aggregateId: string; version: number }[] = [];
+    const rows: SyntheticEvent[] = [];
     for (let version = v; version < v + versionsPerChunk && version <= versions; version++) {
       for (const aggregateId of aggregateIds) {
         if (written + rows.length >= options.events) break;
-        rows.push({ id: randomUUID(), aggregateId, version });
+        rows.push({ aggregateType: AGGREGATE_TYPE, aggregateId, version, stream: STREAM });
       }
     }
-    await insertEvents(pool, rows);
+    await appendEvents(pool, rows, 'BenchHappened');
     written += rows.length;
   }
   await pool.query('ANALYZE outbox_events');
@@ -229,34 +230,6 @@ async function throughputPhase(
     return { seconds, cpuMs };
   } finally {
     await relay.stop();
-  }
-}
-
-/** Bulk insert for the throughput phase: domain_events, then outbox_events in the given order. */
-async function insertEvents(pool: Pool, rows: { id: string; aggregateId: string; version: number }[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const params = [rows.map((r) => r.id), rows.map((r) => r.aggregateId), rows.map((r) => r.version)];
-    await client.query(
-      `INSERT INTO domain_events (id, aggregate_type, aggregate_id, version, event_type, payload, partition_key, stream_id)
-       SELECT id, '${AGGREGATE_TYPE}', agg, v, 'BenchHappened', jsonb_build_object('n', v), agg::text, agg::text
-       FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS e(id, agg, v)`,
-      params,
-    );
-    await client.query(
-      `INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
-       SELECT id, '${AGGREGATE_TYPE}', agg, v, 'BenchHappened', jsonb_build_object('n', v), '${STREAM}'
-       FROM unnest($1::uuid[], $2::uuid[], $3::int[]) WITH ORDINALITY AS e(id, agg, v, ord)
-       ORDER BY ord`,
-      params,
-    );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
   }
 }
 

@@ -18,34 +18,22 @@ const untilDoneRetry: ActivityOptions['retry'] = {
   maximumInterval: '1m',
 };
 
-export const probeActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '10s',
-  retry: infrastructureRetry,
-};
-
 /**
- * Steps that only touch our own database (record the order, hold stock, record the outcome) run
- * as local activities: a few milliseconds of work should not pay a server round trip each. They
- * are retried by the worker, and re-run after a crash like any activity (each is idempotent).
+ * Saga steps: retried on outages for about a minute, then the order fails and is compensated.
+ * The same options serve the steps that only touch our own database, which run as local
+ * activities (a few milliseconds of work should not pay a server round trip each; the worker
+ * retries them, and re-runs them after a crash like any activity, as each is idempotent).
  */
-export const localStepOptions: LocalActivityOptions = {
+export const stepOptions = {
   startToCloseTimeout: '10s',
   retry: infrastructureRetry,
-};
+} satisfies ActivityOptions & LocalActivityOptions;
 
-export const localCompensationOptions: LocalActivityOptions = {
+/** Compensations and final records. One that fails for good (a bug) is reported in the saga's state. */
+export const compensationOptions = {
   startToCloseTimeout: '10s',
   retry: untilDoneRetry,
-};
+} satisfies ActivityOptions & LocalActivityOptions;
 
-/** Saga steps that call providers: retried on outages for about a minute, then the order fails and is compensated. */
-export const orderStepOptions: ActivityOptions = {
-  startToCloseTimeout: '10s',
-  retry: infrastructureRetry,
-};
-
-/** Compensations that call providers. One that fails for good (a bug) is reported in the saga's state. */
-export const compensationOptions: ActivityOptions = {
-  startToCloseTimeout: '10s',
-  retry: untilDoneRetry,
-};
+/** The platform probe's steps are plain steps. */
+export const probeActivityOptions = stepOptions;

@@ -19,7 +19,7 @@ import type { ShippingActivities } from '../activities/shipping';
 import { stepIdempotencyKey } from '../domain/ids';
 import type { OrderStatus } from '../domain/order-status';
 import { cancellationRefusal } from '../domain/order-status';
-import { compensationOptions, localCompensationOptions, localStepOptions, orderStepOptions } from './activity-options';
+import { compensationOptions, stepOptions } from './activity-options';
 import {
   cancelOrderUpdate,
   CONTINUE_AS_NEW_AFTER_EVENTS,
@@ -36,10 +36,10 @@ import {
 import { OrderStatus as OrderStatusAttribute, SagaStep } from './search-attributes';
 
 type SagaActivities = OrderActivities & InventoryActivities & PaymentActivities & ShippingActivities;
-const steps = proxyActivities<SagaActivities>(orderStepOptions);
+const steps = proxyActivities<SagaActivities>(stepOptions);
 const undo = proxyActivities<SagaActivities>(compensationOptions);
-const localSteps = proxyLocalActivities<OrderActivities & InventoryActivities>(localStepOptions);
-const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(localCompensationOptions);
+const localSteps = proxyLocalActivities<OrderActivities & InventoryActivities>(stepOptions);
+const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(compensationOptions);
 
 /** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
 class CancellationRequested extends Error {}

@@ -1,53 +1,24 @@
 import { orderWorkflowId } from '../../domain/ids';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import type { Config } from '../../lib/config';
+import type { TemporalClient } from '../../lib/temporal';
 import { orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
-import {
-  orderInput,
-  seedCustomer,
-  seedProduct,
-  seedSeller,
-  startOrder,
-  undeliverableAddress,
-} from '../support/order-fixtures';
-import { eventually, startWorker, testConfig, type RunningWorker } from '../support/platform';
+import { startOrder, undeliverableAddress } from '../support/order-fixtures';
+import { eventually, type RunningWorker } from '../support/platform';
+import { useSagaWorld } from '../support/saga-world';
 
 /**
  * The saga on a real worker writes the order's story as events: in version order, each traced to
  * the workflow run and activity that caused it, each with exactly one outbox row for the relay.
  */
 describe('order saga events', () => {
-  const config = testConfig();
-  let worker: RunningWorker;
-  let temporal: TemporalClient;
-  let customerId: string;
-  let sellerA: string;
-  let sellerB: string;
-
-  beforeAll(async () => {
-    worker = await startWorker(config);
-    temporal = createTemporalClient(config);
-    customerId = await seedCustomer(worker.db);
-    sellerA = await seedSeller(worker.db);
-    sellerB = await seedSeller(worker.db);
+  const world = useSagaWorld();
+  const twoSellerOrder = async (overrides: Parameters<typeof world.twoSellerOrder>[0] = {}) =>
+    (await world.twoSellerOrder(overrides)).input;
+  // Read after beforeAll has run: the world is filled in by then.
+  let worker: RunningWorker, temporal: TemporalClient, config: Config;
+  beforeAll(() => {
+    ({ worker, temporal, config } = world);
   });
-  afterAll(async () => {
-    await temporal.close();
-    await worker.stop();
-  });
-
-  async function twoSellerOrder(overrides: Parameters<typeof orderInput>[3] = {}) {
-    const apple = await seedProduct(worker.db, sellerA, { stock: 5 });
-    const pear = await seedProduct(worker.db, sellerB, { stock: 5 });
-    return orderInput(
-      customerId,
-      [apple, pear],
-      [
-        { productId: apple.id, quantity: 2 },
-        { productId: pear.id, quantity: 1 },
-      ],
-      overrides,
-    );
-  }
 
   /** The order's events as [type, activity], after checking their tracing and outbox rows. */
   async function eventTrail(orderId: string, runId: string): Promise<[string, string | null][]> {

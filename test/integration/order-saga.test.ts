@@ -2,13 +2,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Charge, ChargeRequest, PaymentProvider } from '../../activities/providers/payment-provider';
 import { SimulatedPaymentProvider, simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
+import type { Config } from '../../lib/config';
 import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
 import { cancelOrderUpdate, orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
 import {
   orderInput,
-  seedCustomer,
   seedProduct,
-  seedSeller,
   startOrder,
   stockOf,
   undeliverableAddress,
@@ -16,45 +15,25 @@ import {
 } from '../support/order-fixtures';
 import { recordHistory } from '../support/histories';
 import { eventually, startWorker, testConfig, type RunningWorker } from '../support/platform';
+import { useSagaWorld } from '../support/saga-world';
 
 /**
  * The fulfilment saga on a real worker, dev server, PostgreSQL and Redis: each path ends in the
  * right status with exactly the right compensations, and money and stock add up afterwards.
  */
 describe('order saga', () => {
-  const config = testConfig();
-  let worker: RunningWorker;
-  let temporal: TemporalClient;
-  let customerId: string;
-  let sellerA: string;
-  let sellerB: string;
-
-  beforeAll(async () => {
-    worker = await startWorker(config);
-    temporal = createTemporalClient(config);
-    customerId = await seedCustomer(worker.db);
-    sellerA = await seedSeller(worker.db, 1500);
-    sellerB = await seedSeller(worker.db, 1000);
+  const world = useSagaWorld();
+  const { twoSellerOrder } = world;
+  // Read after beforeAll has run: the world is filled in by then.
+  let worker: RunningWorker,
+    temporal: TemporalClient,
+    config: Config,
+    customerId: string,
+    sellerA: string,
+    sellerB: string;
+  beforeAll(() => {
+    ({ worker, temporal, config, customerId, sellerA, sellerB } = world);
   });
-  afterAll(async () => {
-    await temporal.close();
-    await worker.stop();
-  });
-
-  async function twoSellerOrder(overrides: Parameters<typeof orderInput>[3] = {}, appleQuantity = 2) {
-    const apple = await seedProduct(worker.db, sellerA, { priceMinor: 1250, stock: 5 });
-    const pear = await seedProduct(worker.db, sellerB, { priceMinor: 899, stock: 5 });
-    const input = orderInput(
-      customerId,
-      [apple, pear],
-      [
-        { productId: apple.id, quantity: appleQuantity },
-        { productId: pear.id, quantity: 1 },
-      ],
-      overrides,
-    );
-    return { apple, pear, input };
-  }
 
   async function chargesAtProvider(orderId: string): Promise<number> {
     return worker.redis.hlen(simulatedPaymentKeys(orderId).charges);

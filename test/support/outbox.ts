@@ -51,27 +51,37 @@ export interface SyntheticEvent {
   stream: string;
 }
 
-/** Appends events as one transaction, in the given order (which becomes their outbox sequence). */
-export async function appendEvents(pool: Pool, events: SyntheticEvent[]): Promise<void> {
+/**
+ * Appends synthetic events (domain_events rows and their outbox rows) as one transaction, in the
+ * given order, which becomes their outbox sequence: the rows are inserted in `ORDINALITY` order,
+ * so each takes the next sequence value in turn, as the event store's appends do.
+ */
+export async function appendEvents(pool: Pool, events: SyntheticEvent[], eventType = 'TestHappened'): Promise<void> {
   if (events.length === 0) return;
-  const ids = events.map(() => randomUUID());
+  const params = [
+    events.map(() => randomUUID()),
+    events.map((e) => e.aggregateType),
+    events.map((e) => e.aggregateId),
+    events.map((e) => e.version),
+    events.map((e) => e.stream),
+    eventType,
+  ];
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query(
       `INSERT INTO domain_events (id, aggregate_type, aggregate_id, version, event_type, payload, partition_key, stream_id)
-       SELECT id, type, agg, v, 'TestHappened', jsonb_build_object('n', v), agg::text, agg::text
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[]) AS e(id, type, agg, v)`,
-      [ids, events.map((e) => e.aggregateType), events.map((e) => e.aggregateId), events.map((e) => e.version)],
+       SELECT id, type, agg, v, $6, jsonb_build_object('n', v), agg::text, agg::text
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::text[]) AS e(id, type, agg, v, stream)`,
+      params,
     );
-    // One row per statement keeps the sequence in the given order, as the event store's appends do.
-    for (const [i, e] of events.entries()) {
-      await client.query(
-        `INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
-         VALUES ($1, $2, $3, $4, 'TestHappened', jsonb_build_object('n', $4::int), $5)`,
-        [ids[i], e.aggregateType, e.aggregateId, e.version, e.stream],
-      );
-    }
+    await client.query(
+      `INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
+       SELECT id, type, agg, v, $6, jsonb_build_object('n', v), stream
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::text[]) WITH ORDINALITY AS e(id, type, agg, v, stream, ord)
+       ORDER BY ord`,
+      params,
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
