@@ -15,6 +15,17 @@ export const orderStatuses = [
 
 export type OrderStatus = (typeof orderStatuses)[number];
 
+/** How a status reads to a customer ("my orders" pages show these). */
+export const orderStatusLabels: Readonly<Record<OrderStatus, string>> = {
+  PENDING: 'Received',
+  INVENTORY_RESERVED: 'Being prepared',
+  PAID: 'Paid, awaiting shipment',
+  SHIPPED: 'On its way',
+  DELIVERED: 'Delivered',
+  CANCELLED: 'Cancelled',
+  FAILED: 'Could not be completed',
+};
+
 // Once goods are shipped the order can only be delivered: undoing a shipment is a return, not a cancel.
 const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   PENDING: ['INVENTORY_RESERVED', 'FAILED', 'CANCELLED'],

@@ -145,6 +145,16 @@ const schema = z.object({
   RELAY_BACKOFF_BASE_MS: positiveMs,
   OUTBOX_RETENTION_MS: positiveMs,
   STREAM_MAXLEN: countBetween(1, 1_000_000_000),
+  CACHE_ORDER_TTL_MS: positiveMs,
+  CACHE_ORDER_LIST_TTL_MS: positiveMs,
+  CACHE_SEARCH_TTL_MS: positiveMs,
+  CACHE_DASHBOARD_TTL_MS: positiveMs,
+  READ_YOUR_WRITES_WAIT_MS: nonNegativeMs,
+  PROJECTION_LAG_DEGRADED_EVENTS: countBetween(1, 1_000_000_000),
+  PROJECTION_LAG_DEGRADED_MS: positiveMs,
+  PROJECTION_REBUILD_BATCH_SIZE: countBetween(1, 100_000),
+  PROJECTOR_METRICS_PORT: port,
+  DASHBOARD_RECALC_INTERVAL_MS: positiveMs,
 });
 
 /** Defaults for local development; production deployments set every value explicitly. */
@@ -196,6 +206,16 @@ export const configDefaults = {
   RELAY_BACKOFF_BASE_MS: '200',
   OUTBOX_RETENTION_MS: '604800000',
   STREAM_MAXLEN: '100000',
+  CACHE_ORDER_TTL_MS: '60000',
+  CACHE_ORDER_LIST_TTL_MS: '30000',
+  CACHE_SEARCH_TTL_MS: '30000',
+  CACHE_DASHBOARD_TTL_MS: '60000',
+  READ_YOUR_WRITES_WAIT_MS: '2000',
+  PROJECTION_LAG_DEGRADED_EVENTS: '1000',
+  PROJECTION_LAG_DEGRADED_MS: '30000',
+  PROJECTION_REBUILD_BATCH_SIZE: '2000',
+  PROJECTOR_METRICS_PORT: '9466',
+  DASHBOARD_RECALC_INTERVAL_MS: '3600000',
 } as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
 
 export type ConfigVariable = keyof typeof configDefaults;
@@ -254,7 +274,25 @@ export interface Config {
     retentionMs: number;
     streamMaxLen: number;
   };
+  /** The API's read cache (lib/cache.ts): time to live per kind of read. */
+  cache: { ttlMs: Record<CacheKind, number> };
+  /**
+   * Read models (lib/projections): how long a read naming a position waits for it, the lag past
+   * which readiness is DEGRADED, rebuild batch size, and the projector process's metrics port.
+   */
+  projections: {
+    readYourWritesWaitMs: number;
+    lagDegradedEvents: number;
+    lagDegradedMs: number;
+    rebuildBatchSize: number;
+    metricsPort: number;
+  };
+  /** The seller dashboards' scheduled full recalculation (a Temporal Schedule). */
+  dashboard: { recalcIntervalMs: number };
 }
+
+/** The kinds of read the cache keeps, each with its own TTL. */
+export type CacheKind = 'order' | 'orderList' | 'search' | 'dashboard';
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -339,6 +377,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionMs: e.OUTBOX_RETENTION_MS,
       streamMaxLen: e.STREAM_MAXLEN,
     },
+    cache: {
+      ttlMs: {
+        order: e.CACHE_ORDER_TTL_MS,
+        orderList: e.CACHE_ORDER_LIST_TTL_MS,
+        search: e.CACHE_SEARCH_TTL_MS,
+        dashboard: e.CACHE_DASHBOARD_TTL_MS,
+      },
+    },
+    projections: {
+      readYourWritesWaitMs: e.READ_YOUR_WRITES_WAIT_MS,
+      lagDegradedEvents: e.PROJECTION_LAG_DEGRADED_EVENTS,
+      lagDegradedMs: e.PROJECTION_LAG_DEGRADED_MS,
+      rebuildBatchSize: e.PROJECTION_REBUILD_BATCH_SIZE,
+      metricsPort: e.PROJECTOR_METRICS_PORT,
+    },
+    dashboard: { recalcIntervalMs: e.DASHBOARD_RECALC_INTERVAL_MS },
   };
 }
 

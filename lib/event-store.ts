@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { applyOrderEvent, ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
+import { applyProductEvent, PRODUCT_AGGREGATE, type ProductEvent } from '../domain/product-events';
 import type { Prisma } from '../generated/prisma/client';
 import type { Database } from './database';
 import { eventStreamName } from './outbox-relay';
@@ -92,6 +93,10 @@ export const defaultReducers: ReducerRegistry = new Map<string, Reducer>([
   [
     ORDER_AGGREGATE,
     (state, event) => applyOrderEvent(state as Parameters<typeof applyOrderEvent>[0], event as OrderEvent),
+  ],
+  [
+    PRODUCT_AGGREGATE,
+    (state, event) => applyProductEvent(state as Parameters<typeof applyProductEvent>[0], event as ProductEvent),
   ],
 ]);
 

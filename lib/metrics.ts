@@ -22,6 +22,12 @@ export const metricNames = {
   sagaStepDuration: 'shopflow_saga_step_duration_seconds',
   sagaCompensations: 'shopflow_saga_compensations_total',
   activityFailures: 'shopflow_activity_failures_total',
+  cacheRequests: 'shopflow_cache_requests_total',
+  cacheLoads: 'shopflow_cache_loads_total',
+  projectionLagEvents: 'shopflow_projection_lag_events',
+  projectionLagSeconds: 'shopflow_projection_lag_seconds',
+  projectionEventsApplied: 'shopflow_projection_events_applied_total',
+  dashboardDrift: 'shopflow_dashboard_drift_total',
 } as const;
 
 /** Every metric name defined here, for checks of dashboards and alert rules. */
@@ -45,7 +51,7 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // Saga steps run from a few milliseconds (local activities) to seconds (providers, retries).
 const STEP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-function newRegistry(processName: 'api' | 'worker'): Registry {
+function newRegistry(processName: 'api' | 'worker' | 'projector'): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ process: processName });
   // Process and Node.js runtime metrics (CPU, memory, event loop lag, GC) under their usual names.
@@ -58,6 +64,13 @@ export interface ApiMetrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   ordersSubmitted: Counter;
   idempotentReplays: Counter<'scope'>;
+  /** Read-cache lookups by kind (order, orders, search, dashboard) and result (hit, miss, bypass, error). */
+  cacheRequests: Counter<'kind' | 'result'>;
+  /** Loads from PostgreSQL after a miss: with single flight, fewer than the misses. */
+  cacheLoads: Counter<'kind'>;
+  /** How far each projection is behind the event store (set on each readiness check and scrape). */
+  projectionLagEvents: Gauge<'projection'>;
+  projectionLagSeconds: Gauge<'projection'>;
   /** Exports one readiness check's results as gauges. */
   recordHealth(report: HealthReport): void;
 }
@@ -102,6 +115,30 @@ export function createApiMetrics(registry: Registry = newRegistry('api')): ApiMe
       labelNames: ['scope'],
       registers,
     }),
+    cacheRequests: new Counter({
+      name: metricNames.cacheRequests,
+      help: 'Read-cache lookups, by kind of read model and result (hit, miss, bypass, error)',
+      labelNames: ['kind', 'result'],
+      registers,
+    }),
+    cacheLoads: new Counter({
+      name: metricNames.cacheLoads,
+      help: 'Read-model loads from PostgreSQL after a cache miss (concurrent misses of one key share a load)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    projectionLagEvents: new Gauge({
+      name: metricNames.projectionLagEvents,
+      help: 'Events a projection has not applied yet (outbox rows not yet relayed, plus stream entries not yet handled)',
+      labelNames: ['projection'],
+      registers,
+    }),
+    projectionLagSeconds: new Gauge({
+      name: metricNames.projectionLagSeconds,
+      help: 'Age of the oldest event a projection has not applied yet (0 when it is caught up)',
+      labelNames: ['projection'],
+      registers,
+    }),
     recordHealth(report) {
       for (const [dependency, check] of Object.entries(report.checks)) {
         dependencyUp.set({ dependency }, check.status === 'DOWN' ? 0 : 1);
@@ -118,6 +155,8 @@ export interface WorkerMetrics {
   sagaStepDuration: Histogram<'step' | 'outcome'>;
   sagaCompensations: Counter<'step' | 'outcome'>;
   activityFailures: Counter<'activity' | 'type'>;
+  /** Seller dashboard rows the scheduled full recalculation found different from the projection, and healed. */
+  dashboardDrift: Counter;
 }
 
 export function createWorkerMetrics(registry: Registry = newRegistry('worker')): WorkerMetrics {
@@ -148,6 +187,28 @@ export function createWorkerMetrics(registry: Registry = newRegistry('worker')):
       help: 'Failed activity attempts, by activity and failure type (the ApplicationFailure type or error name)',
       labelNames: ['activity', 'type'],
       registers,
+    }),
+    dashboardDrift: new Counter({
+      name: metricNames.dashboardDrift,
+      help: 'Seller dashboard rows the scheduled full recalculation found drifted from the projection (and healed)',
+      registers,
+    }),
+  };
+}
+
+export interface ProjectorMetrics {
+  registry: Registry;
+  eventsApplied: Counter<'projection'>;
+}
+
+export function createProjectorMetrics(registry: Registry = newRegistry('projector')): ProjectorMetrics {
+  return {
+    registry,
+    eventsApplied: new Counter({
+      name: metricNames.projectionEventsApplied,
+      help: 'Domain events applied to read models by the live projector, by projection',
+      labelNames: ['projection'],
+      registers: [registry],
     }),
   };
 }

@@ -42,6 +42,8 @@ export interface ConsumeOptions {
   /** This instance's name within the group. */
   consumer: string;
   handle(event: StreamEvent, tx: Tx): Promise<void>;
+  /** Runs after the handler's transaction committed (not for skipped duplicates), before the ack. */
+  afterCommit?(event: StreamEvent): Promise<void>;
   signal?: AbortSignal;
   logger?: Logger;
   /** Entries per read. */
@@ -166,7 +168,8 @@ async function handleEntry(options: ConsumeOptions, entry: RawEntry): Promise<bo
     return true;
   }
   try {
-    await handleOnce(options.db, group, event, (e, tx) => options.handle(e, tx));
+    const handled = await handleOnce(options.db, group, event, (e, tx) => options.handle(e, tx));
+    if (handled) await options.afterCommit?.(event);
   } catch (error) {
     options.logger?.warn({ err: error, stream, entryId, eventId: event.eventId }, 'handler failed; will retry');
     return false;

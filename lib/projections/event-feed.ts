@@ -1,0 +1,90 @@
+import type { ProjectedEvent, Tx } from './projection';
+
+/**
+ * Reading the event store for projections. Every projection reads events here, live and in
+ * rebuilds, so what a projection sees does not depend on how it was fed: the stream entry only
+ * says "this aggregate has news"; the events themselves, with their time and global position,
+ * come from `domain_events`, the source of truth.
+ */
+
+interface EventRow {
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  version: number;
+  event_type: string;
+  payload: unknown;
+  occurred_at: Date;
+  position: bigint;
+}
+
+const columns = `e.id::text AS id, e.aggregate_type, e.aggregate_id::text AS aggregate_id, e.version, e.event_type,
+  e.payload, e.occurred_at, e.position`;
+
+function projected(row: EventRow): ProjectedEvent {
+  return {
+    eventId: row.id,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    version: row.version,
+    type: row.event_type,
+    payload: row.payload,
+    occurredAt: row.occurred_at,
+    position: BigInt(row.position),
+  };
+}
+
+/** One aggregate's events in (afterVersion, upToVersion], in version order. */
+export async function aggregateEvents(
+  tx: Tx,
+  aggregateId: string,
+  afterVersion: number,
+  upToVersion: number,
+): Promise<ProjectedEvent[]> {
+  const rows = await tx.$queryRawUnsafe<EventRow[]>(
+    `SELECT ${columns} FROM domain_events e
+     WHERE e.aggregate_id = $1::uuid AND e.version > $2 AND e.version <= $3
+     ORDER BY e.version`,
+    aggregateId,
+    afterVersion,
+    upToVersion,
+  );
+  return rows.map(projected);
+}
+
+/**
+ * The next batch of events a projection has not applied, in global position order, after
+ * `afterPosition`: events of its aggregate types above the version it holds for their aggregate
+ * (positions kept under `positionsName`). Within one aggregate, position order is version order,
+ * so a batch never holds a version without the ones before it.
+ */
+export async function unappliedEvents(
+  tx: Tx,
+  positionsName: string,
+  aggregateTypes: readonly string[],
+  afterPosition: bigint,
+  limit: number,
+): Promise<ProjectedEvent[]> {
+  const rows = await tx.$queryRawUnsafe<EventRow[]>(
+    `SELECT ${columns} FROM domain_events e
+     LEFT JOIN read_models.projection_positions p ON p.projection = $1 AND p.aggregate_id = e.aggregate_id
+     WHERE e.aggregate_type = ANY($2::text[]) AND e.position > $3 AND e.version > COALESCE(p.version, 0)
+     ORDER BY e.position
+     LIMIT $4`,
+    positionsName,
+    [...aggregateTypes],
+    afterPosition,
+    limit,
+  );
+  return rows.map(projected);
+}
+
+/** How many events of these aggregate types the store holds after `afterPosition` (for progress bars). */
+export async function countEvents(tx: Tx, aggregateTypes: readonly string[], afterPosition = 0n): Promise<number> {
+  const [row] = await tx.$queryRawUnsafe<{ n: bigint }[]>(
+    `SELECT count(*) AS n FROM domain_events WHERE aggregate_type = ANY($1::text[]) AND position > $2`,
+    [...aggregateTypes],
+    afterPosition,
+  );
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,174 @@
+import type { Redis } from 'ioredis';
+import type { Database } from '../database';
+import type { Logger } from '../logger';
+import type { ProjectorMetrics } from '../metrics';
+import { eventStreamName } from '../outbox-relay';
+import { consume } from '../stream-consumer';
+import { applyBatch, applyUpTo, liveTarget, lockProjectionShared, type ApplyTarget } from './apply';
+import { unappliedEvents } from './event-feed';
+import type { Projection } from './projection';
+
+/**
+ * Runs projections: live from the relay's streams, and catch-up straight from the event store.
+ *
+ * Live, each projection reads each of its aggregate types' streams in a consumer group named after
+ * it; every entry is applied in its own transaction (lib/projections/apply.ts keeps it exactly
+ * once and gap-free), and the cache tags it touched are invalidated around the commit: begun inside
+ * the transaction, ended right after it, so no reader can see a stale entry once the commit is done
+ * (lib/cache.ts explains the protocol).
+ *
+ * At start-up a projector first catches up from the event store, so events that never reached a
+ * stream, or that Redis lost, are applied too.
+ */
+
+/** The part of the read cache a projection needs: invalidation by tag around its commit. */
+export interface TagInvalidator {
+  beginInvalidation(tags: string[]): Promise<void>;
+  endInvalidation(tags: string[]): Promise<void>;
+}
+
+export interface CatchUpOptions {
+  db: Database;
+  projection: Projection;
+  target?: ApplyTarget;
+  batchSize?: number;
+  cache?: TagInvalidator;
+  /** Start after this global position (a rebuild's bulk pass); 0 considers every event. */
+  afterPosition?: bigint;
+  onProgress?: (applied: number) => void;
+}
+
+export interface CatchUpResult {
+  applied: number;
+  /** The global position of the last event applied (the given start when none was). */
+  lastPosition: bigint;
+}
+
+/** Applies, in global order and in batches, every event the projection has not applied yet. */
+export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
+  const { db, projection, cache } = options;
+  const target = options.target ?? liveTarget(projection);
+  const batchSize = options.batchSize ?? 1_000;
+  let after = options.afterPosition ?? 0n;
+  let applied = 0;
+  for (;;) {
+    const batch = await db.$transaction(
+      async (tx) => {
+        if (!target.shadow) await lockProjectionShared(tx, projection.name);
+        const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
+        if (events.length === 0) return undefined;
+        const tags = await applyBatch(tx, projection, events, target);
+        if (cache && tags.length > 0) await cache.beginInvalidation(tags);
+        return { count: events.length, last: events[events.length - 1]!.position, tags };
+      },
+      { timeout: 300_000, maxWait: 30_000 },
+    );
+    if (!batch) return { applied, lastPosition: after };
+    if (cache && batch.tags.length > 0) await cache.endInvalidation(batch.tags);
+    after = batch.last;
+    applied += batch.count;
+    options.onProgress?.(applied);
+  }
+}
+
+export interface ProjectorOptions {
+  db: Database;
+  projections: readonly Projection[];
+  /** A fresh Redis connection for each stream reader (XREADGROUP BLOCK holds its connection). */
+  connectRedis: () => Redis;
+  cache?: TagInvalidator;
+  metrics?: ProjectorMetrics;
+  logger?: Logger;
+  /** This process's name within each consumer group. */
+  consumer: string;
+  blockMs?: number;
+  claimIdleMs?: number;
+  retryDelayMs?: number;
+}
+
+export interface RunningProjector {
+  /** Resolves once the start-up catch-up is done and every stream is being read. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startProjector(options: ProjectorOptions): RunningProjector {
+  const { db, projections, cache, metrics, logger } = options;
+  const abort = new AbortController();
+  const connections: Redis[] = [];
+  const loops: Promise<void>[] = [];
+  // The tags each committed event touched, from its transaction to its afterCommit.
+  const pendingTags = new Map<string, string[]>();
+
+  const ready = (async () => {
+    for (const projection of projections) {
+      const { applied } = await catchUp({ db, projection, cache });
+      if (applied > 0) {
+        metrics?.eventsApplied.inc({ projection: projection.name }, applied);
+        logger?.info({ projection: projection.name, applied }, 'projection caught up from the event store');
+      }
+    }
+    for (const projection of projections) {
+      for (const aggregateType of projection.aggregateTypes) {
+        const redis = options.connectRedis();
+        redis.on('error', (error: Error) => logger?.debug({ err: error }, 'projector Redis connection error'));
+        connections.push(redis);
+        loops.push(
+          consume({
+            redis,
+            db,
+            stream: eventStreamName(aggregateType),
+            group: projection.name,
+            consumer: options.consumer,
+            signal: abort.signal,
+            ...(logger ? { logger } : {}),
+            ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
+            ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
+            ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+            handle: async (event, tx) => {
+              const { applied, tags } = await applyUpTo(tx, projection, event.aggregateId, event.version);
+              if (cache && tags.length > 0) await cache.beginInvalidation(tags);
+              pendingTags.set(`${projection.name}/${event.eventId}`, tags);
+              if (applied > 0) metrics?.eventsApplied.inc({ projection: projection.name }, applied);
+            },
+            afterCommit: async (event) => {
+              const key = `${projection.name}/${event.eventId}`;
+              const tags = pendingTags.get(key) ?? [];
+              pendingTags.delete(key);
+              if (cache && tags.length > 0) await endInvalidationQuietly(cache, tags, logger);
+            },
+          }),
+        );
+      }
+    }
+  })();
+
+  return {
+    ready,
+    async stop() {
+      abort.abort();
+      await ready.catch(() => undefined);
+      await Promise.all(loops);
+      for (const redis of connections) redis.disconnect();
+    },
+  };
+}
+
+/**
+ * After the commit the change is durable whatever happens here; a failed end of an invalidation
+ * only delays refilling those entries until the in-flight marker expires.
+ */
+async function endInvalidationQuietly(
+  cache: TagInvalidator,
+  tags: string[],
+  logger: Logger | undefined,
+): Promise<void> {
+  try {
+    await cache.endInvalidation(tags);
+  } catch (error) {
+    logger?.warn(
+      { err: error, tags: tags.length },
+      'could not end a cache invalidation; entries stay uncached until it expires',
+    );
+  }
+}

@@ -1,0 +1,357 @@
+import { isDeepStrictEqual } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { loadConfig } from '../../lib/config';
+import { createDatabase, type Database } from '../../lib/database';
+import { appendEvents } from '../../lib/event-store';
+import { eventStreamName } from '../../lib/outbox-relay';
+import { runRelayLoop } from '../../lib/outbox-relay-loop';
+import {
+  foldOrderRow,
+  ordersReadProjection,
+  type OrderReadRow,
+  type ReferenceNames,
+} from '../../lib/projections/orders-read';
+import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
+import { catchUp, startProjector, type RunningProjector } from '../../lib/projections/runner';
+import { createCustomer, createSellerWithProducts } from '../support/catalogue';
+import { appendOrderEvents, lifecycle, type HistoryLine, type Outcome } from '../support/order-history';
+import { connectRedis, createOutboxDatabase, redisUrlOn, waitUntil, type OutboxDatabase } from '../support/outbox';
+
+/**
+ * The projection runner on the orders_read read model, against the real PostgreSQL and Redis:
+ * catch-up from the event store, live from the relay's streams (exactly once, gap-free after lost
+ * entries, restartable), and a rebuild into fresh tables swapped in while writes go on.
+ * Redis database 10 is this file's alone (it is flushed).
+ */
+
+const redisUrl = redisUrlOn(10);
+let outbox: OutboxDatabase;
+let db: Database;
+let redis: Redis;
+let lines: HistoryLine[][];
+let customerId: string;
+let customerName: string;
+
+beforeAll(async () => {
+  outbox = await createOutboxDatabase('projections');
+  db = createDatabase({ database: { url: outbox.url, poolSize: 6 } });
+  redis = connectRedis(redisUrl);
+  await redis.flushdb();
+  const a = await createSellerWithProducts(db, [
+    { name: 'Oak chair', priceMinor: 4_999 },
+    { name: 'Lamp', priceMinor: 1_500 },
+  ]);
+  const b = await createSellerWithProducts(db, [{ name: 'Kettle', priceMinor: 2_500 }]);
+  const customer = await createCustomer(db, { name: 'Grace Hopper' });
+  customerId = customer.id;
+  customerName = customer.name;
+  const line = (
+    p: { id: string; sellerId: string; name: string; priceMinor: bigint },
+    quantity: number,
+  ): HistoryLine => ({
+    productId: p.id,
+    sellerId: p.sellerId,
+    name: p.name,
+    quantity,
+    unitPriceMinor: Number(p.priceMinor),
+  });
+  lines = [
+    [line(a.products[0]!, 2), line(b.products[0]!, 1)],
+    [line(a.products[1]!, 3)],
+    [line(b.products[0]!, 1), line(a.products[1]!, 1)],
+  ];
+});
+
+afterAll(async () => {
+  await db.$disconnect();
+  redis.disconnect();
+  await outbox.drop();
+});
+
+const outcomes: Outcome[] = ['placed', 'paid', 'shipped', 'delivered', 'failed', 'cancelled-after-payment'];
+
+async function placeOrders(count: number): Promise<Map<string, Outcome>> {
+  const placed = new Map<string, Outcome>();
+  for (let i = 0; i < count; i++) {
+    const orderId = randomUUID();
+    const outcome = outcomes[i % outcomes.length]!;
+    await appendOrderEvents(db, orderId, lifecycle(orderId, customerId, lines[i % lines.length]!, outcome));
+    placed.set(orderId, outcome);
+  }
+  return placed;
+}
+
+async function readRows(): Promise<Map<string, OrderReadRow>> {
+  const rows = await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(
+    `SELECT to_jsonb(o) AS row FROM read_models.orders_read o ORDER BY order_id`,
+  );
+  return new Map(rows.map(({ row }) => [row.order_id, row]));
+}
+
+/** What orders_read must hold: every order's events folded in memory, straight from the store. */
+async function expectedRows(): Promise<Map<string, OrderReadRow>> {
+  const events = await db.$queryRawUnsafe<
+    { aggregate_id: string; version: number; event_type: string; payload: unknown; occurred_at: Date }[]
+  >(
+    `SELECT aggregate_id::text, version, event_type, payload, occurred_at FROM domain_events
+     WHERE aggregate_type = 'order' ORDER BY aggregate_id, version`,
+  );
+  const names = await referenceNames();
+  const rows = new Map<string, OrderReadRow>();
+  for (const e of events) {
+    const row = foldOrderRow(
+      rows.get(e.aggregate_id),
+      {
+        aggregateId: e.aggregate_id,
+        version: e.version,
+        type: e.event_type,
+        payload: e.payload,
+        occurredAt: e.occurred_at,
+      },
+      names,
+    );
+    if (row) rows.set(e.aggregate_id, row);
+  }
+  return rows;
+}
+
+async function referenceNames(): Promise<ReferenceNames> {
+  const customers = await db.customer.findMany();
+  const sellers = await db.seller.findMany();
+  return {
+    customers: new Map(customers.map((c) => [c.id, { name: c.name, email: c.email }])),
+    sellers: new Map(sellers.map((s) => [s.id, s.name])),
+  };
+}
+
+/** Compares as JSON after a round trip through PostgreSQL's own formatting of timestamps. */
+function normalized(rows: Map<string, OrderReadRow>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [id, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) {
+    out[id] = { ...row, placed_at: Date.parse(row.placed_at), updated_at: Date.parse(row.updated_at) };
+  }
+  return out;
+}
+
+async function indexNames(): Promise<string[]> {
+  const rows = await db.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT tablename || '.' || indexname AS name FROM pg_indexes WHERE schemaname = 'read_models' ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+describe('orders_read projection', () => {
+  it('catches up from the event store: one row per order, each status as its events say, and nothing twice', async () => {
+    const placed = await placeOrders(12);
+    const first = await catchUp({ db, projection: ordersReadProjection, batchSize: 7 });
+    const eventCount = await db.domainEvent.count({ where: { aggregateType: 'order' } });
+    expect(first.applied).toBe(eventCount);
+
+    const rows = await readRows();
+    expect(rows.size).toBe(12);
+    const statusOf: Record<Outcome, string> = {
+      placed: 'PENDING',
+      paid: 'PAID',
+      shipped: 'SHIPPED',
+      delivered: 'DELIVERED',
+      failed: 'FAILED',
+      'cancelled-after-payment': 'CANCELLED',
+    };
+    for (const [orderId, outcome] of placed) {
+      const row = rows.get(orderId)!;
+      expect(row.status).toBe(statusOf[outcome]);
+      expect(row.customer_name).toBe(customerName);
+      expect(row.customer_email).toMatch(/@example\.test$/);
+      expect(row.seller_names.every((name) => name.startsWith('Seller '))).toBe(true);
+      expect(row.version).toBe(await db.domainEvent.count({ where: { aggregateId: orderId } }));
+    }
+    const delivered = [...placed].find(([, o]) => o === 'delivered')![0];
+    const row = rows.get(delivered)!;
+    expect(row.status_label).toBe('Delivered');
+    expect(row.shipments.every((s) => s.status === 'DELIVERED')).toBe(true);
+    expect(row.item_count).toBe(3);
+    expect(row.product_names).toEqual(['Oak chair', 'Kettle']);
+    expect(row.total_minor).toBe(2 * 4_999 + 2_500);
+    const sellerRows = await db.$queryRawUnsafe<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM read_models.seller_orders_read`,
+    );
+    expect(sellerRows[0]!.n).toBe([...rows.values()].reduce((sum, r) => sum + r.seller_ids.length, 0));
+
+    const second = await catchUp({ db, projection: ordersReadProjection });
+    expect(second.applied).toBe(0);
+    expect(normalized(await readRows())).toEqual(normalized(await expectedRows()));
+  });
+
+  describe('live from the streams', () => {
+    const stop = new AbortController();
+    let relay: Promise<void>;
+    let projector: RunningProjector | undefined;
+    const config = loadConfig({ ...process.env, DATABASE_URL: 'postgresql://x@127.0.0.1/x' });
+
+    beforeAll(async () => {
+      const { Pool } = await import('pg');
+      const pool = new Pool({ connectionString: outbox.url, max: 2 });
+      const relayRedis = connectRedis(redisUrl);
+      relay = runRelayLoop({
+        pool,
+        redis: relayRedis,
+        settings: { ...config.relay, pollIntervalMs: 100 },
+        logger: pino({ level: 'silent' }),
+        databaseUrl: outbox.url,
+        signal: stop.signal,
+      }).finally(async () => {
+        relayRedis.disconnect();
+        await pool.end();
+      });
+    });
+    afterAll(async () => {
+      await projector?.stop();
+      stop.abort();
+      await relay;
+    });
+
+    const start = async (): Promise<RunningProjector> => {
+      const running = startProjector({
+        db,
+        projections: [ordersReadProjection],
+        connectRedis: () => new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
+        consumer: `test-${randomUUID().slice(0, 6)}`,
+        blockMs: 100,
+        retryDelayMs: 100,
+        logger: pino({ level: 'silent' }),
+      });
+      await running.ready;
+      return running;
+    };
+
+    it('applies new events as the relay publishes them, exactly once even when entries are delivered twice', async () => {
+      projector = await start();
+      const placed = await placeOrders(6);
+      await waitUntil('the new orders in orders_read', 20_000, async () => {
+        const rows = await readRows();
+        return [...placed.keys()].every((id) => (rows.get(id)?.version === undefined ? false : true));
+      });
+      await waitUntil('orders_read equal to the fold', 20_000, async () =>
+        normalizedEqual(await readRows(), await expectedRows()),
+      );
+
+      // The relay publishes at least once: the same event added again must change nothing.
+      const [orderId] = [...placed.keys()];
+      const last = await db.domainEvent.findFirst({ where: { aggregateId: orderId }, orderBy: { version: 'desc' } });
+      const before = await db.$queryRawUnsafe<{ events_applied: bigint }[]>(
+        `SELECT events_applied FROM read_models.projection_status WHERE projection = 'orders_read'`,
+      );
+      await redis.xadd(
+        eventStreamName('order'),
+        '*',
+        'event_id',
+        last!.id,
+        'aggregate_type',
+        'order',
+        'aggregate_id',
+        orderId!,
+        'version',
+        String(last!.version),
+        'event_type',
+        last!.eventType,
+        'payload',
+        JSON.stringify(last!.payload),
+        'sequence',
+        '0',
+      );
+      await waitUntil('the duplicate entry handled', 10_000, async () => {
+        const pending = (await redis.xinfo('GROUPS', eventStreamName('order'))) as unknown[][];
+        const group = pending.map(toRecord).find((g) => g['name'] === 'orders_read');
+        return group?.['lag'] === 0 && group?.['pending'] === 0;
+      });
+      const after = await db.$queryRawUnsafe<{ events_applied: bigint }[]>(
+        `SELECT events_applied FROM read_models.projection_status WHERE projection = 'orders_read'`,
+      );
+      expect(after[0]!.events_applied).toBe(before[0]!.events_applied);
+    });
+
+    it('restarts where it stopped, and fills the gap when Redis lost the stream meanwhile', async () => {
+      await projector!.stop();
+      projector = undefined;
+      const placed = await placeOrders(4);
+      // The relay published them; then Redis loses the stream (no persistence), entries and group.
+      await waitUntil(
+        'the relay to publish',
+        20_000,
+        async () => (await db.outboxEvent.count({ where: { status: 'PENDING' } })) === 0,
+      );
+      await redis.del(eventStreamName('order'));
+      projector = await start();
+      const rows = await readRows();
+      for (const orderId of placed.keys()) expect(rows.get(orderId)).toBeDefined();
+      expect(normalized(rows)).toEqual(normalized(await expectedRows()));
+
+      // An order whose first events never reached the stream (their outbox rows are gone): its
+      // last event arrives, and the projector takes the versions in between from the event store.
+      const orderId = randomUUID();
+      const events = lifecycle(orderId, customerId, lines[0]!, 'delivered');
+      await db.$transaction(async (tx) => {
+        await appendEvents(tx, {
+          aggregateType: 'order',
+          aggregateId: orderId,
+          expectedVersion: 0,
+          events: events.slice(0, 3),
+          correlation: { causationKey: `test:${orderId}:lost` },
+        });
+        await tx.outboxEvent.deleteMany({ where: { aggregateId: orderId } });
+      });
+      await appendOrderEvents(db, orderId, events.slice(3));
+
+      await waitUntil(
+        'the late order delivered',
+        20_000,
+        async () => (await readRows()).get(orderId)?.status === 'DELIVERED',
+      );
+      expect((await readRows()).get(orderId)!.version).toBe(events.length);
+    });
+
+    it('rebuilds into fresh tables and swaps them in while orders keep coming, losing and doubling nothing', async () => {
+      const indexesBefore = await indexNames();
+      // Damage the live table: the rebuild must not copy it, but fold everything again.
+      await db.$executeRawUnsafe(`UPDATE read_models.orders_read SET customer_name = 'tampered'`);
+      const writer = placeOrders(8);
+      const progress: RebuildProgress[] = [];
+      const result = await rebuildProjection({
+        db,
+        projection: ordersReadProjection,
+        batchSize: 5,
+        onProgress: (p) => progress.push(p),
+      });
+      await writer;
+      expect(result.events).toBeGreaterThan(0);
+      expect(progress.at(-1)!.phase).toBe('swap');
+      expect(progress.some((p) => p.phase === 'bulk' && p.applied > 0)).toBe(true);
+      await waitUntil('orders_read equal to the fold after the rebuild', 20_000, async () =>
+        normalizedEqual(await readRows(), await expectedRows()),
+      );
+      expect([...(await readRows()).values()].some((r) => r.customer_name === 'tampered')).toBe(false);
+      expect(await indexNames()).toEqual(indexesBefore);
+      const leftovers = await db.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'read_models' AND tablename LIKE '%\\_\\_%'`,
+      );
+      expect(leftovers[0]!.n).toBe(0);
+      const status = await db.$queryRawUnsafe<{ rebuilt_at: Date | null; rebuild_events: bigint }[]>(
+        `SELECT rebuilt_at, rebuild_events FROM read_models.projection_status WHERE projection = 'orders_read'`,
+      );
+      expect(status[0]!.rebuilt_at).not.toBeNull();
+      expect(Number(status[0]!.rebuild_events)).toBe(result.events);
+    });
+  });
+});
+
+function normalizedEqual(a: Map<string, OrderReadRow>, b: Map<string, OrderReadRow>): boolean {
+  return isDeepStrictEqual(normalized(a), normalized(b));
+}
+
+function toRecord(flat: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
+  return record;
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { orderWorkflowId } from '../../domain/ids';
+import { ORDER_AGGREGATE, orderEvent, type OrderEvent } from '../../domain/order-events';
+import type { Database } from '../../lib/database';
+import { appendEvents, currentVersion } from '../../lib/event-store';
+import { deliverableAddress } from './catalogue';
+
+/**
+ * Orders as their events only, appended through the event store as the saga's activities append
+ * them (with outbox rows), for read-model tests that need many orders in known states without
+ * running workflows.
+ */
+
+export interface HistoryLine {
+  productId: string;
+  sellerId: string;
+  name: string;
+  quantity: number;
+  unitPriceMinor: number;
+}
+
+export type Outcome = 'placed' | 'paid' | 'shipped' | 'delivered' | 'failed' | 'cancelled-after-payment';
+
+export function placedEvent(orderId: string, customerId: string, lines: HistoryLine[]): OrderEvent {
+  const priced = lines.map((l, index) => {
+    const lineTotalMinor = l.unitPriceMinor * l.quantity;
+    const commissionMinor = Math.round(lineTotalMinor / 10);
+    return { ...l, lineNo: index + 1, lineTotalMinor, commissionRateBps: 1000, commissionMinor };
+  });
+  const subtotalMinor = priced.reduce((sum, l) => sum + l.lineTotalMinor, 0);
+  return orderEvent('OrderPlaced', {
+    customerId,
+    workflowId: orderWorkflowId(orderId),
+    currency: 'EUR',
+    lines: priced,
+    totals: {
+      itemCount: priced.reduce((sum, l) => sum + l.quantity, 0),
+      subtotalMinor,
+      commissionMinor: priced.reduce((sum, l) => sum + l.commissionMinor, 0),
+      totalMinor: subtotalMinor,
+    },
+    shippingAddress: deliverableAddress,
+  });
+}
+
+/** The events an order with this outcome has, in order. */
+export function lifecycle(orderId: string, customerId: string, lines: HistoryLine[], outcome: Outcome): OrderEvent[] {
+  const stock = lines.map((l) => ({ productId: l.productId, quantity: l.quantity }));
+  const total = lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0);
+  const paymentId = randomUUID();
+  const sellers = [...new Set(lines.map((l) => l.sellerId))];
+  const shipments = sellers.map((sellerId) => ({
+    shipmentId: randomUUID(),
+    sellerId,
+    trackingNumber: `TRK-${randomUUID().slice(0, 8)}`,
+    carrier: 'sim',
+  }));
+  const events: OrderEvent[] = [placedEvent(orderId, customerId, lines)];
+  if (outcome === 'placed') return events;
+  events.push(orderEvent('InventoryReserved', { lines: stock }));
+  if (outcome === 'failed') {
+    return [
+      ...events,
+      orderEvent('InventoryReleased', { lines: stock }),
+      orderEvent('OrderFailed', { reason: 'PaymentDeclined' }),
+    ];
+  }
+  events.push(orderEvent('PaymentCaptured', { paymentId, amountMinor: total, currency: 'EUR' }));
+  if (outcome === 'paid') return events;
+  if (outcome === 'cancelled-after-payment') {
+    return [
+      ...events,
+      orderEvent('PaymentRefunded', { paymentId, amountMinor: total }),
+      orderEvent('InventoryReleased', { lines: stock }),
+      orderEvent('OrderCancelled', { reason: 'customer asked' }),
+    ];
+  }
+  events.push(orderEvent('ShipmentsCreated', { shipments }));
+  if (outcome === 'shipped') return events;
+  for (const s of shipments) {
+    events.push(orderEvent('ShipmentDelivered', { shipmentId: s.shipmentId, deliveredAt: new Date().toISOString() }));
+  }
+  events.push(orderEvent('OrderDelivered', {}));
+  return events;
+}
+
+/** Appends events to an order, one append per event (as the saga's steps do). */
+export async function appendOrderEvents(db: Database, orderId: string, events: OrderEvent[]): Promise<void> {
+  for (const event of events) {
+    await db.$transaction(async (tx) => {
+      const version = await currentVersion(tx, orderId);
+      await appendEvents(tx, {
+        aggregateType: ORDER_AGGREGATE,
+        aggregateId: orderId,
+        expectedVersion: version,
+        events: [event],
+        correlation: { causationKey: `test:${orderId}:${version + 1}` },
+      });
+    });
+  }
+}
