@@ -1,3 +1,4 @@
+import { createDashboardActivities } from './dashboard';
 import { createInventoryActivities } from './inventory';
 import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
@@ -5,7 +6,9 @@ import { createProbeActivities } from './probe';
 import type { PaymentProvider } from './providers/payment-provider';
 import type { ShippingProvider } from './providers/shipping-provider';
 import { createShippingActivities } from './shipping';
+import type { ReadCache } from '../lib/cache';
 import type { Database } from '../lib/database';
+import type { WorkerMetrics } from '../lib/metrics';
 import type { Redis } from '../lib/redis';
 
 /** What the worker needs to build every activity; each area takes the part it uses. */
@@ -16,6 +19,10 @@ export interface ActivityDeps {
   shipping: ShippingProvider;
   /** Config SNAPSHOT_EVERY: how often an order's state is saved beside its events. */
   snapshotEvery?: number;
+  /** The worker's metrics (the dashboard recalculation counts drift there). */
+  metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
+  /** The API's read cache, for invalidating what the dashboard recalculation heals. */
+  cache?: Pick<ReadCache, 'beginInvalidation' | 'endInvalidation'>;
 }
 
 /** All activities the worker registers, one factory per business area. */
@@ -26,5 +33,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createInventoryActivities(deps),
     ...createPaymentActivities(deps),
     ...createShippingActivities(deps),
+    ...createDashboardActivities(deps),
   };
 }

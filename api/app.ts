@@ -2,12 +2,17 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import { createReadCache } from '../lib/cache';
 import { createHealthMonitor } from '../lib/health';
 import { createApiMetrics } from '../lib/metrics';
 import type { AppDeps } from './deps';
 import { apiHealthChecks, healthRoutes } from './health-routes';
 import { httpMetrics, metricsRoutes } from './metrics-routes';
 import { orderEventRoutes } from './order-event-routes';
+import { orderReadRoutes } from './order-read-routes';
+import { productRoutes } from './product-routes';
+import { productSearchRoutes } from './product-search-routes';
+import { sellerDashboardRoutes } from './seller-dashboard-routes';
 import { orderRoutes } from './order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './problem';
 import { probeRoutes } from './probe-routes';
@@ -19,7 +24,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the express app; `server.ts` only listens, so tests drive the app directly. */
 export function createApp(given: AppDeps): Express {
   const metrics = given.metrics ?? createApiMetrics();
-  const deps: AppDeps = { ...given, metrics };
+  const cache =
+    given.cache ??
+    createReadCache({ redis: given.redis, metrics, ttlMs: given.config.cache.ttlMs, logger: given.logger });
+  const deps: AppDeps = { ...given, metrics, cache };
   const health = createHealthMonitor(apiHealthChecks(deps), {
     ...deps.config.health,
     onReport: (report) => metrics.recordHealth(report),
@@ -49,6 +57,11 @@ export function createApp(given: AppDeps): Express {
   if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
   app.use(probeRoutes(deps));
   app.use(orderRoutes(deps));
+  app.use(orderReadRoutes(deps));
+  // Search before the product writes: /v1/products/search is not a product id.
+  app.use(productSearchRoutes(deps));
+  app.use(productRoutes(deps));
+  app.use(sellerDashboardRoutes(deps));
   app.use(orderEventRoutes(deps));
   app.use(shipmentRoutes(deps));
 

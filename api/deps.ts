@@ -1,3 +1,4 @@
+import type { ReadCache } from '../lib/cache';
 import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
@@ -14,4 +15,6 @@ export interface AppDeps {
   logger: Logger;
   /** The API's Prometheus metrics; createApp makes its own registry when none is given. */
   metrics?: ApiMetrics;
+  /** The read cache (lib/cache.ts); createApp makes one on `redis` when none is given. */
+  cache?: ReadCache;
 }

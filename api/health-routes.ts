@@ -1,12 +1,38 @@
 import { Router } from 'express';
-import type { HealthCheck, HealthMonitor } from '../lib/health';
+import { degraded, up, type HealthChecks, type HealthMonitor } from '../lib/health';
+import { projections } from '../lib/projections';
+import { measureLag } from '../lib/projections/lag';
 import type { AppDeps } from './deps';
 
-/** The API's dependencies, each checked for real: PostgreSQL, Redis and the Temporal frontend. */
-export function apiHealthChecks({ db, redis, temporal }: AppDeps): Record<string, HealthCheck> {
+/**
+ * The API's dependencies, each checked for real: PostgreSQL, Redis and the Temporal frontend.
+ * Redis only holds the read cache, and reads fall back to PostgreSQL without it: its outage makes
+ * the API DEGRADED (still ready), not DOWN.
+ */
+export function apiHealthChecks({ db, redis, temporal, config, metrics }: AppDeps): HealthChecks {
   return {
+    // The read models the API serves: DEGRADED when one is further behind than the configured
+    // limits (reads still work, but show older data), with the lag of each in the detail.
+    projections: async () => {
+      let lags;
+      try {
+        lags = await Promise.all(projections.map((projection) => measureLag(db, redis, projection)));
+      } catch (error) {
+        return degraded(`projection lag unknown: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      for (const lag of lags) {
+        metrics?.projectionLagEvents.set({ projection: lag.projection }, lag.events);
+        metrics?.projectionLagSeconds.set({ projection: lag.projection }, lag.seconds);
+      }
+      const { lagDegradedEvents, lagDegradedMs } = config.projections;
+      const behind = lags.filter((l) => l.events > lagDegradedEvents || l.seconds * 1000 > lagDegradedMs);
+      const describe = (l: (typeof lags)[number]) =>
+        `${l.projection} ${l.events} events, ${l.seconds.toFixed(1)} s behind`;
+      const detail = lags.map(describe).join('; ');
+      return behind.length > 0 ? degraded(detail) : up(detail);
+    },
     postgres: () => db.$queryRaw`SELECT 1`,
-    redis: () => redis.ping(),
+    redis: { check: () => redis.ping(), optional: true },
     temporal: (signal) =>
       temporal.healthConnection.withAbortSignal(signal, () =>
         temporal.healthConnection.workflowService.getSystemInfo({}),

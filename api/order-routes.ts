@@ -1,5 +1,4 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../domain/ids';
@@ -15,21 +14,18 @@ import {
   type CancelOrderResponse,
   type OrderSagaState,
   type OrderWorkflowInput,
-  type OrderWorkflowResult,
 } from '../workflows/order-contract';
 import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../workflows/search-attributes';
 import type { AppDeps } from './deps';
-import { sendOrderAsOf } from './order-event-routes';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
 import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
-import { orderFromInput, orderFromRow, safeNumber } from './order-views';
+import { ORDER_AGGREGATE } from '../domain/order-events';
+import { formatPosition, POSITION_HEADER } from '../lib/projections/projection';
+import { safeNumber } from './order-views';
+import { ORDER_WORKFLOW_TYPE, orderHandle, workflowExists, type OrderWorkflow } from './order-workflows';
 import { parseOrProblem } from './validation';
 
-/** The order workflow's signature, named here so the API never imports workflow code. */
-type OrderWorkflow = (input: OrderWorkflowInput) => Promise<OrderWorkflowResult>;
-const ORDER_WORKFLOW_TYPE = 'orderWorkflow';
 const CREATE_ORDER_SCOPE = 'POST /v1/orders';
-const SAGA_QUERY_DEADLINE_MS = 1_000;
 
 const uuid = z.string().refine(isUuid, 'must be a UUID');
 const text = (max: number) =>
@@ -84,8 +80,7 @@ export function orderRoutes(deps: AppDeps): Router {
   const idempotency = createIdempotencyStore(db, config.idempotency);
   // Built once: a zod schema is costly to construct and the limits never change while running.
   const createOrderSchema = createOrderBody(config.orders);
-  const handleOf = (orderId: string): WorkflowHandle<OrderWorkflow> =>
-    temporal.client.workflow.getHandle<OrderWorkflow>(orderWorkflowId(orderId));
+  const handleOf = (orderId: string) => orderHandle(temporal, orderId);
 
   router.post('/v1/orders', async (req, res) => {
     const key = parseIdempotencyKey(req.headers['idempotency-key']);
@@ -141,26 +136,6 @@ export function orderRoutes(deps: AppDeps): Router {
     sendAccepted(res, 202, accepted);
   });
 
-  router.get('/v1/orders/:orderId', async (req, res) => {
-    const { orderId } = parseOrProblem(orderPath, req.params, 'path');
-    if (req.query.asOf !== undefined) {
-      await sendOrderAsOf(db, orderId, req.query, res);
-      return;
-    }
-    const row = await db.order.findUnique({
-      where: { id: orderId },
-      include: { lines: { orderBy: { lineNo: 'asc' } }, shipments: { orderBy: { createdAt: 'asc' } } },
-    });
-    if (row) {
-      res.json(orderFromRow(row));
-      return;
-    }
-    // Accepted but not yet recorded by the workflow's first step: answer from what it was started with.
-    const input = await startedInput(deps, orderId);
-    if (!input) throw notFound(`order ${orderId} does not exist`);
-    res.json(orderFromInput(input, await sagaStateIfQuick(deps, handleOf(orderId))));
-  });
-
   router.get('/v1/orders/:orderId/saga', async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
     try {
@@ -197,18 +172,15 @@ export function orderRoutes(deps: AppDeps): Router {
 /** 202 bodies carry the order id; the Location points at it, on the first answer and on replays. */
 function sendAccepted(res: Response, status: number, body: unknown): void {
   const orderId = (body as { orderId?: unknown } | null)?.orderId;
-  if (status === 202 && typeof orderId === 'string') res.location(`/v1/orders/${orderId}`);
-  res.status(status).json(body);
-}
-
-async function workflowExists(handle: WorkflowHandle): Promise<boolean> {
-  try {
-    await handle.describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
+  if (status === 202 && typeof orderId === 'string') {
+    res.location(`/v1/orders/${orderId}`);
+    // The order's first event (OrderPlaced, version 1): a read that sends it back waits for it.
+    res.setHeader(
+      POSITION_HEADER,
+      formatPosition({ aggregateType: ORDER_AGGREGATE, aggregateId: orderId, version: 1 }),
+    );
   }
+  res.status(status).json(body);
 }
 
 /** Reads the customer and the catalogue and prices the order; every problem at once as a 422. */
@@ -318,27 +290,6 @@ function orderDetails(orderId: string, order: PricedOrder): string {
   return [`**Order ${orderId}**`, '', ...lines, '', `**Total:** ${amount(order.totalMinor)}`].join('\n');
 }
 
-/** The input of an order workflow that exists, or undefined when there is none. */
-async function startedInput({ temporal }: AppDeps, orderId: string): Promise<OrderWorkflowInput | undefined> {
-  try {
-    const { history } = await temporal.client.workflowService.getWorkflowExecutionHistory({
-      namespace: temporal.client.options.namespace,
-      execution: { workflowId: orderWorkflowId(orderId) },
-      maximumPageSize: 1,
-    });
-    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    if (!payloads) return undefined;
-    return await decodeFromPayloadsAtIndex<OrderWorkflowInput>(
-      temporal.client.options.loadedDataConverter,
-      0,
-      payloads,
-    );
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 5 /* gRPC NOT_FOUND */) return undefined;
-    throw error;
-  }
-}
-
 /** An update that reached a closed workflow: 409 with the order's final status; 404 when there is no order. */
 async function closedOrNotFound(db: Database, handle: WorkflowHandle, orderId: string): Promise<HttpProblem> {
   if (!(await workflowExists(handle))) return notFound(`order ${orderId} does not exist`);
@@ -357,16 +308,4 @@ async function closedOrNotFound(db: Database, handle: WorkflowHandle, orderId: s
 
 function isCompletedError(error: unknown): boolean {
   return error instanceof Error && /workflow execution already completed/i.test(error.message);
-}
-
-/**
- * The saga's state when a worker answers within a second; undefined otherwise, so a read never
- * hangs on a workflow whose worker is busy or away.
- */
-async function sagaStateIfQuick({ temporal }: AppDeps, handle: WorkflowHandle): Promise<OrderSagaState | undefined> {
-  try {
-    return await temporal.client.withDeadline(Date.now() + SAGA_QUERY_DEADLINE_MS, () => handle.query(orderStateQuery));
-  } catch {
-    return undefined;
-  }
 }

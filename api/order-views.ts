@@ -1,12 +1,12 @@
 import { orderWorkflowId } from '../domain/ids';
 import { formatMoney, money } from '../domain/money';
 import type { OrderStatus } from '../domain/order-status';
-import type { Prisma } from '../generated/prisma/client';
+import type { OrderReadRow } from '../lib/projections/orders-read';
 import type { OrderSagaState, OrderWorkflowInput } from '../workflows/order-contract';
 
 /**
- * What GET /v1/orders/{id} answers: one shape, whether the order comes from its row or, before the
- * workflow recorded it, from the workflow's input. Amounts are integers in minor units and
+ * What GET /v1/orders/{id} answers: one shape, whether the order comes from the read model, from
+ * its events or, before the workflow recorded it, from the workflow's input. Amounts are integers in minor units and
  * formatted strings; the database's BigInts never reach JSON.
  */
 
@@ -17,60 +17,61 @@ export function safeNumber(value: bigint): number {
   return Number(value);
 }
 
-type OrderRow = Prisma.OrderGetPayload<{ include: { lines: true; shipments: true } }>;
-
-export function orderFromRow(row: OrderRow) {
-  const amount = (minor: bigint) => ({
-    minor: safeNumber(minor),
-    formatted: formatMoney(money(safeNumber(minor), row.currency)),
-  });
-  const subtotal = amount(row.subtotalMinor);
-  const commission = amount(row.commissionMinor);
-  const total = amount(row.totalMinor);
+/** GET /v1/orders/{id} from the read model (or the same row folded from the event store). */
+export function orderFromReadRow(row: OrderReadRow) {
+  const format = (minor: number) => formatMoney(money(minor, row.currency));
   return {
-    orderId: row.id,
-    workflowId: row.workflowId,
-    customerId: row.customerId,
-    status: row.status as OrderStatus,
-    failureReason: row.failureReason,
+    orderId: row.order_id,
+    workflowId: row.workflow_id,
+    version: row.version,
+    customerId: row.customer_id,
+    customer: { name: row.customer_name, email: row.customer_email },
+    status: row.status,
+    statusLabel: row.status_label,
+    failureReason: row.failure_reason,
     currency: row.currency,
-    itemCount: row.itemCount,
-    subtotalMinor: subtotal.minor,
-    commissionMinor: commission.minor,
-    totalMinor: total.minor,
-    subtotal: subtotal.formatted,
-    commission: commission.formatted,
-    total: total.formatted,
-    shippingAddress: row.shippingAddress,
-    lines: row.lines.map((l) => ({
-      lineNo: l.lineNo,
-      productId: l.productId,
-      sellerId: l.sellerId,
-      productName: l.productName,
-      quantity: l.quantity,
-      unitPriceMinor: safeNumber(l.unitPriceMinor),
-      lineTotalMinor: safeNumber(l.lineTotalMinor),
-      commissionRateBps: l.commissionRateBps,
-      commissionMinor: safeNumber(l.commissionMinor),
-      lineTotal: amount(l.lineTotalMinor).formatted,
-    })),
-    shipments: row.shipments.map((s) => ({
-      shipmentId: s.id,
-      sellerId: s.sellerId,
-      status: s.status,
-      carrier: s.carrier,
-      trackingNumber: s.trackingNumber,
-      createdAt: s.createdAt.toISOString(),
-      deliveredAt: s.deliveredAt?.toISOString() ?? null,
-      cancelledAt: s.cancelledAt?.toISOString() ?? null,
-    })),
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
+    itemCount: row.item_count,
+    subtotalMinor: row.subtotal_minor,
+    commissionMinor: row.commission_minor,
+    totalMinor: row.total_minor,
+    subtotal: format(row.subtotal_minor),
+    commission: format(row.commission_minor),
+    total: format(row.total_minor),
+    shippingAddress: {
+      recipient: row.ship_recipient,
+      line1: row.ship_line1,
+      ...(row.ship_line2 !== null ? { line2: row.ship_line2 } : {}),
+      city: row.ship_city,
+      postalCode: row.ship_postal_code,
+      country: row.ship_country,
+    },
+    sellers: row.seller_ids.map((sellerId, i) => ({ sellerId, name: row.seller_names[i] ?? '' })),
+    lines: row.lines.map((l) => ({ ...l, lineTotal: format(l.lineTotalMinor) })),
+    shipments: row.shipments,
+    createdAt: new Date(row.placed_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
   };
 }
 
-export /** The same shape as `orderFromRow`, for an order the workflow has not recorded yet. */
-function orderFromInput(input: OrderWorkflowInput, state: OrderSagaState | undefined) {
+/** One entry of a customer's or a seller's order list. */
+export function orderListItem(row: OrderReadRow) {
+  return {
+    orderId: row.order_id,
+    status: row.status,
+    statusLabel: row.status_label,
+    itemCount: row.item_count,
+    totalMinor: row.total_minor,
+    total: formatMoney(money(row.total_minor, row.currency)),
+    currency: row.currency,
+    productNames: row.product_names,
+    sellerNames: row.seller_names,
+    customerName: row.customer_name,
+    placedAt: new Date(row.placed_at).toISOString(),
+  };
+}
+
+/** The same core shape, for an order the workflow has not recorded yet. */
+export function orderFromInput(input: OrderWorkflowInput, state: OrderSagaState | undefined) {
   const { order } = input;
   const format = (minor: number) => formatMoney(money(minor, order.currency));
   return {

@@ -3,6 +3,7 @@ import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
 import pino from 'pino';
 import { historyCommand } from './commands/history-export';
 import { outboxCommand } from './commands/outbox';
+import { projectionsCommand } from './commands/projections';
 import { replayCommand } from './commands/replay';
 import { sagaCommand } from './commands/saga-inspect';
 import { setupCommand } from './commands/setup';
@@ -16,7 +17,9 @@ const EXIT_USAGE = 2;
 
 export function program(): Command {
   const root = new Command('shopflow')
-    .description('Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster.')
+    .description(
+      'Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster, rebuild read models.',
+    )
     .showSuggestionAfterError()
     .exitOverride();
   root.addCommand(replayCommand());
@@ -24,6 +27,7 @@ export function program(): Command {
   root.addCommand(sagaCommand());
   root.addCommand(setupCommand());
   root.addCommand(outboxCommand());
+  root.addCommand(projectionsCommand());
   exitOverrideEverywhere(root);
   return root;
 }

@@ -21,7 +21,9 @@ export interface ProductFields {
 }
 
 /** What a PATCH may change; `sku` and `currency` are fixed once a product exists. */
-export type ProductChanges = Partial<Pick<ProductFields, 'name' | 'description' | 'categoryPath' | 'priceMinor' | 'stock' | 'active'>>;
+export type ProductChanges = Partial<
+  Pick<ProductFields, 'name' | 'description' | 'categoryPath' | 'priceMinor' | 'stock' | 'active'>
+>;
 
 export interface ProductEventPayloads {
   ProductCreated: ProductFields & { sellerId: string };
@@ -34,7 +36,11 @@ export type ProductEventType = keyof ProductEventPayloads;
 
 export type ProductEvent = { [T in ProductEventType]: { type: T; payload: ProductEventPayloads[T] } }[ProductEventType];
 
-export const productEventTypes = ['ProductCreated', 'ProductUpdated', 'ProductReviewed'] as const satisfies readonly ProductEventType[];
+export const productEventTypes = [
+  'ProductCreated',
+  'ProductUpdated',
+  'ProductReviewed',
+] as const satisfies readonly ProductEventType[];
 
 export function productEvent<T extends ProductEventType>(type: T, payload: ProductEventPayloads[T]): ProductEvent {
   return { type, payload } as ProductEvent;

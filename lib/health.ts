@@ -1,6 +1,7 @@
 /**
  * Readiness of the process's dependencies, each checked with a deadline and timed.
- * UP: answered in time; DEGRADED: answered, but slower than the threshold; DOWN: failed or timed out.
+ * UP: answered in time; DEGRADED: answered, but slower than the threshold, or said so itself, or an
+ * optional dependency failed; DOWN: a required dependency failed or timed out.
  */
 
 export type HealthStatus = 'UP' | 'DEGRADED' | 'DOWN';
@@ -10,6 +11,10 @@ export interface DependencyHealth {
   responseTimeMs: number;
   /** Why this check failed. */
   error?: string;
+  /** Why a check that answered reported DEGRADED (see `CheckOutcome`). */
+  detail?: string;
+  /** Present when the process keeps serving without this dependency: its DOWN makes the report DEGRADED. */
+  optional?: true;
   /** The most recent failure seen by a monitor, kept after the dependency recovers (when it was, ISO 8601). */
   lastError?: { message: string; at: string };
 }
@@ -20,12 +25,43 @@ export interface HealthReport {
   checkedAt: string;
 }
 
-/** A check resolves when the dependency answered and rejects otherwise. */
+/**
+ * A check resolves when the dependency answered and rejects otherwise. What it resolves with is
+ * ignored unless it is a `CheckOutcome`, which lets a dependency that answers report that it is not
+ * well, e.g. a projection that lags: `return lag > limit ? degraded(`${lag} events behind`) : up();`.
+ */
 export type HealthCheck = (signal: AbortSignal) => Promise<unknown>;
+
+/** An explicit result of a check that answered; `detail` says why it is DEGRADED. */
+export interface CheckOutcome {
+  status: 'UP' | 'DEGRADED';
+  detail?: string;
+}
+
+export const up = (detail?: string): CheckOutcome =>
+  detail === undefined ? { status: 'UP' } : { status: 'UP', detail };
+export const degraded = (detail: string): CheckOutcome => ({ status: 'DEGRADED', detail });
+
+/**
+ * A dependency the process can serve without, more slowly or with less (Redis for the API: reads
+ * fall back to PostgreSQL). Its failure still shows as DOWN in `checks`, but the report is DEGRADED.
+ */
+export interface OptionalCheck {
+  check: HealthCheck;
+  optional: true;
+}
+
+export type HealthChecks = Record<string, HealthCheck | OptionalCheck>;
 
 export interface HealthOptions {
   timeoutMs: number;
   degradedMs: number;
+}
+
+function isCheckOutcome(value: unknown): value is CheckOutcome {
+  if (typeof value !== 'object' || value === null) return false;
+  const { status, detail } = value as { status?: unknown; detail?: unknown };
+  return (status === 'UP' || status === 'DEGRADED') && (detail === undefined || typeof detail === 'string');
 }
 
 async function runCheck(check: HealthCheck, options: HealthOptions): Promise<DependencyHealth> {
@@ -39,9 +75,13 @@ async function runCheck(check: HealthCheck, options: HealthOptions): Promise<Dep
     }, options.timeoutMs);
   });
   try {
-    await Promise.race([check(controller.signal), timeout]);
+    const answer = await Promise.race([check(controller.signal), timeout]);
     const responseTimeMs = Math.round(performance.now() - startedAt);
-    return { status: responseTimeMs > options.degradedMs ? 'DEGRADED' : 'UP', responseTimeMs };
+    const slow = responseTimeMs > options.degradedMs;
+    if (!isCheckOutcome(answer)) return { status: slow ? 'DEGRADED' : 'UP', responseTimeMs };
+    const result: DependencyHealth = { status: slow ? 'DEGRADED' : answer.status, responseTimeMs };
+    if (answer.detail !== undefined) result.detail = answer.detail;
+    return result;
   } catch (error) {
     return {
       status: 'DOWN',
@@ -59,13 +99,24 @@ export function overallStatus(statuses: HealthStatus[]): HealthStatus {
   return 'UP';
 }
 
-/** Runs every check in parallel; the report is DOWN when any dependency is. */
-export async function checkHealth(checks: Record<string, HealthCheck>, options: HealthOptions): Promise<HealthReport> {
+/** What a dependency's result weighs in the report: an optional dependency that is DOWN only degrades it. */
+function weight(result: DependencyHealth): HealthStatus {
+  return result.optional && result.status === 'DOWN' ? 'DEGRADED' : result.status;
+}
+
+/** Runs every check in parallel; the report is DOWN when any required dependency is. */
+export async function checkHealth(checks: HealthChecks, options: HealthOptions): Promise<HealthReport> {
   const names = Object.keys(checks);
-  const results = await Promise.all(names.map((name) => runCheck(checks[name]!, options)));
+  const results = await Promise.all(
+    names.map(async (name) => {
+      const given = checks[name]!;
+      if (typeof given === 'function') return runCheck(given, options);
+      return { ...(await runCheck(given.check, options)), optional: true as const };
+    }),
+  );
   const report: Record<string, DependencyHealth> = {};
   names.forEach((name, i) => (report[name] = results[i]!));
-  return { status: overallStatus(results.map((r) => r.status)), checks: report, checkedAt: new Date().toISOString() };
+  return { status: overallStatus(results.map(weight)), checks: report, checkedAt: new Date().toISOString() };
 }
 
 export interface HealthMonitor {
@@ -79,7 +130,7 @@ export interface HealthMonitor {
  * dropped out for a moment between two probes that both found it UP.
  */
 export function createHealthMonitor(
-  checks: Record<string, HealthCheck>,
+  checks: HealthChecks,
   options: HealthOptions & { onReport?: (report: HealthReport) => void; clock?: () => Date },
 ): HealthMonitor {
   const lastErrors = new Map<string, { message: string; at: string }>();

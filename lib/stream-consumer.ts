@@ -44,6 +44,8 @@ export interface ConsumeOptions {
   handle(event: StreamEvent, tx: Tx): Promise<void>;
   /** Runs after the handler's transaction committed (not for skipped duplicates), before the ack. */
   afterCommit?(event: StreamEvent): Promise<void>;
+  /** Runs after the handler's transaction failed (it rolled back); the entry will be retried. */
+  afterRollback?(event: StreamEvent): Promise<void>;
   signal?: AbortSignal;
   logger?: Logger;
   /** Entries per read. */
@@ -172,6 +174,7 @@ async function handleEntry(options: ConsumeOptions, entry: RawEntry): Promise<bo
     if (handled) await options.afterCommit?.(event);
   } catch (error) {
     options.logger?.warn({ err: error, stream, entryId, eventId: event.eventId }, 'handler failed; will retry');
+    await options.afterRollback?.(event).catch(() => undefined);
     return false;
   }
   await redis.xack(stream, group, entryId);

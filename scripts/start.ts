@@ -17,7 +17,7 @@ import { devServerArgs } from '../lib/temporal-dev-server';
  * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the
  * config points to when they answer; otherwise starts an embedded PostgreSQL and a Temporal dev
  * server (SQLite file under DATA_DIR, Web UI on, decrypting payloads through the codec server).
- * Then migrates, starts the codec server, the worker, the outbox relay and the API as child processes, and stops
+ * Then migrates, starts the codec server, the worker, the outbox relay, the projector and the API as child processes, and stops
  * all of it, in order, on Ctrl-C or SIGTERM.
  */
 
@@ -253,16 +253,18 @@ async function start(): Promise<void> {
     supervisor.own('worker', () => worker.stop(config.shutdownTimeoutMs));
     const relay = startNodeProcess('outbox relay', 'scripts/relay.ts', childEnv, logger);
     supervisor.own('outbox relay', () => relay.stop(config.shutdownTimeoutMs));
+    const projector = startNodeProcess('projector', 'scripts/projector.ts', childEnv, logger);
+    supervisor.own('projector', () => projector.stop(config.shutdownTimeoutMs));
     const api = startNodeProcess('API', 'api/server.ts', childEnv, logger);
     supervisor.own('API', () => api.stop(config.shutdownTimeoutMs));
 
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
     const apiUrl = `http://${host}:${config.http.port}`;
-    await waitFor('the API', 60_000, [worker, relay, api], () => isApiReady(apiUrl));
+    await waitFor('the API', 60_000, [worker, relay, projector, api], () => isApiReady(apiUrl));
     // The worker is ready when Temporal sees it polling (it bundles the workflows first).
-    await waitFor('the worker', 60_000, [worker, relay, api], () => hasWorkflowPollers(config));
+    await waitFor('the worker', 60_000, [worker, relay, projector, api], () => hasWorkflowPollers(config));
 
-    for (const child of [codec.process, worker, relay, api]) {
+    for (const child of [codec.process, worker, relay, projector, api]) {
       void child.exited.then((code) => {
         if (!shuttingDown) {
           logger.error({ process: child.name, code }, `${child.name} exited unexpectedly`);
@@ -307,10 +309,10 @@ function printBanner(info: {
     }; operator token: ${info.codec.generatedToken ? `${info.codec.token}, new each run` : 'CODEC_SERVER_TOKEN'})`,
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
     `  PostgreSQL    ${printable(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
-    `  Redis         ${printable(info.config.redis.url)}   (the outbox relay publishes domain events to its streams)`,
+    `  Redis         ${printable(info.config.redis.url)}   (domain event streams, read cache)`,
     ...(info.config.metrics.enabled
       ? [
-          `  Metrics       ${info.apiUrl}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker)`,
+          `  Metrics       ${info.apiUrl}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker), http://127.0.0.1:${info.config.projections.metricsPort}/metrics (projector)`,
         ]
       : []),
     'Press Ctrl-C to stop.',
@@ -322,7 +324,7 @@ function printBanner(info: {
 void new Command('start')
   .description(
     'Run all of shopflow on this machine: Temporal dev server (unless TEMPORAL_ADDRESS answers), migrations, ' +
-      'codec server (the Web UI decrypts payloads through it), worker, outbox relay and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
+      'codec server (the Web UI decrypts payloads through it), worker, outbox relay, projector and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
       'locally. Ctrl-C stops everything. Settings come from the environment (see .env.example).',
   )
   .action(start)

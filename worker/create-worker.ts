@@ -23,12 +23,13 @@ export function workflowsPath(): string {
 /** The shopflow worker: every workflow and activity on the orders task queue. */
 export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const { config, deps, connection } = options;
+  const metrics = options.metrics ?? createWorkerMetrics();
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities(deps),
-    interceptors: { activity: [activityMetricsInterceptor(options.metrics ?? createWorkerMetrics())] },
+    activities: createActivities({ metrics, ...deps }),
+    interceptors: { activity: [activityMetricsInterceptor(metrics)] },
     // Every payload the worker writes to history is encrypted (lib/payload-codec.ts).
     dataConverter: createDataConverter(config),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),

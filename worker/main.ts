@@ -1,9 +1,12 @@
-import { loadConfigOrExit } from '../lib/config';
+import { createReadCache } from '../lib/cache';
+import { loadConfigOrExit, type Config } from '../lib/config';
+import { ensureDashboardSchedule } from '../lib/dashboard-schedule';
 import { createDatabase } from '../lib/database';
-import { createLogger } from '../lib/logger';
+import { createLogger, type Logger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { createWorkerMetrics } from '../lib/metrics';
 import { startMetricsServer, type MetricsServer } from '../lib/metrics-server';
+import { createTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-logger';
 import { connectWorker, createWorker } from './create-worker';
 import { createProviders } from './providers';
@@ -34,9 +37,12 @@ async function main(): Promise<void> {
   const redis = createRedis(config, 'shopflow-worker');
   await redis.connect();
   const connection = await connectWorker(config);
+  await ensureRecalculationSchedule(config, logger);
+  // The dashboard recalculation invalidates the cached dashboards it heals.
+  const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
   const worker = await createWorker({
     config,
-    deps: { db, redis, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery },
+    deps: { db, redis, cache, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery },
     connection,
     metrics,
   });
@@ -53,6 +59,23 @@ async function main(): Promise<void> {
     await db.$disconnect();
     redis.disconnect();
     logger.info('worker stopped');
+  }
+}
+
+/**
+ * Every worker keeps the dashboard recalculation's Schedule as configured (lib/dashboard-schedule.ts).
+ * Failing to is logged, not fatal: orders matter more than a dashboard check, and the next worker
+ * start (or `shopflow setup`) tries again.
+ */
+async function ensureRecalculationSchedule(config: Config, logger: Logger): Promise<void> {
+  const temporal = createTemporalClient(config);
+  try {
+    const schedule = await ensureDashboardSchedule(temporal.client, config);
+    logger.info(schedule, 'dashboard recalculation schedule ready');
+  } catch (error) {
+    logger.error({ err: error }, 'could not create or update the dashboard recalculation schedule');
+  } finally {
+    await temporal.close();
   }
 }
 

@@ -1,7 +1,8 @@
 import type { OrderEventPayloads } from '../../domain/order-events';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
-import { isOrderStatus, orderStatusLabels, type OrderStatus } from '../../domain/order-status';
-import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext } from './projection';
+import { orderStatusLabels, type OrderStatus } from '../../domain/order-status';
+import { aggregateEvents } from './event-feed';
+import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext, type Tx } from './projection';
 
 /**
  * `orders_read`: one denormalized row per order, what "my orders" and a seller's order list show
@@ -237,15 +238,15 @@ async function loadRows(ctx: ProjectionContext, orderIds: string[]): Promise<Map
 }
 
 /** Customer and seller names for the orders a batch places: reference data read from the write model. */
-async function loadNames(ctx: ProjectionContext, placed: OrderEventPayloads['OrderPlaced'][]): Promise<ReferenceNames> {
+async function loadNames(tx: Tx, placed: OrderEventPayloads['OrderPlaced'][]): Promise<ReferenceNames> {
   if (placed.length === 0) return { customers: new Map(), sellers: new Map() };
   const customerIds = [...new Set(placed.map((p) => p.customerId))];
   const sellerIds = [...new Set(placed.flatMap((p) => p.lines.map((l) => l.sellerId)))];
-  const customers = await ctx.tx.$queryRawUnsafe<{ id: string; name: string; email: string }[]>(
+  const customers = await tx.$queryRawUnsafe<{ id: string; name: string; email: string }[]>(
     `SELECT id::text, name, email FROM customers WHERE id = ANY($1::uuid[])`,
     customerIds,
   );
-  const sellers = await ctx.tx.$queryRawUnsafe<{ id: string; name: string }[]>(
+  const sellers = await tx.$queryRawUnsafe<{ id: string; name: string }[]>(
     `SELECT id::text, name FROM sellers WHERE id = ANY($1::uuid[])`,
     sellerIds,
   );
@@ -260,7 +261,7 @@ async function applyOrderEvents(events: readonly ProjectedEvent[], ctx: Projecti
   if (orderEvents.length === 0) return [];
   const rows = await loadRows(ctx, [...new Set(orderEvents.map((e) => e.aggregateId))]);
   const names = await loadNames(
-    ctx,
+    ctx.tx,
     orderEvents.filter((e) => e.type === 'OrderPlaced').map((e) => e.payload as OrderEventPayloads['OrderPlaced']),
   );
   const changed = new Map<string, OrderReadRow>();
@@ -309,6 +310,20 @@ export const ordersReadProjection: Projection = {
   apply: applyOrderEvents,
 };
 
-export function isOrderReadRow(value: unknown): value is OrderReadRow {
-  return typeof value === 'object' && value !== null && isOrderStatus(String((value as { status?: unknown }).status));
+/**
+ * The row folded straight from the order's events: what a read falls back to when the read model
+ * has not caught up (or has not seen the order yet). Undefined when the order has no events.
+ */
+export async function orderRowFromEvents(tx: Tx, orderId: string): Promise<OrderReadRow | undefined> {
+  const events = await aggregateEvents(tx, orderId, 0, MAX_VERSION);
+  if (events.length === 0) return undefined;
+  const names = await loadNames(
+    tx,
+    events.filter((e) => e.type === 'OrderPlaced').map((e) => e.payload as OrderEventPayloads['OrderPlaced']),
+  );
+  let row: OrderReadRow | undefined;
+  for (const event of events) row = foldOrderRow(row, event, names);
+  return row;
 }
+
+const MAX_VERSION = 2_147_483_647;

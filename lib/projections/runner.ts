@@ -52,19 +52,25 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   let after = options.afterPosition ?? 0n;
   let applied = 0;
   for (;;) {
-    const batch = await db.$transaction(
-      async (tx) => {
-        if (!target.shadow) await lockProjectionShared(tx, projection.name);
-        const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
-        if (events.length === 0) return undefined;
-        const tags = await applyBatch(tx, projection, events, target);
-        if (cache && tags.length > 0) await cache.beginInvalidation(tags);
-        return { count: events.length, last: events[events.length - 1]!.position, tags };
-      },
-      { timeout: 300_000, maxWait: 30_000 },
-    );
+    let begun: string[] = [];
+    const batch = await db
+      .$transaction(
+        async (tx) => {
+          if (!target.shadow) await lockProjectionShared(tx, projection.name);
+          const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
+          if (events.length === 0) return undefined;
+          const tags = await applyBatch(tx, projection, events, target);
+          if (cache && tags.length > 0) {
+            begun = tags;
+            await cache.beginInvalidation(tags);
+          }
+          return { count: events.length, last: events[events.length - 1]!.position };
+        },
+        { timeout: 300_000, maxWait: 30_000 },
+      )
+      // Ended whether the batch committed or not (see endInvalidationQuietly).
+      .finally(() => (cache && begun.length > 0 ? endInvalidationQuietly(cache, begun) : undefined));
     if (!batch) return { applied, lastPosition: after };
-    if (cache && batch.tags.length > 0) await cache.endInvalidation(batch.tags);
     after = batch.last;
     applied += batch.count;
     options.onProgress?.(applied);
@@ -100,6 +106,12 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   // The tags each committed event touched, from its transaction to its afterCommit.
   const pendingTags = new Map<string, string[]>();
 
+  const endPending = async (key: string): Promise<void> => {
+    const tags = pendingTags.get(key) ?? [];
+    pendingTags.delete(key);
+    if (cache && tags.length > 0) await endInvalidationQuietly(cache, tags, logger);
+  };
+
   const ready = (async () => {
     for (const projection of projections) {
       const { applied } = await catchUp({ db, projection, cache });
@@ -127,16 +139,14 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
             ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
             handle: async (event, tx) => {
               const { applied, tags } = await applyUpTo(tx, projection, event.aggregateId, event.version);
-              if (cache && tags.length > 0) await cache.beginInvalidation(tags);
               pendingTags.set(`${projection.name}/${event.eventId}`, tags);
+              if (cache && tags.length > 0) await cache.beginInvalidation(tags);
               if (applied > 0) metrics?.eventsApplied.inc({ projection: projection.name }, applied);
             },
-            afterCommit: async (event) => {
-              const key = `${projection.name}/${event.eventId}`;
-              const tags = pendingTags.get(key) ?? [];
-              pendingTags.delete(key);
-              if (cache && tags.length > 0) await endInvalidationQuietly(cache, tags, logger);
-            },
+            // Ended whether the transaction committed or not: a rolled-back begin must not keep
+            // its tags uncacheable until the in-flight marker expires.
+            afterCommit: (event) => endPending(`${projection.name}/${event.eventId}`),
+            afterRollback: (event) => endPending(`${projection.name}/${event.eventId}`),
           }),
         );
       }
@@ -158,11 +168,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
  * After the commit the change is durable whatever happens here; a failed end of an invalidation
  * only delays refilling those entries until the in-flight marker expires.
  */
-async function endInvalidationQuietly(
-  cache: TagInvalidator,
-  tags: string[],
-  logger: Logger | undefined,
-): Promise<void> {
+async function endInvalidationQuietly(cache: TagInvalidator, tags: string[], logger?: Logger): Promise<void> {
   try {
     await cache.endInvalidation(tags);
   } catch (error) {

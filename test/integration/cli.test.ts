@@ -219,11 +219,16 @@ describe('shopflow setup', () => {
       const env = { TEMPORAL_ADDRESS: bare.address };
       const first = shopflowWith(env, 'setup', '--json');
       expect(first.status).toBe(0);
-      expect(JSON.parse(first.stdout)).toEqual({ added: shopflowSearchAttributes.map((k) => k.name), present: [] });
+      expect(JSON.parse(first.stdout)).toEqual({
+        added: shopflowSearchAttributes.map((k) => k.name),
+        present: [],
+        schedule: { scheduleId: 'seller-dashboard-recalculation', intervalMs: 3_600_000, outcome: 'created' },
+      });
 
       const again = shopflowWith(env, 'setup');
       expect(again.status).toBe(0);
       expect(again.stdout).toContain(`0 added, ${shopflowSearchAttributes.length} already registered`);
+      expect(again.stdout).toContain('schedule seller-dashboard-recalculation (every 3600000 ms): unchanged');
     } finally {
       await bare.teardown();
     }

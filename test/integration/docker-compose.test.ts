@@ -106,7 +106,7 @@ function commandText(service: Service): string {
 }
 
 const oneShots = ['migrate', 'temporal-setup'];
-const appServices = ['migrate', 'worker', 'relay', 'api'];
+const appServices = ['migrate', 'worker', 'relay', 'projector', 'api'];
 
 describe('docker-compose.yml against the Compose schema (docker-compose v1)', () => {
   it('is valid: exit 0, nothing on stderr', () => {
@@ -166,6 +166,7 @@ describe('docker-compose.yml structure', () => {
         'postgres',
         'prometheus',
         'redis',
+        'projector',
         'relay',
         'temporal',
         'temporal-setup',
@@ -205,11 +206,13 @@ describe('docker-compose.yml structure', () => {
         },
       });
     }
-    // The outbox relay needs the schema and Redis, not Temporal.
-    expect(dependsOn(services['relay']!)).toEqual({
-      migrate: 'service_completed_successfully',
-      redis: 'service_healthy',
-    });
+    // The outbox relay and the projector need the schema and Redis, not Temporal.
+    for (const name of ['relay', 'projector']) {
+      expect({ name, dependsOn: dependsOn(services[name]!) }).toEqual({
+        name,
+        dependsOn: { migrate: 'service_completed_successfully', redis: 'service_healthy' },
+      });
+    }
   });
 
   it("uses Temporal's own published images, pinned", () => {
@@ -239,7 +242,13 @@ describe('docker-compose.yml structure', () => {
         scripts: Record<string, string>;
       }
     ).scripts;
-    const expected: Record<string, string> = { migrate: 'db:migrate', worker: 'worker', relay: 'relay', api: 'api' };
+    const expected: Record<string, string> = {
+      migrate: 'db:migrate',
+      worker: 'worker',
+      relay: 'relay',
+      projector: 'projector',
+      api: 'api',
+    };
     for (const name of appServices) {
       const service = services[name]!;
       expect({ name, build: service.build }).toEqual({ name, build: '.' });

@@ -4,7 +4,7 @@ import { runEntry } from '../support/processes';
  * Every entry point validates its settings before it touches anything: a bad value stops it
  * with exactly one line naming the variable and what is wrong, and exit code 78 (EX_CONFIG).
  */
-describe.each(['api/server.ts', 'worker/main.ts', 'scripts/start.ts', 'scripts/migrate.ts'])(
+describe.each(['api/server.ts', 'worker/main.ts', 'scripts/start.ts', 'scripts/migrate.ts', 'scripts/projector.ts'])(
   '%s with bad config',
   (entry) => {
     it.each([

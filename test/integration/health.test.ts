@@ -4,7 +4,11 @@ import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
 
-/** Readiness checks each dependency for real; one that stops answering makes it 503, by name. */
+/**
+ * Readiness checks each dependency for real; a required one that stops answering makes it 503, by
+ * name. Redis only holds the read cache (reads fall back to PostgreSQL): without it the API is
+ * DEGRADED but still ready.
+ */
 describe('health endpoints', () => {
   const platforms: TestPlatform[] = [];
   afterAll(() => Promise.all(platforms.map((p) => p.close())));
@@ -38,7 +42,6 @@ describe('health endpoints', () => {
   });
 
   it.each([
-    ['redis', 'REDIS_URL', (port: number) => `redis://127.0.0.1:${port}`],
     ['postgres', 'DATABASE_URL', (port: number) => `postgresql://postgres@127.0.0.1:${port}/shopflow`],
     ['temporal', 'TEMPORAL_ADDRESS', (port: number) => `127.0.0.1:${port}`],
   ])('answers 503 naming %s when it stops answering (%s at a closed port)', async (name, variable, at) => {
@@ -58,5 +61,18 @@ describe('health endpoints', () => {
     expect(scrape.value(metricNames.dependencyLastFailure, { dependency: name })).toBeGreaterThan(0);
     for (const [other] of others)
       expect({ other, up: scrape.value(metricNames.dependencyUp, { dependency: other }) }).toEqual({ other, up: 1 });
+  });
+
+  it('stays ready (200) but DEGRADED without Redis, naming redis DOWN with its error', async () => {
+    const api = await apiWith({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    const res = await request(api.app).get('/health/ready').expect(200);
+    expect(res.body.status).toBe('DEGRADED');
+    expect(res.body.checks.redis).toMatchObject({ status: 'DOWN', optional: true, error: expect.any(String) });
+    expect(res.body.checks.redis.lastError).toEqual({ message: res.body.checks.redis.error, at: expect.any(String) });
+    for (const name of ['postgres', 'temporal']) expect(res.body.checks[name].status).not.toBe('DOWN');
+
+    const scrape = new Scrape((await request(api.app).get('/metrics').expect(200)).text);
+    expect(scrape.value(metricNames.dependencyUp, { dependency: 'redis' })).toBe(0);
+    expect(scrape.value(metricNames.dependencyUp, { dependency: 'postgres' })).toBe(1);
   });
 });

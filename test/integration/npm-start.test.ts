@@ -23,8 +23,8 @@ describe('npm start', () => {
   });
 
   it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
-    const [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort] =
-      await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort, projectorPort] =
+      await Promise.all(Array.from({ length: 8 }, () => freePort()));
     start = startEntry('scripts/start.ts', {
       PORT: String(apiPort),
       HOST: '127.0.0.1',
@@ -37,6 +37,7 @@ describe('npm start', () => {
       WORKER_METRICS_PORT: String(workerMetricsPort),
       WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
       CODEC_SERVER_PORT: String(codecPort),
+      PROJECTOR_METRICS_PORT: String(projectorPort),
     });
     await start.waitForOutput('Press Ctrl-C to stop.', 120_000);
 
@@ -56,6 +57,9 @@ describe('npm start', () => {
     expect(workerMetrics).toMatch(/^process_cpu_seconds_total\{process="worker"\} /m);
     expect(workerMetrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="npm-start-test"/m);
     expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(200);
+    // The projector serves its metrics once it has caught up and reads every stream.
+    const projectorMetrics = await eventuallyFetch(`http://127.0.0.1:${projectorPort}/metrics`, 30_000);
+    expect(projectorMetrics).toMatch(/^process_cpu_seconds_total\{process="projector"\} /m);
     const webUi = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(webUi.status).toBe(200);
     expect(await webUi.text()).toContain('<html');
@@ -76,10 +80,10 @@ describe('npm start', () => {
     expect(decoded.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${uiPort}`);
 
     // The children are logged with their pids (pino's `pid`), the servers carry dataDir in their arguments.
-    const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker|relay)"/g)].map((m) =>
+    const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker|relay|projector)"/g)].map((m) =>
       Number(m[1]),
     );
-    expect(new Set(childPids).size).toBe(3);
+    expect(new Set(childPids).size).toBe(4);
     expect(pidsMentioning(dataDir).length).toBeGreaterThanOrEqual(2);
 
     start.child.kill('SIGINT');
@@ -87,7 +91,16 @@ describe('npm start', () => {
     expect(start.output()).toContain('shopflow stopped');
     expect(childPids.filter(isAlive)).toEqual([]);
     expect(pidsMentioning(dataDir)).toEqual([]);
-    for (const port of [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort]) {
+    for (const port of [
+      apiPort,
+      temporalPort,
+      uiPort,
+      postgresPort,
+      workerMetricsPort,
+      sdkMetricsPort,
+      codecPort,
+      projectorPort,
+    ]) {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     }
   }, 180_000);
@@ -103,3 +116,18 @@ describe('npm start', () => {
     );
   });
 });
+
+/** The body of the first successful GET within the time. */
+async function eventuallyFetch(url: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return await response.text();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

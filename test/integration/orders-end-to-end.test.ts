@@ -67,6 +67,15 @@ describe('orders over HTTP, end to end', () => {
     const accepted = await submit(orderRequestBody(customerId, items)).expect(202);
     const { orderId } = accepted.body as { orderId: string };
     expect(accepted.headers['location']).toBe(`/v1/orders/${orderId}`);
+    // Read-your-writes: the client sends the position back and sees its order on the next read.
+    // No projector runs in this file, so the read falls back to the order's events or its workflow.
+    expect(accepted.headers['shopflow-position']).toBe(`order:${orderId}:1`);
+    const mine = await request(api.app)
+      .get(`/v1/orders/${orderId}`)
+      .set('Shopflow-Min-Position', accepted.headers['shopflow-position'] as string)
+      .expect(200);
+    expect(mine.headers['shopflow-consistency']).toBe('fallback');
+    expect(mine.body).toMatchObject({ orderId, totalMinor: 5498 });
 
     const shipped = await untilStatus(orderId, 'SHIPPED');
     // 2 × 19.99 + 3 × 5.00, commission 15 % of the first line and the 10 % default of the second.

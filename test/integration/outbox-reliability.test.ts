@@ -176,8 +176,13 @@ describe('outbox delivery under failure', () => {
 
     const rounds = interleavedEvents(aggregateType, stream, 20, 50);
     let written = 0;
+    // The producer pauses half-way until Redis was flushed, so the flush lands mid-flow however
+    // slow the machine is: some events handled, some published and unread, more still to come.
+    let flushed!: () => void;
+    const afterFlush = new Promise<void>((resolve) => (flushed = resolve));
     const producer = (async () => {
       for (const round of rounds) {
+        if (written >= 500) await afterFlush;
         await appendEvents(outbox.pool, round);
         written += round.length;
         await sleep(20);
@@ -189,6 +194,7 @@ describe('outbox delivery under failure', () => {
     await redis.flushdb();
     const handledAtFlush = await inboxCount(group);
     expect(written).toBeLessThan(1_000);
+    flushed();
     await producer;
 
     // Where the consumer stands: the first outbox sequence it has not handled.

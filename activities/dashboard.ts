@@ -1,0 +1,38 @@
+import { log } from '@temporalio/activity';
+import type { ReadCache } from '../lib/cache';
+import type { Database } from '../lib/database';
+import { recalculateDashboards, type RecalculationSummary } from '../lib/dashboard-recalculation';
+import type { WorkerMetrics } from '../lib/metrics';
+
+/** The seller dashboards' scheduled recalculation, as an activity (workflows/dashboard-recalculation.ts). */
+
+export interface DashboardActivityDeps {
+  db: Database;
+  /** Drift found is counted here (shopflow_dashboard_drift_total). */
+  metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
+  /** The recalculated sellers' cached dashboards are invalidated through it. */
+  cache?: Pick<ReadCache, 'beginInvalidation' | 'endInvalidation'>;
+}
+
+export function createDashboardActivities({ db, metrics, cache }: DashboardActivityDeps) {
+  return {
+    /**
+     * Idempotent: a retry recalculates again from the write model; drift it already healed is not
+     * found twice. Drift is logged through the activity logger, with the workflow's ids attached.
+     */
+    async recalculateSellerDashboards(): Promise<RecalculationSummary> {
+      return recalculateDashboards({
+        db,
+        ...(metrics ? { metrics } : {}),
+        ...(cache ? { cache } : {}),
+        logger: {
+          warn: (message, attributes) => {
+            log.warn(message, attributes);
+          },
+        },
+      });
+    },
+  };
+}
+
+export type DashboardActivities = ReturnType<typeof createDashboardActivities>;

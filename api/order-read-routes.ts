@@ -1,0 +1,178 @@
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { isUuid } from '../domain/ids';
+import { isOrderStatus, orderStatuses } from '../domain/order-status';
+import { entryOf } from '../lib/cache';
+import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../lib/projections/orders-read';
+import { cacheTags } from '../lib/projections/projection';
+import type { AppDeps } from './deps';
+import { sendEntry } from './http-cache';
+import { decodeCursor, encodeCursor } from './keyset-cursor';
+import { sendOrderAsOf } from './order-event-routes';
+import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
+import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
+import { notFound } from './problem';
+import { awaitMinPositions, CONSISTENCY_HEADER } from './read-consistency';
+import { parseOrProblem } from './validation';
+
+/**
+ * Order reads, from the read model (read_models.orders_read) through the read cache; never from
+ * the write model's tables.
+ *
+ * GET /v1/orders/{id} falls back, in order, when the read model cannot answer: to the order's
+ * events (the projection has not caught up, or a client's `Shopflow-Min-Position` was not reached
+ * in time), then to the workflow's input (accepted, but its first step has not recorded it yet).
+ * Lists are keyset-paginated, newest first.
+ */
+
+const uuid = z.string().refine(isUuid, 'must be a UUID');
+const orderPath = z.object({ orderId: uuid });
+const customerPath = z.object({ customerId: uuid });
+const sellerPath = z.object({ sellerId: uuid });
+const listQuery = z
+  .object({
+    limit: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be between 1 and 100')
+      .max(100, 'must be between 1 and 100')
+      .default(20),
+    cursor: z.string().max(500, 'must be a cursor from a previous page').optional(),
+    status: z
+      .string()
+      .refine(isOrderStatus, `must be one of ${orderStatuses.join(', ')}`)
+      .optional(),
+  })
+  .strict();
+
+interface ListCursor {
+  placedAt: string;
+  orderId: string;
+}
+
+const isListCursor = (value: unknown): value is ListCursor =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ListCursor).placedAt === 'string' &&
+  !Number.isNaN(Date.parse((value as ListCursor).placedAt)) &&
+  typeof (value as ListCursor).orderId === 'string' &&
+  isUuid((value as ListCursor).orderId);
+
+export function orderReadRoutes(deps: AppDeps): Router {
+  const { db, cache } = deps;
+  const router = Router();
+  const projectionTag = cacheTags.projection(ordersReadProjection.name);
+
+  const readRow = async (orderId: string): Promise<OrderReadRow | undefined> => {
+    const [found] = await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(
+      `SELECT to_jsonb(o) AS row FROM read_models.orders_read o WHERE o.order_id = $1::uuid`,
+      orderId,
+    );
+    return found?.row;
+  };
+
+  router.get('/v1/orders/:orderId', async (req, res) => {
+    const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    if (req.query.asOf !== undefined) {
+      await sendOrderAsOf(db, orderId, req.query, res);
+      return;
+    }
+    const consistency = await awaitMinPositions(req, deps, ordersReadProjection);
+    if (consistency !== 'timeout') {
+      const load = async () => {
+        const row = await readRow(orderId);
+        return row && orderFromReadRow(row);
+      };
+      const entry = cache
+        ? await cache.get('order', orderId, [cacheTags.order(orderId), projectionTag], load)
+        : await load().then((value) => value && entryOf(value));
+      if (entry) {
+        if (consistency === 'reached') res.setHeader(CONSISTENCY_HEADER, 'reached');
+        sendEntry(req, res, entry);
+        return;
+      }
+    }
+    // The read model is behind (or has not seen this order): its events are the source.
+    const folded = await orderRowFromEvents(db, orderId);
+    if (folded) {
+      res.setHeader(CONSISTENCY_HEADER, 'fallback');
+      res.json(orderFromReadRow(folded));
+      return;
+    }
+    // Accepted but not yet recorded by the workflow's first step: answer from what it was started with.
+    const input = await startedInput(deps, orderId);
+    if (!input) throw notFound(`order ${orderId} does not exist`);
+    res.setHeader(CONSISTENCY_HEADER, 'fallback');
+    res.json(orderFromInput(input, await sagaStateIfQuick(deps, orderHandle(deps.temporal, orderId))));
+  });
+
+  router.get('/v1/customers/:customerId/orders', async (req, res) => {
+    const { customerId } = parseOrProblem(customerPath, req.params, 'path');
+    const query = parseOrProblem(listQuery, req.query, 'query');
+    const cursor = decodeCursor(query.cursor, isListCursor);
+    await sendList(req, res, deps, await awaitMinPositions(req, deps, ordersReadProjection), {
+      key: `customer:${customerId}:${query.status ?? '*'}:${query.limit}:${query.cursor ?? ''}`,
+      tags: [cacheTags.customer(customerId), projectionTag],
+      sql: `SELECT to_jsonb(o) AS row FROM read_models.orders_read o
+            WHERE o.customer_id = $1::uuid AND ($2::text IS NULL OR o.status = $2)
+              AND ($3::timestamptz IS NULL OR (o.placed_at, o.order_id) < ($3::timestamptz, $4::uuid))
+            ORDER BY o.placed_at DESC, o.order_id DESC LIMIT $5`,
+      params: [customerId, query.status ?? null, cursor?.placedAt ?? null, cursor?.orderId ?? null, query.limit + 1],
+      limit: query.limit,
+    });
+  });
+
+  router.get('/v1/sellers/:sellerId/orders', async (req, res) => {
+    const { sellerId } = parseOrProblem(sellerPath, req.params, 'path');
+    const query = parseOrProblem(listQuery, req.query, 'query');
+    const cursor = decodeCursor(query.cursor, isListCursor);
+    await sendList(req, res, deps, await awaitMinPositions(req, deps, ordersReadProjection), {
+      key: `seller:${sellerId}:${query.status ?? '*'}:${query.limit}:${query.cursor ?? ''}`,
+      tags: [cacheTags.seller(sellerId), projectionTag],
+      sql: `SELECT to_jsonb(o) AS row FROM read_models.seller_orders_read s
+            JOIN read_models.orders_read o ON o.order_id = s.order_id
+            WHERE s.seller_id = $1::uuid AND ($2::text IS NULL OR o.status = $2)
+              AND ($3::timestamptz IS NULL OR (s.placed_at, s.order_id) < ($3::timestamptz, $4::uuid))
+            ORDER BY s.placed_at DESC, s.order_id DESC LIMIT $5`,
+      params: [sellerId, query.status ?? null, cursor?.placedAt ?? null, cursor?.orderId ?? null, query.limit + 1],
+      limit: query.limit,
+    });
+  });
+
+  return router;
+}
+
+interface ListRequest {
+  key: string;
+  tags: string[];
+  sql: string;
+  params: unknown[];
+  limit: number;
+}
+
+/** One page: `limit` orders and the cursor of the next page (null on the last). */
+async function sendList(
+  req: Parameters<typeof sendEntry>[0],
+  res: Response,
+  { db, cache }: AppDeps,
+  consistency: 'none' | 'reached' | 'timeout',
+  list: ListRequest,
+): Promise<void> {
+  const load = async () => {
+    const rows = (await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(list.sql, ...list.params)).map((r) => r.row);
+    const page = rows.slice(0, list.limit);
+    const last = page[page.length - 1];
+    const nextCursor =
+      rows.length > list.limit && last
+        ? encodeCursor({ placedAt: new Date(last.placed_at).toISOString(), orderId: last.order_id })
+        : null;
+    return { items: page.map(orderListItem), nextCursor };
+  };
+  // A list has no other source to fall back to: after a timed-out wait it says it may be stale.
+  if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
+  const entry =
+    cache && consistency !== 'timeout'
+      ? await cache.get('orderList', list.key, list.tags, load)
+      : await load().then((value) => value && entryOf(value));
+  sendEntry(req, res, entry!);
+}

@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import { entryOf } from '../lib/cache';
+import { searchProducts } from '../lib/product-search';
+import { searchCacheKey, searchQuerySchema } from '../lib/product-search-params';
+import { cacheTags } from '../lib/projections/projection';
+import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../lib/projections/product-search';
+import type { AppDeps } from './deps';
+import { sendEntry } from './http-cache';
+import { awaitMinPositions, CONSISTENCY_HEADER } from './read-consistency';
+import { parseOrProblem } from './validation';
+
+/**
+ * GET /v1/products/search: hits, facets and the next page's cursor, from the product search read
+ * model (lib/product-search.ts), through the read cache. Every search entry carries the
+ * projection's tag: facets count every product, so any change a search could show invalidates all
+ * of them, and a rebuild's swap too.
+ */
+export function productSearchRoutes({ db, cache, config }: Pick<AppDeps, 'db' | 'cache' | 'config'>): Router {
+  const router = Router();
+
+  router.get('/v1/products/search', async (req, res) => {
+    const params = parseOrProblem(searchQuerySchema, req.query, 'query');
+    // Read-your-writes: a seller that just changed a product sees the change in the next search.
+    const consistency = await awaitMinPositions(req, { db, config }, productSearchProjection);
+    if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
+    const load = () => searchProducts(db, params);
+    const entry =
+      cache && consistency !== 'timeout'
+        ? await cache.get('search', searchCacheKey(params), [cacheTags.projection(PRODUCT_SEARCH_VIEW)], load)
+        : entryOf(await load());
+    // A search always answers (an empty page at worst); undefined would mean a cache that lost the load.
+    if (!entry) throw new Error('the read cache returned no search result');
+    sendEntry(req, res, entry);
+  });
+
+  return router;
+}

@@ -1,0 +1,67 @@
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { createReadCache } from '../lib/cache';
+import { loadConfigOrExit } from '../lib/config';
+import { createDatabase } from '../lib/database';
+import { createLogger } from '../lib/logger';
+import { createProjectorMetrics } from '../lib/metrics';
+import { startMetricsServer, type MetricsServer } from '../lib/metrics-server';
+import { projections } from '../lib/projections';
+import { startProjector } from '../lib/projections/runner';
+import { createRedis } from '../lib/redis';
+import { onShutdownSignal } from '../lib/shutdown';
+
+/**
+ * The projector process (`npm run projector`): keeps every read model (lib/projections) up to date
+ * from the relay's streams and invalidates the read cache around each commit. Any number may run:
+ * each projection's consumer group shares the entries among them. SIGTERM finishes the event in
+ * hand and exits; a SIGKILL loses nothing (the transaction rolls back, the entry stays pending and
+ * is claimed again). `/metrics` on PROJECTOR_METRICS_PORT.
+ */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'shopflow-projector');
+  const metrics = createProjectorMetrics();
+  let metricsServer: MetricsServer | undefined;
+  const db = createDatabase(config);
+  const redis = createRedis(config, 'shopflow-projector');
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
+  await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
+  const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
+
+  const projector = startProjector({
+    db,
+    projections,
+    // Stream readers block on XREADGROUP: each needs its own connection, queueing while Redis is away.
+    connectRedis: () =>
+      new Redis(config.redis.url, { connectionName: 'shopflow-projector-stream', maxRetriesPerRequest: 1 }),
+    cache,
+    metrics,
+    logger,
+    consumer: `${hostname()}-${process.pid}`,
+  });
+  onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    await projector.stop();
+    await metricsServer?.close();
+    await db.$disconnect();
+    redis.disconnect();
+    logger.info('projector stopped');
+  });
+  await projector.ready;
+  // Started once caught up: a scrape target that answers is a projector that reads its streams.
+  if (config.metrics.enabled) {
+    metricsServer = await startMetricsServer({
+      registry: metrics.registry,
+      host: config.http.host,
+      port: config.projections.metricsPort,
+      logger,
+    });
+    logger.info({ url: metricsServer.url }, 'projector metrics listening');
+  }
+  logger.info({ projections: projections.map((p) => p.name) }, 'projector started');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shopflow projector: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
