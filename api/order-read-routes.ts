@@ -54,6 +54,8 @@ const isListCursor = (value: unknown): value is ListCursor =>
   typeof value === 'object' &&
   value !== null &&
   typeof (value as ListCursor).placedAt === 'string' &&
+  // Exactly what toISOString wrote: anything else Date.parse accepts may not fit a timestamptz.
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test((value as ListCursor).placedAt) &&
   !Number.isNaN(Date.parse((value as ListCursor).placedAt)) &&
   typeof (value as ListCursor).orderId === 'string' &&
   isUuid((value as ListCursor).orderId);

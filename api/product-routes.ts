@@ -159,7 +159,8 @@ function sendProduct(res: Response, status: number, { product, position }: Produ
 }
 
 function setPosition(res: Response, position: EventPosition): void {
-  res.set(POSITION_HEADER, formatPosition(position));
+  // Version 0: a product from before events that a no-op PATCH left without any; nothing to wait for.
+  if (position.version > 0) res.set(POSITION_HEADER, formatPosition(position));
 }
 
 /**

@@ -46,6 +46,20 @@ const cursorKeyCount: Record<SearchSort, number> = {
   best_selling: 1,
 };
 
+const INT4_MAX = 2_147_483_647;
+const wholeIn = (max: number) => (k: number) => Number.isSafeInteger(k) && k >= 0 && k <= max;
+/**
+ * What each sort key can hold (the SQL casts them to real, bigint, numeric and int): a value out of
+ * range is a tampered cursor, a 400, not a cast error in PostgreSQL.
+ */
+const cursorKeyFits: Record<SearchSort, ((k: number) => boolean)[]> = {
+  relevance: [(k) => Number.isFinite(k) && Math.abs(k) <= 1e30],
+  price_asc: [wholeIn(Number.MAX_SAFE_INTEGER)],
+  price_desc: [wholeIn(Number.MAX_SAFE_INTEGER)],
+  rating: [(k) => Number.isFinite(k) && k >= 0 && k <= 5, wholeIn(INT4_MAX)],
+  best_selling: [(k) => Number.isSafeInteger(k) && Math.abs(k) <= INT4_MAX],
+};
+
 export function encodeCursor(cursor: SearchCursor): string {
   return Buffer.from(JSON.stringify([cursor.sort, ...cursor.keys, cursor.productId])).toString('base64url');
 }
@@ -62,7 +76,7 @@ export function decodeCursor(text: string, sort: SearchSort): SearchCursor | und
   if (!Array.isArray(decoded) || decoded.length !== cursorKeyCount[sort] + 2 || decoded[0] !== sort) return undefined;
   const keys = decoded.slice(1, -1) as unknown[];
   const productId = decoded[decoded.length - 1] as unknown;
-  if (!keys.every((k): k is number => typeof k === 'number' && Number.isFinite(k))) return undefined;
+  if (!keys.every((k, i): k is number => typeof k === 'number' && cursorKeyFits[sort][i]!(k))) return undefined;
   if (typeof productId !== 'string' || !isUuid(productId)) return undefined;
   return { sort, keys, productId };
 }

@@ -73,7 +73,12 @@ export function projectionsCommand(): Command {
     .action(async (name: string | undefined, options: { batchSize?: number; json: boolean }) => {
       const chosen = name === undefined ? projections : [requireProjection(name)];
       const results = await withServices(async ({ db, redis, config }) => {
-        const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger: pino({ level: 'silent' }) });
+        // Without Redis the rebuild still runs; cached entries then live until their TTL.
+        const cache =
+          redis.status === 'ready'
+            ? createReadCache({ redis, ttlMs: config.cache.ttlMs, logger: pino({ level: 'silent' }) })
+            : undefined;
+        if (!cache) process.stderr.write('shopflow: Redis unavailable: cached reads expire by their TTL only\n');
         const done = [];
         for (const projection of chosen) {
           const bar = progressBar(projection);
@@ -81,15 +86,7 @@ export function projectionsCommand(): Command {
             db,
             projection,
             batchSize: options.batchSize ?? config.projections.rebuildBatchSize,
-            cache: {
-              // The swap already committed: a cache that cannot be reached only keeps entries until their TTL.
-              invalidate: (tags) =>
-                cache.invalidate(tags).catch((error: unknown) => {
-                  process.stderr.write(
-                    `shopflow: cache not invalidated (${error instanceof Error ? error.message : String(error)}); entries expire by TTL\n`,
-                  );
-                }),
-            },
+            ...(cache ? { cache } : {}),
             onProgress: (progress) => bar?.update(progress),
           }).finally(() => bar?.stop());
           done.push({ projection: projection.name, ...result });

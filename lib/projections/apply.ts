@@ -45,6 +45,14 @@ export async function lockProjectionShared(tx: Tx, name: string): Promise<void> 
 }
 
 /**
+ * For appliers that decide what to apply from positions they read without locking them (catch-up,
+ * a rebuild's swap): no live applier may commit in between.
+ */
+export async function lockProjectionExclusive(tx: Tx, name: string): Promise<void> {
+  await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, projectionLockKey(name));
+}
+
+/**
  * Applies events the caller has already filtered (each aggregate's in version order, none applied
  * before) and records how far each aggregate got. Live targets also count the events in
  * `projection_status`. Returns the projection's cache tags.
@@ -105,7 +113,8 @@ export async function applyUpTo(
   aggregateId: string,
   version: number,
 ): Promise<{ applied: number; tags: string[] }> {
-  await lockProjectionShared(tx, projection.name);
+  if (projection.serialized) await lockProjectionExclusive(tx, projection.name);
+  else await lockProjectionShared(tx, projection.name);
   // Creates the position row if missing and locks it: concurrent consumers of one aggregate queue here.
   const [row] = await tx.$queryRawUnsafe<{ version: number }[]>(
     `INSERT INTO read_models.projection_positions (projection, aggregate_id, version) VALUES ($1, $2::uuid, 0)

@@ -55,8 +55,13 @@ export async function aggregateEvents(
 /**
  * The next batch of events a projection has not applied, in global position order, after
  * `afterPosition`: events of its aggregate types above the version it holds for their aggregate
- * (positions kept under `positionsName`). Within one aggregate, position order is version order,
- * so a batch never holds a version without the ones before it.
+ * (positions kept under `positionsName`).
+ *
+ * A position is taken when an event is inserted, not when it commits, so a cursor can pass an
+ * event that commits later (v2 still uncommitted when the batch read past its position, while v3
+ * comes in a later batch). Each aggregate's first event in the batch is therefore checked against
+ * the version the projection holds, and versions in between are read from the store and put in
+ * front: a batch never applies a version without the ones before it.
  */
 export async function unappliedEvents(
   tx: Tx,
@@ -65,8 +70,8 @@ export async function unappliedEvents(
   afterPosition: bigint,
   limit: number,
 ): Promise<ProjectedEvent[]> {
-  const rows = await tx.$queryRawUnsafe<EventRow[]>(
-    `SELECT ${columns} FROM domain_events e
+  const rows = await tx.$queryRawUnsafe<(EventRow & { applied: number })[]>(
+    `SELECT ${columns}, COALESCE(p.version, 0) AS applied FROM domain_events e
      LEFT JOIN read_models.projection_positions p ON p.projection = $1 AND p.aggregate_id = e.aggregate_id
      WHERE e.aggregate_type = ANY($2::text[]) AND e.position > $3 AND e.version > COALESCE(p.version, 0)
      ORDER BY e.position
@@ -76,7 +81,18 @@ export async function unappliedEvents(
     afterPosition,
     limit,
   );
-  return rows.map(projected);
+  const events: ProjectedEvent[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (!seen.has(row.aggregate_id)) {
+      seen.add(row.aggregate_id);
+      if (row.version > row.applied + 1) {
+        events.push(...(await aggregateEvents(tx, row.aggregate_id, row.applied, row.version - 1)));
+      }
+    }
+    events.push(projected(row));
+  }
+  return events;
 }
 
 /** How many events of these aggregate types the store holds after `afterPosition` (for progress bars). */

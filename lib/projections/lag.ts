@@ -29,7 +29,10 @@ export async function measureLag(
   for (const aggregateType of projection.aggregateTypes) {
     const stream = eventStreamName(aggregateType);
     const [outbox] = await db.$queryRawUnsafe<{ n: number; oldest: Date | null }[]>(
-      `SELECT count(*)::int AS n, min(created_at) AS oldest FROM outbox_events WHERE stream = $1 AND status <> 'PUBLISHED'`,
+      // FAILED rows count: the projection never gets them until an operator retries them. Naming
+      // the statuses lets the (status, next_attempt_at, sequence) index skip the published rows.
+      `SELECT count(*)::int AS n, min(created_at) AS oldest FROM outbox_events
+       WHERE status IN ('PENDING', 'FAILED') AND stream = $1`,
       stream,
     );
     events += outbox?.n ?? 0;

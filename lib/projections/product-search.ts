@@ -77,6 +77,8 @@ export const productSearchProjection: Projection = {
     if (ctx.rebuilding) return [cacheTags.projection(PRODUCT_SEARCH_VIEW)];
     return [...new Set([cacheTags.projection(PRODUCT_SEARCH_VIEW), ...tags])];
   },
+  // Facet counts are moved by -1/+1 around each change, read then written (see Projection.serialized).
+  serialized: true,
 };
 
 async function applyProductEvents(events: readonly ProjectedEvent[], ctx: ProjectionContext): Promise<string[]> {

@@ -51,6 +51,13 @@ export interface Projection {
   /** Its tables in the `read_models` schema, unqualified. A rebuild recreates and swaps all of them. */
   tables: readonly string[];
   /**
+   * True when its rows combine many aggregates (a seller's totals, facet counts) and are updated by
+   * read-then-write: two live transactions interleaving would each compute from a snapshot without
+   * the other's change, and the last commit would drop the first. Its live appliers then take the
+   * projection's lock exclusively, one transaction at a time. Per-aggregate rows need not.
+   */
+  serialized?: boolean;
+  /**
    * Applies events (one live, up to a batch when rebuilding) in the caller's transaction and
    * returns the cache tags whose entries the change makes stale (e.g. `order:<id>`,
    * `customer:<id>`, `seller:<id>`, `product:<id>`). Events it does not care about are ignored.

@@ -1,8 +1,8 @@
 import type { Database } from '../database';
-import { applyBatch, projectionLockKey, shadowTarget } from './apply';
+import { applyBatch, lockProjectionExclusive, shadowTarget } from './apply';
 import { countEvents, unappliedEvents } from './event-feed';
 import { cacheTags, qualifiedTable, READ_MODELS_SCHEMA, REBUILD_SUFFIX, type Projection, type Tx } from './projection';
-import { catchUp } from './runner';
+import { catchUp, type TagInvalidator } from './runner';
 
 /**
  * Rebuilds a read model from the event store while the old one keeps serving, then swaps.
@@ -31,8 +31,8 @@ export interface RebuildOptions {
   db: Database;
   projection: Projection;
   batchSize: number;
-  /** After the swap every entry the projection's tables served is invalidated. */
-  cache?: { invalidate(tags: string[]): Promise<void> };
+  /** Every entry the projection's tables served is invalidated around the swap's commit. */
+  cache?: TagInvalidator;
   onProgress?: (progress: RebuildProgress) => void;
 }
 
@@ -41,7 +41,33 @@ export interface RebuildResult {
   ms: number;
 }
 
+export class RebuildInProgressError extends Error {
+  constructor(readonly projection: string) {
+    super(`a rebuild of ${projection} is already running; wait for it to finish`);
+    this.name = 'RebuildInProgressError';
+  }
+}
+
+/**
+ * One rebuild per projection at a time: a second one would drop the shadow tables under the first,
+ * or apply the same events into them twice. The guard is an advisory lock held by a transaction
+ * that stays open for the whole rebuild (the work itself runs on other connections).
+ */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  return options.db.$transaction(
+    async (guard) => {
+      const [row] = await guard.$queryRawUnsafe<{ locked: boolean }[]>(
+        `SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`,
+        `rebuild:${options.projection.name}`,
+      );
+      if (!row?.locked) throw new RebuildInProgressError(options.projection.name);
+      return rebuildUnguarded(options);
+    },
+    { timeout: 24 * 3_600_000, maxWait: 30_000 },
+  );
+}
+
+async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult> {
   const { db, projection, batchSize } = options;
   const startedAt = performance.now();
   const target = shadowTarget(projection);
@@ -72,37 +98,48 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   });
   let applied = bulk.applied + sweep.applied;
 
-  await db.$transaction(
-    async (tx) => {
-      await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, projectionLockKey(projection.name));
-      for (;;) {
-        const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, 0n, batchSize);
-        if (events.length === 0) break;
-        await applyBatch(tx, projection, events, target);
-        applied += events.length;
-      }
-      for (const table of projection.tables) await swapTable(tx, table);
-      await tx.$executeRawUnsafe(`DELETE FROM read_models.projection_positions WHERE projection = $1`, projection.name);
-      await tx.$executeRawUnsafe(
-        `UPDATE read_models.projection_positions SET projection = $1 WHERE projection = $2`,
-        projection.name,
-        target.positionsName,
-      );
-      const ms = Math.round(performance.now() - startedAt);
-      await tx.$executeRawUnsafe(
-        `INSERT INTO read_models.projection_status (projection, events_applied, rebuilt_at, rebuild_events, rebuild_ms, last_applied_at)
+  const everything = [cacheTags.projection(projection.name)];
+  let begun = false;
+  await db
+    .$transaction(
+      async (tx) => {
+        await lockProjectionExclusive(tx, projection.name);
+        for (;;) {
+          const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, 0n, batchSize);
+          if (events.length === 0) break;
+          await applyBatch(tx, projection, events, target);
+          applied += events.length;
+        }
+        for (const table of projection.tables) await swapTable(tx, table);
+        await tx.$executeRawUnsafe(
+          `DELETE FROM read_models.projection_positions WHERE projection = $1`,
+          projection.name,
+        );
+        await tx.$executeRawUnsafe(
+          `UPDATE read_models.projection_positions SET projection = $1 WHERE projection = $2`,
+          projection.name,
+          target.positionsName,
+        );
+        const ms = Math.round(performance.now() - startedAt);
+        await tx.$executeRawUnsafe(
+          `INSERT INTO read_models.projection_status (projection, events_applied, rebuilt_at, rebuild_events, rebuild_ms, last_applied_at)
          VALUES ($1, $2, clock_timestamp(), $2, $3, clock_timestamp())
          ON CONFLICT (projection) DO UPDATE SET events_applied = EXCLUDED.events_applied, rebuilt_at = EXCLUDED.rebuilt_at,
            rebuild_events = EXCLUDED.rebuild_events, rebuild_ms = EXCLUDED.rebuild_ms`,
-        projection.name,
-        applied,
-        ms,
-      );
-    },
-    { timeout: 600_000, maxWait: 60_000 },
-  );
+          projection.name,
+          applied,
+          ms,
+        );
+        // Begun before the commit, ended after it: no entry of the old tables outlives the swap.
+        if (options.cache) {
+          await options.cache.beginInvalidation(everything);
+          begun = true;
+        }
+      },
+      { timeout: 600_000, maxWait: 60_000 },
+    )
+    .finally(() => (begun ? options.cache?.endInvalidation(everything) : undefined));
   report('swap', applied);
-  await options.cache?.invalidate([cacheTags.projection(projection.name)]);
   return { events: applied, ms: Math.round(performance.now() - startedAt) };
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { ProjectorMetrics } from '../metrics';
 import { eventStreamName } from '../outbox-relay';
 import { consume } from '../stream-consumer';
-import { applyBatch, applyUpTo, liveTarget, lockProjectionShared, type ApplyTarget } from './apply';
+import { applyBatch, applyUpTo, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
 import { unappliedEvents } from './event-feed';
 import type { Projection } from './projection';
 
@@ -56,7 +56,9 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
     const batch = await db
       .$transaction(
         async (tx) => {
-          if (!target.shadow) await lockProjectionShared(tx, projection.name);
+          // Positions are read without row locks below: live appliers must not commit meanwhile
+          // (another projector starting up would otherwise apply what a live one is applying).
+          if (!target.shadow) await lockProjectionExclusive(tx, projection.name);
           const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
           if (events.length === 0) return undefined;
           const tags = await applyBatch(tx, projection, events, target);
@@ -139,8 +141,9 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
             ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
             handle: async (event, tx) => {
               const { applied, tags } = await applyUpTo(tx, projection, event.aggregateId, event.version);
-              pendingTags.set(`${projection.name}/${event.eventId}`, tags);
+              // Recorded once begun: ending a begin that failed would clear another transaction's marker.
               if (cache && tags.length > 0) await cache.beginInvalidation(tags);
+              pendingTags.set(`${projection.name}/${event.eventId}`, tags);
               if (applied > 0) metrics?.eventsApplied.inc({ projection: projection.name }, applied);
             },
             // Ended whether the transaction committed or not: a rolled-back begin must not keep

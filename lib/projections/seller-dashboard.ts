@@ -336,6 +336,8 @@ export const sellerDashboardProjection: Projection = {
   aggregateTypes: [ORDER_AGGREGATE, PRODUCT_AGGREGATE],
   tables: [SELLER_DASHBOARD_VIEW, SELLER_ORDER_FACTS, SELLER_PRODUCT_FACTS],
   apply: applyDashboardEvents,
+  // Per-seller totals are recomputed from facts of many orders and products (see Projection.serialized).
+  serialized: true,
 };
 
 /** A dashboard row as the read route loads it. */

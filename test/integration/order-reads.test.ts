@@ -2,20 +2,25 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { Pool } from 'pg';
 import pino from 'pino';
 import request from 'supertest';
 import { createReadCache } from '../../lib/cache';
 import type { Config } from '../../lib/config';
 import { metricNames } from '../../lib/metrics';
-import { runRelayLoop } from '../../lib/outbox-relay-loop';
 import { positionsReached } from '../../lib/projections/consistency';
 import { ordersReadProjection } from '../../lib/projections/orders-read';
 import { MIN_POSITION_HEADER } from '../../lib/projections/projection';
 import { startProjector, type RunningProjector } from '../../lib/projections/runner';
 import { createCustomer, createSellerWithProducts } from '../support/catalogue';
 import { appendOrderEvents, lifecycle, type HistoryLine } from '../support/order-history';
-import { createOutboxDatabase, redisUrlOn, waitUntil, type OutboxDatabase } from '../support/outbox';
+import {
+  createOutboxDatabase,
+  redisUrlOn,
+  startRelayLoop,
+  waitUntil,
+  type InProcessRelay,
+  type OutboxDatabase,
+} from '../support/outbox';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
 import { entryEnv, repoRoot } from '../support/processes';
 
@@ -31,8 +36,7 @@ const redisUrl = redisUrlOn(9);
 let outbox: OutboxDatabase;
 let config: Config;
 let platform: TestPlatform;
-let relayStop: AbortController;
-let relay: Promise<void>;
+let relay: InProcessRelay;
 let projector: RunningProjector | undefined;
 let projectorRedis: Redis;
 let customerId: string;
@@ -82,28 +86,14 @@ beforeAll(async () => {
   otherCustomerId = (await createCustomer(db)).id;
   lines = [{ productId: products[0]!.id, sellerId, name: 'Desk', quantity: 1, unitPriceMinor: 12_000 }];
 
-  relayStop = new AbortController();
-  const pool = new Pool({ connectionString: outbox.url, max: 2 });
-  const relayRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  relay = runRelayLoop({
-    pool,
-    redis: relayRedis,
-    settings: { ...config.relay, pollIntervalMs: 100 },
-    logger: pino({ level: 'silent' }),
-    databaseUrl: outbox.url,
-    signal: relayStop.signal,
-  }).finally(async () => {
-    relayRedis.disconnect();
-    await pool.end();
-  });
+  relay = startRelayLoop(outbox.url, redisUrl, config.relay);
   projectorRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   await startProjecting();
 });
 
 afterAll(async () => {
   await stopProjecting();
-  relayStop.abort();
-  await relay;
+  await relay.stop();
   projectorRedis.disconnect();
   await platform.close();
   await outbox.drop();

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -6,18 +5,29 @@ import { loadConfig } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
 import { appendEvents } from '../../lib/event-store';
 import { eventStreamName } from '../../lib/outbox-relay';
-import { runRelayLoop } from '../../lib/outbox-relay-loop';
-import {
-  foldOrderRow,
-  ordersReadProjection,
-  type OrderReadRow,
-  type ReferenceNames,
-} from '../../lib/projections/orders-read';
+import { ordersReadProjection } from '../../lib/projections/orders-read';
 import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
 import { catchUp, startProjector, type RunningProjector } from '../../lib/projections/runner';
 import { createCustomer, createSellerWithProducts } from '../support/catalogue';
-import { appendOrderEvents, lifecycle, type HistoryLine, type Outcome } from '../support/order-history';
-import { connectRedis, createOutboxDatabase, redisUrlOn, waitUntil, type OutboxDatabase } from '../support/outbox';
+import {
+  appendOrderEvents,
+  expectedOrderRows,
+  lifecycle,
+  normalized,
+  normalizedEqual,
+  readOrderRows,
+  type HistoryLine,
+  type Outcome,
+} from '../support/order-history';
+import {
+  connectRedis,
+  createOutboxDatabase,
+  redisUrlOn,
+  startRelayLoop,
+  waitUntil,
+  type InProcessRelay,
+  type OutboxDatabase,
+} from '../support/outbox';
 
 /**
  * The projection runner on the orders_read read model, against the real PostgreSQL and Redis:
@@ -83,58 +93,6 @@ async function placeOrders(count: number): Promise<Map<string, Outcome>> {
   return placed;
 }
 
-async function readRows(): Promise<Map<string, OrderReadRow>> {
-  const rows = await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(
-    `SELECT to_jsonb(o) AS row FROM read_models.orders_read o ORDER BY order_id`,
-  );
-  return new Map(rows.map(({ row }) => [row.order_id, row]));
-}
-
-/** What orders_read must hold: every order's events folded in memory, straight from the store. */
-async function expectedRows(): Promise<Map<string, OrderReadRow>> {
-  const events = await db.$queryRawUnsafe<
-    { aggregate_id: string; version: number; event_type: string; payload: unknown; occurred_at: Date }[]
-  >(
-    `SELECT aggregate_id::text, version, event_type, payload, occurred_at FROM domain_events
-     WHERE aggregate_type = 'order' ORDER BY aggregate_id, version`,
-  );
-  const names = await referenceNames();
-  const rows = new Map<string, OrderReadRow>();
-  for (const e of events) {
-    const row = foldOrderRow(
-      rows.get(e.aggregate_id),
-      {
-        aggregateId: e.aggregate_id,
-        version: e.version,
-        type: e.event_type,
-        payload: e.payload,
-        occurredAt: e.occurred_at,
-      },
-      names,
-    );
-    if (row) rows.set(e.aggregate_id, row);
-  }
-  return rows;
-}
-
-async function referenceNames(): Promise<ReferenceNames> {
-  const customers = await db.customer.findMany();
-  const sellers = await db.seller.findMany();
-  return {
-    customers: new Map(customers.map((c) => [c.id, { name: c.name, email: c.email }])),
-    sellers: new Map(sellers.map((s) => [s.id, s.name])),
-  };
-}
-
-/** Compares as JSON after a round trip through PostgreSQL's own formatting of timestamps. */
-function normalized(rows: Map<string, OrderReadRow>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [id, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) {
-    out[id] = { ...row, placed_at: Date.parse(row.placed_at), updated_at: Date.parse(row.updated_at) };
-  }
-  return out;
-}
-
 async function indexNames(): Promise<string[]> {
   const rows = await db.$queryRawUnsafe<{ name: string }[]>(
     `SELECT tablename || '.' || indexname AS name FROM pg_indexes WHERE schemaname = 'read_models' ORDER BY 1`,
@@ -149,7 +107,7 @@ describe('orders_read projection', () => {
     const eventCount = await db.domainEvent.count({ where: { aggregateType: 'order' } });
     expect(first.applied).toBe(eventCount);
 
-    const rows = await readRows();
+    const rows = await readOrderRows(db);
     expect(rows.size).toBe(12);
     const statusOf: Record<Outcome, string> = {
       placed: 'PENDING',
@@ -181,35 +139,54 @@ describe('orders_read projection', () => {
 
     const second = await catchUp({ db, projection: ordersReadProjection });
     expect(second.applied).toBe(0);
-    expect(normalized(await readRows())).toEqual(normalized(await expectedRows()));
+    expect(normalized(await readOrderRows(db))).toEqual(normalized(await expectedOrderRows(db)));
+  });
+
+  it('never applies a version without the one before, even when that one committed after a batch read past it', async () => {
+    // A position is taken at insert, not at commit: v4 below holds an earlier position than the
+    // other order's events, but is still uncommitted when catch-up reads past them.
+    const orderId = randomUUID();
+    const events = lifecycle(orderId, customerId, lines[1]!, 'delivered');
+    await appendOrderEvents(db, orderId, events.slice(0, 3));
+    await catchUp({ db, projection: ordersReadProjection });
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let inserted!: () => void;
+    const insertedV4 = new Promise<void>((resolve) => (inserted = resolve));
+    const v4 = db.$transaction(async (tx) => {
+      await appendEvents(tx, {
+        aggregateType: 'order',
+        aggregateId: orderId,
+        expectedVersion: 3,
+        events: [events[3]!],
+        correlation: { causationKey: `test:${orderId}:4` },
+      });
+      inserted();
+      await held;
+    });
+    await insertedV4;
+    await placeOrders(2);
+    const passed = await catchUp({ db, projection: ordersReadProjection });
+    commit();
+    await v4;
+    await appendOrderEvents(db, orderId, events.slice(4));
+    await catchUp({ db, projection: ordersReadProjection, afterPosition: passed.lastPosition });
+    const row = (await readOrderRows(db)).get(orderId)!;
+    expect(row.version).toBe(events.length);
+    expect(row.shipments.map((s) => s.status)).toEqual(['DELIVERED']);
   });
 
   describe('live from the streams', () => {
-    const stop = new AbortController();
-    let relay: Promise<void>;
+    let relay: InProcessRelay;
     let projector: RunningProjector | undefined;
     const config = loadConfig({ ...process.env, DATABASE_URL: 'postgresql://x@127.0.0.1/x' });
 
-    beforeAll(async () => {
-      const { Pool } = await import('pg');
-      const pool = new Pool({ connectionString: outbox.url, max: 2 });
-      const relayRedis = connectRedis(redisUrl);
-      relay = runRelayLoop({
-        pool,
-        redis: relayRedis,
-        settings: { ...config.relay, pollIntervalMs: 100 },
-        logger: pino({ level: 'silent' }),
-        databaseUrl: outbox.url,
-        signal: stop.signal,
-      }).finally(async () => {
-        relayRedis.disconnect();
-        await pool.end();
-      });
+    beforeAll(() => {
+      relay = startRelayLoop(outbox.url, redisUrl, config.relay);
     });
     afterAll(async () => {
       await projector?.stop();
-      stop.abort();
-      await relay;
+      await relay.stop();
     });
 
     const start = async (): Promise<RunningProjector> => {
@@ -230,11 +207,11 @@ describe('orders_read projection', () => {
       projector = await start();
       const placed = await placeOrders(6);
       await waitUntil('the new orders in orders_read', 20_000, async () => {
-        const rows = await readRows();
+        const rows = await readOrderRows(db);
         return [...placed.keys()].every((id) => (rows.get(id)?.version === undefined ? false : true));
       });
       await waitUntil('orders_read equal to the fold', 20_000, async () =>
-        normalizedEqual(await readRows(), await expectedRows()),
+        normalizedEqual(await readOrderRows(db), await expectedOrderRows(db)),
       );
 
       // The relay publishes at least once: the same event added again must change nothing.
@@ -284,9 +261,9 @@ describe('orders_read projection', () => {
       );
       await redis.del(eventStreamName('order'));
       projector = await start();
-      const rows = await readRows();
+      const rows = await readOrderRows(db);
       for (const orderId of placed.keys()) expect(rows.get(orderId)).toBeDefined();
-      expect(normalized(rows)).toEqual(normalized(await expectedRows()));
+      expect(normalized(rows)).toEqual(normalized(await expectedOrderRows(db)));
 
       // An order whose first events never reached the stream (their outbox rows are gone): its
       // last event arrives, and the projector takes the versions in between from the event store.
@@ -307,9 +284,9 @@ describe('orders_read projection', () => {
       await waitUntil(
         'the late order delivered',
         20_000,
-        async () => (await readRows()).get(orderId)?.status === 'DELIVERED',
+        async () => (await readOrderRows(db)).get(orderId)?.status === 'DELIVERED',
       );
-      expect((await readRows()).get(orderId)!.version).toBe(events.length);
+      expect((await readOrderRows(db)).get(orderId)!.version).toBe(events.length);
     });
 
     it('rebuilds into fresh tables and swaps them in while orders keep coming, losing and doubling nothing', async () => {
@@ -329,9 +306,9 @@ describe('orders_read projection', () => {
       expect(progress.at(-1)!.phase).toBe('swap');
       expect(progress.some((p) => p.phase === 'bulk' && p.applied > 0)).toBe(true);
       await waitUntil('orders_read equal to the fold after the rebuild', 20_000, async () =>
-        normalizedEqual(await readRows(), await expectedRows()),
+        normalizedEqual(await readOrderRows(db), await expectedOrderRows(db)),
       );
-      expect([...(await readRows()).values()].some((r) => r.customer_name === 'tampered')).toBe(false);
+      expect([...(await readOrderRows(db)).values()].some((r) => r.customer_name === 'tampered')).toBe(false);
       expect(await indexNames()).toEqual(indexesBefore);
       const leftovers = await db.$queryRawUnsafe<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'read_models' AND tablename LIKE '%\\_\\_%'`,
@@ -345,10 +322,6 @@ describe('orders_read projection', () => {
     });
   });
 });
-
-function normalizedEqual(a: Map<string, OrderReadRow>, b: Map<string, OrderReadRow>): boolean {
-  return isDeepStrictEqual(normalized(a), normalized(b));
-}
 
 function toRecord(flat: unknown[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};

@@ -17,7 +17,7 @@ import { createRedis, type Redis } from '../../lib/redis';
 import { createProduct as writeProduct, reviewProduct, updateProduct } from '../../lib/product-store';
 import { rebuildProjection } from '../../lib/projections/rebuild';
 import { catchUp } from '../../lib/projections/runner';
-import { sellerDashboardProjection } from '../../lib/projections/seller-dashboard';
+import { sellerDashboardProjection, type SellerDashboardRow } from '../../lib/projections/seller-dashboard';
 import { createCustomer, createProduct as insertProductWithoutEvents, createSeller } from '../support/catalogue';
 import { deliverableAddress } from '../support/order-fixtures';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
@@ -215,23 +215,8 @@ async function shipAndDeliver(orderId: string): Promise<void> {
 
 // ---- reading the view ------------------------------------------------------------------------
 
-interface ViewRow {
-  seller_id: string;
-  seller_name: string;
-  total_orders: number;
-  pending_orders: number;
-  paid_orders: number;
-  total_revenue_minor: string;
-  monthly_revenue_minor: string;
-  revenue_month: string;
-  average_order_value_minor: string | null;
-  total_products: number;
-  active_products: number;
-  review_count: number;
-  rating_sum: string;
-  average_rating: string | null;
-  last_calculated_at: Date | null;
-}
+/** The route's row without `updated_at`, plus the facts' rating sum the recalculation compares. */
+type ViewRow = Omit<SellerDashboardRow, 'updated_at'> & { rating_sum: string };
 
 async function viewRows(): Promise<ViewRow[]> {
   return db.$queryRawUnsafe<ViewRow[]>(

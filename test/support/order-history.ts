@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE, orderEvent, type OrderEvent } from '../../domain/order-events';
 import type { Database } from '../../lib/database';
 import { appendEvents, currentVersion } from '../../lib/event-store';
+import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../lib/projections/orders-read';
 import { deliverableAddress } from './catalogue';
 
 /**
@@ -98,4 +100,62 @@ export async function appendOrderEvents(db: Database, orderId: string, events: O
       });
     });
   }
+}
+
+// --- what orders_read must hold -------------------------------------------------------------
+
+export async function readOrderRows(db: Database): Promise<Map<string, OrderReadRow>> {
+  const rows = await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(
+    `SELECT to_jsonb(o) AS row FROM read_models.orders_read o ORDER BY order_id`,
+  );
+  return new Map(rows.map(({ row }) => [row.order_id, row]));
+}
+
+/** What orders_read must hold: every order's events folded in memory, straight from the store. */
+export async function expectedOrderRows(db: Database): Promise<Map<string, OrderReadRow>> {
+  const events = await db.$queryRawUnsafe<
+    { aggregate_id: string; version: number; event_type: string; payload: unknown; occurred_at: Date }[]
+  >(
+    `SELECT aggregate_id::text, version, event_type, payload, occurred_at FROM domain_events
+     WHERE aggregate_type = 'order' ORDER BY aggregate_id, version`,
+  );
+  const names = await referenceNames(db);
+  const rows = new Map<string, OrderReadRow>();
+  for (const e of events) {
+    const row = foldOrderRow(
+      rows.get(e.aggregate_id),
+      {
+        aggregateId: e.aggregate_id,
+        version: e.version,
+        type: e.event_type,
+        payload: e.payload,
+        occurredAt: e.occurred_at,
+      },
+      names,
+    );
+    if (row) rows.set(e.aggregate_id, row);
+  }
+  return rows;
+}
+
+async function referenceNames(db: Database): Promise<ReferenceNames> {
+  const customers = await db.customer.findMany();
+  const sellers = await db.seller.findMany();
+  return {
+    customers: new Map(customers.map((c) => [c.id, { name: c.name, email: c.email }])),
+    sellers: new Map(sellers.map((s) => [s.id, s.name])),
+  };
+}
+
+/** Compares as JSON after a round trip through PostgreSQL's own formatting of timestamps. */
+export function normalized(rows: Map<string, OrderReadRow>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [id, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) {
+    out[id] = { ...row, placed_at: Date.parse(row.placed_at), updated_at: Date.parse(row.updated_at) };
+  }
+  return out;
+}
+
+export function normalizedEqual(a: Map<string, OrderReadRow>, b: Map<string, OrderReadRow>): boolean {
+  return isDeepStrictEqual(normalized(a), normalized(b));
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import pino from 'pino';
+import type { RelaySettings } from '../../lib/outbox-relay';
+import { runRelayLoop } from '../../lib/outbox-relay-loop';
 import { migrate } from '../../lib/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
 import { parseStreamEntry, type StreamEvent } from '../../lib/stream-consumer';
@@ -129,4 +132,35 @@ export async function statusCounts(pool: Pool): Promise<Record<string, number>> 
     'SELECT status, count(*)::int AS n FROM outbox_events GROUP BY status',
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+export interface InProcessRelay {
+  stop(): Promise<void>;
+}
+
+/**
+ * The outbox relay's loop in this process, on the test's own database and Redis database, polling
+ * every 100 ms: for tests that need events to flow to the streams without a relay process.
+ */
+export function startRelayLoop(databaseUrl: string, redisUrl: string, settings: RelaySettings): InProcessRelay {
+  const stop = new AbortController();
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const redis = connectRedis(redisUrl);
+  const loop = runRelayLoop({
+    pool,
+    redis,
+    settings: { ...settings, pollIntervalMs: 100 },
+    logger: pino({ level: 'silent' }),
+    databaseUrl,
+    signal: stop.signal,
+  }).finally(async () => {
+    redis.disconnect();
+    await pool.end();
+  });
+  return {
+    async stop() {
+      stop.abort();
+      await loop;
+    },
+  };
 }

@@ -76,6 +76,18 @@ describe('product search parameters', () => {
     expect(decodeCursor(`${text.slice(0, -3)}x`, 'rating')).toBeUndefined();
     const forged = Buffer.from(JSON.stringify(['rating', 4.5, 'DROP TABLE', productId])).toString('base64url');
     expect(decodeCursor(forged, 'rating')).toBeUndefined();
+    // Keys that would not fit the SQL casts (bigint, int, numeric): tampered, not a database error.
+    const keysOf = (sort: string, ...keys: number[]) =>
+      Buffer.from(JSON.stringify([sort, ...keys, productId])).toString('base64url');
+    expect(decodeCursor(keysOf('price_asc', 1e300), 'price_asc')).toBeUndefined();
+    expect(decodeCursor(keysOf('price_asc', 12.5), 'price_asc')).toBeUndefined();
+    expect(decodeCursor(keysOf('best_selling', 3e9), 'best_selling')).toBeUndefined();
+    expect(decodeCursor(keysOf('rating', 6, 1), 'rating')).toBeUndefined();
+    expect(decodeCursor(keysOf('price_desc', 1_999), 'price_desc')).toEqual({
+      sort: 'price_desc',
+      keys: [1_999],
+      productId,
+    });
     expect(problems({ sort: 'rating', cursor: 'not a cursor!' })).toEqual({
       cursor: expect.stringContaining('is not a cursor of this search'),
     });
