@@ -98,7 +98,7 @@ export async function seedCatalogue(
     PARALLEL_PRODUCT_BATCHES,
   );
 
-  const customers = Array.from({ length: options.customers }, () => {
+  const customers = Array.from({ length: options.customers }, (_, index) => {
     const id = faker.string.uuid();
     const firstName = faker.person.firstName();
     const lastName = faker.person.lastName();
@@ -106,7 +106,8 @@ export async function seedCatalogue(
       customer: {
         id,
         name: `${firstName} ${lastName}`,
-        email: faker.internet.email({ firstName, lastName, provider: 'customers.example' }).toLowerCase(),
+        // Faker repeats names: the index keeps every email unique (emails are a unique key).
+        email: numbered(faker.internet.email({ firstName, lastName, provider: 'customers.example' }), index),
       },
       address: {
         customerId: id,
@@ -121,15 +122,28 @@ export async function seedCatalogue(
   });
   written.customers = await inBatches(customers, 'customers', onProgress, async (batch) => {
     const result = await db.customer.createMany({ data: batch.map((c) => c.customer), skipDuplicates: true });
-    const fresh = new Set(
-      (await db.customerAddress.findMany({ where: { customerId: { in: batch.map((c) => c.customer.id) } } })).map(
+    const ids = batch.map((c) => c.customer.id);
+    // An address for each customer of the batch that exists (skipped duplicates do not) and has none yet.
+    const existing = new Set(
+      (await db.customer.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((c) => c.id),
+    );
+    const addressed = new Set(
+      (await db.customerAddress.findMany({ where: { customerId: { in: ids } }, select: { customerId: true } })).map(
         (a) => a.customerId,
       ),
     );
-    await db.customerAddress.createMany({ data: batch.filter((c) => !fresh.has(c.customer.id)).map((c) => c.address) });
+    await db.customerAddress.createMany({
+      data: batch.filter((c) => existing.has(c.customer.id) && !addressed.has(c.customer.id)).map((c) => c.address),
+    });
     return result;
   });
   return written;
+}
+
+/** `ada.lovelace@x` → `ada.lovelace.42@x`. */
+function numbered(email: string, index: number): string {
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, at)}.${index + 1}${email.slice(at)}`.toLowerCase();
 }
 
 async function inBatches<T>(

@@ -1,4 +1,4 @@
-import { aggregateEvents } from './event-feed';
+import { eventsInRanges } from './event-feed';
 import {
   qualifiedTable,
   REBUILD_SUFFIX,
@@ -103,29 +103,34 @@ export async function applyBatch(
 }
 
 /**
- * Live: a stream entry says `aggregateId` reached `version`. Applies whatever the projection has
- * not applied of that aggregate up to there, read from the event store (usually that one event;
- * more after lost entries; none for a redelivery).
+ * Live: stream entries say each aggregate reached a version. Applies, in one go, whatever the
+ * projection has not applied of those aggregates up to there, read from the event store (usually
+ * just those events; more after lost entries; none for a redelivery).
  */
 export async function applyUpTo(
   tx: Tx,
   projection: Projection,
-  aggregateId: string,
-  version: number,
+  reached: ReadonlyMap<string, number>,
 ): Promise<{ applied: number; tags: string[] }> {
+  if (reached.size === 0) return { applied: 0, tags: [] };
   if (projection.serialized) await lockProjectionExclusive(tx, projection.name);
   else await lockProjectionShared(tx, projection.name);
-  // Creates the position row if missing and locks it: concurrent consumers of one aggregate queue here.
-  const [row] = await tx.$queryRawUnsafe<{ version: number }[]>(
-    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version) VALUES ($1, $2::uuid, 0)
+  // Creates missing position rows and locks them, in id order so that concurrent appliers of
+  // overlapping aggregates queue instead of deadlocking.
+  const ids = [...reached.keys()].sort();
+  const held = await tx.$queryRawUnsafe<{ aggregate_id: string; version: number }[]>(
+    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version)
+     SELECT $1, id, 0 FROM unnest($2::uuid[]) AS id ORDER BY id
      ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = projection_positions.version
-     RETURNING version`,
+     RETURNING aggregate_id::text, version`,
     projection.name,
-    aggregateId,
+    ids,
   );
-  const applied = row?.version ?? 0;
-  if (applied >= version) return { applied: 0, tags: [] };
-  const events = await aggregateEvents(tx, aggregateId, applied, version);
+  const ranges = held
+    .map((row) => ({ aggregate_id: row.aggregate_id, after: row.version, upto: reached.get(row.aggregate_id) ?? 0 }))
+    .filter((range) => range.upto > range.after);
+  if (ranges.length === 0) return { applied: 0, tags: [] };
+  const events = await eventsInRanges(tx, ranges);
   const tags = await applyBatch(tx, projection, events, liveTarget(projection));
   return { applied: events.length, tags };
 }

@@ -52,6 +52,20 @@ export async function aggregateEvents(
   return rows.map(projected);
 }
 
+/** Events of several aggregates, each in (after, upto], in global order (so each in version order). */
+export async function eventsInRanges(
+  tx: Tx,
+  ranges: readonly { aggregate_id: string; after: number; upto: number }[],
+): Promise<ProjectedEvent[]> {
+  const rows = await tx.$queryRawUnsafe<EventRow[]>(
+    `SELECT ${columns} FROM jsonb_to_recordset($1::jsonb) AS r(aggregate_id uuid, after int, upto int)
+     JOIN domain_events e ON e.aggregate_id = r.aggregate_id AND e.version > r.after AND e.version <= r.upto
+     ORDER BY e.position`,
+    JSON.stringify(ranges),
+  );
+  return rows.map(projected);
+}
+
 /**
  * The next batch of events a projection has not applied, in global position order, after
  * `afterPosition`: events of its aggregate types above the version it holds for their aggregate

@@ -105,12 +105,14 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   const abort = new AbortController();
   const connections: Redis[] = [];
   const loops: Promise<void>[] = [];
-  // The tags each committed event touched, from its transaction to its afterCommit.
-  const pendingTags = new Map<string, string[]>();
-
-  const endPending = async (key: string): Promise<void> => {
-    const tags = pendingTags.get(key) ?? [];
-    pendingTags.delete(key);
+  // Per stream reader (each handles one read at a time): the tags its transaction began
+  // invalidating, ended after the commit or rollback, and how many events it applied.
+  const begun = new Map<string, string[]>();
+  const appliedInBatch = new Map<string, number>();
+  const endBegun = async (key: string): Promise<void> => {
+    const tags = begun.get(key) ?? [];
+    begun.delete(key);
+    appliedInBatch.delete(key);
     if (cache && tags.length > 0) await endInvalidationQuietly(cache, tags, logger);
   };
 
@@ -124,6 +126,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
     }
     for (const projection of projections) {
       for (const aggregateType of projection.aggregateTypes) {
+        const loopKey = `${projection.name}/${aggregateType}`;
         const redis = options.connectRedis();
         redis.on('error', (error: Error) => logger?.debug({ err: error }, 'projector Redis connection error'));
         connections.push(redis);
@@ -139,17 +142,23 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
             ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
             ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
             ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
-            handle: async (event, tx) => {
-              const { applied, tags } = await applyUpTo(tx, projection, event.aggregateId, event.version);
+            // Every new entry of a read in one transaction: one commit, one cache invalidation.
+            handleBatch: async (events, tx) => {
+              const reached = new Map<string, number>();
+              for (const e of events) reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
+              const { applied, tags } = await applyUpTo(tx, projection, reached);
               // Recorded once begun: ending a begin that failed would clear another transaction's marker.
               if (cache && tags.length > 0) await cache.beginInvalidation(tags);
-              pendingTags.set(`${projection.name}/${event.eventId}`, tags);
-              if (applied > 0) metrics?.eventsApplied.inc({ projection: projection.name }, applied);
+              begun.set(loopKey, tags);
+              appliedInBatch.set(loopKey, applied);
             },
             // Ended whether the transaction committed or not: a rolled-back begin must not keep
             // its tags uncacheable until the in-flight marker expires.
-            afterCommit: (event) => endPending(`${projection.name}/${event.eventId}`),
-            afterRollback: (event) => endPending(`${projection.name}/${event.eventId}`),
+            afterBatchCommit: async () => {
+              metrics?.eventsApplied.inc({ projection: projection.name }, appliedInBatch.get(loopKey) ?? 0);
+              await endBegun(loopKey);
+            },
+            afterBatchRollback: () => endBegun(loopKey),
           }),
         );
       }

@@ -203,7 +203,7 @@ describe('orders_read projection', () => {
       return running;
     };
 
-    it('applies new events as the relay publishes them, exactly once even when entries are delivered twice', async () => {
+    it('applies new events as the relay publishes them, exactly once even when entries are delivered twice or malformed', async () => {
       projector = await start();
       const placed = await placeOrders(6);
       await waitUntil('the new orders in orders_read', 20_000, async () => {
@@ -220,6 +220,8 @@ describe('orders_read projection', () => {
       const before = await db.$queryRawUnsafe<{ events_applied: bigint }[]>(
         `SELECT events_applied FROM read_models.projection_status WHERE projection = 'orders_read'`,
       );
+      // A malformed entry in the same read is acknowledged and skipped; it stops nothing.
+      await redis.xadd(eventStreamName('order'), '*', 'garbage', '1');
       await redis.xadd(
         eventStreamName('order'),
         '*',
