@@ -63,6 +63,13 @@ export interface Projection {
    * `customer:<id>`, `seller:<id>`, `product:<id>`). Events it does not care about are ignored.
    */
   apply(events: readonly ProjectedEvent[], ctx: ProjectionContext): Promise<string[]>;
+  /**
+   * Called once in the swap transaction, after the last batch was applied to the shadow tables and
+   * before they are swapped in (`ctx.rebuilding` is true, `ctx.table` names the shadows). For work
+   * that is cheaper once over the whole result than per batch, e.g. rows aggregated over many
+   * aggregates: `apply` may then only record what they are computed from while rebuilding.
+   */
+  finishRebuild?(ctx: ProjectionContext): Promise<void>;
 }
 
 /** The schema every read model lives in. */

@@ -1,7 +1,15 @@
 import type { Database } from '../database';
 import { applyBatch, lockProjectionExclusive, shadowTarget } from './apply';
 import { countEvents, unappliedEvents } from './event-feed';
-import { cacheTags, qualifiedTable, READ_MODELS_SCHEMA, REBUILD_SUFFIX, type Projection, type Tx } from './projection';
+import {
+  cacheTags,
+  qualifiedTable,
+  READ_MODELS_SCHEMA,
+  REBUILD_SUFFIX,
+  type Projection,
+  type ProjectionContext,
+  type Tx,
+} from './projection';
 import { catchUp, type TagInvalidator } from './runner';
 
 /**
@@ -13,7 +21,7 @@ import { catchUp, type TagInvalidator } from './runner';
  * 3. A sweep for events that committed after the bulk pass went by their position (a transaction
  *    takes its position when it inserts, not when it commits).
  * 4. The swap, in one transaction holding the projection's lock exclusively (live appliers wait):
- *    a last sweep, then each shadow table takes its live table's name (and index names), the old
+ *    a last sweep, the projection's `finishRebuild` (if any), then each shadow table takes its live table's name (and index names), the old
  *    one is dropped, and the shadow positions become the live ones. Readers see the old tables
  *    until the commit and the new ones after it, never a mix.
  *
@@ -110,6 +118,7 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
           await applyBatch(tx, projection, events, target);
           applied += events.length;
         }
+        await projection.finishRebuild?.(shadowContext(tx, projection));
         for (const table of projection.tables) await swapTable(tx, table);
         await tx.$executeRawUnsafe(
           `DELETE FROM read_models.projection_positions WHERE projection = $1`,
@@ -141,6 +150,18 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
     .finally(() => (begun ? options.cache?.endInvalidation(everything) : undefined));
   report('swap', applied);
   return { events: applied, ms: Math.round(performance.now() - startedAt) };
+}
+
+/** What `finishRebuild` works with: the shadow tables of the projection, and only those. */
+function shadowContext(tx: Tx, projection: Projection): ProjectionContext {
+  return {
+    tx,
+    table: (name) => {
+      if (!projection.tables.includes(name)) throw new Error(`${projection.name} does not own the table ${name}`);
+      return qualifiedTable(name, true);
+    },
+    rebuilding: true,
+  };
 }
 
 interface IndexRow {

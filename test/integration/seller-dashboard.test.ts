@@ -359,10 +359,14 @@ describe('seller_dashboard_view', () => {
   it('rebuilds from the event store into fresh tables with the same rows', async () => {
     await project(1);
     const live = await viewRows();
+    // Damaged live rows: the rebuild must compute every row from the events, not keep these.
+    await db.$executeRawUnsafe(`UPDATE read_models.seller_dashboard_view SET total_orders = 99, review_count = 7`);
 
-    await rebuildProjection({ db, projection: sellerDashboardProjection, batchSize: 5_000 });
+    // Batches of 3 events: the rows, computed once after the last batch, must see the facts of all of them.
+    await rebuildProjection({ db, projection: sellerDashboardProjection, batchSize: 3 });
 
     expect(await viewRows()).toEqual(live);
+    expect(live.map((row) => row.seller_id).sort()).toEqual([world.sellerA, world.sellerB].sort());
   });
 
   it('moves each metric as the events arrive', async () => {
