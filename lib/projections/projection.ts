@@ -1,4 +1,5 @@
 import type { Prisma } from '../../generated/prisma/client';
+import type { StoredEvent } from '../event-store';
 
 /**
  * The contract of a projection: a read model kept from domain events.
@@ -19,17 +20,11 @@ import type { Prisma } from '../../generated/prisma/client';
 
 export type Tx = Prisma.TransactionClient;
 
-export interface ProjectedEvent {
-  eventId: string;
-  aggregateType: string;
-  aggregateId: string;
-  version: number;
-  type: string;
-  payload: unknown;
-  occurredAt: Date;
+/** An event as the store keeps it (lib/event-store.ts), with its place in the store's global order. */
+export type ProjectedEvent = Omit<StoredEvent, 'correlation'> & {
   /** The event store's global position. */
   position: bigint;
-}
+};
 
 export interface ProjectionContext {
   tx: Tx;

@@ -4,7 +4,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { HttpProblem, sendProblem } from '../../api/problem';
 import { productSearchRoutes } from '../../api/product-search-routes';
-import { ORDER_AGGREGATE, orderEvent, type OrderEvent } from '../../domain/order-events';
+import { ORDER_AGGREGATE, orderEvent, type OrderEvent, type OrderEventPayloads } from '../../domain/order-events';
 import { createReadCache, type ReadCache } from '../../lib/cache';
 import { loadConfig } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
@@ -17,6 +17,7 @@ import { productSearchProjection } from '../../lib/projections/product-search';
 import { rebuildProjection } from '../../lib/projections/rebuild';
 import { catchUp } from '../../lib/projections/runner';
 import { createCustomer, createSeller } from '../support/catalogue';
+import { createOrderRow } from '../support/order-history';
 import { connectRedis, createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
 
 /**
@@ -109,49 +110,15 @@ async function reservedOrder(customerId: string, productKey: string, sellerId: s
       data: { onHand: { increment: onHand }, reserved: { increment: reserved } },
     });
 
-  await orderStep(
-    orderId,
-    [
-      orderEvent('OrderPlaced', {
-        customerId,
-        workflowId: `order-${orderId}`,
-        currency: 'EUR',
-        lines: [line],
-        totals,
-        shippingAddress: address,
-      }),
-    ],
-    (tx) =>
-      tx.order.create({
-        data: {
-          id: orderId,
-          customerId,
-          workflowId: `order-${orderId}`,
-          status: 'PENDING',
-          currency: 'EUR',
-          itemCount: quantity,
-          subtotalMinor: totals.subtotalMinor,
-          commissionMinor: totals.commissionMinor,
-          totalMinor: totals.totalMinor,
-          shippingAddress: address,
-          lines: {
-            create: [
-              {
-                lineNo: 1,
-                productId,
-                sellerId,
-                productName: productKey,
-                quantity,
-                unitPriceMinor: line.unitPriceMinor,
-                lineTotalMinor: line.lineTotalMinor,
-                commissionRateBps: 1000,
-                commissionMinor: line.commissionMinor,
-              },
-            ],
-          },
-        },
-      }),
-  );
+  const placed: OrderEventPayloads['OrderPlaced'] = {
+    customerId,
+    workflowId: `order-${orderId}`,
+    currency: 'EUR',
+    lines: [line],
+    totals,
+    shippingAddress: address,
+  };
+  await orderStep(orderId, [orderEvent('OrderPlaced', placed)], (tx) => createOrderRow(tx, orderId, placed));
   await orderStep(orderId, [orderEvent('InventoryReserved', { lines: [{ productId, quantity }] })], async (tx) => {
     await stock(tx, 0, quantity);
     await setStatus(tx, 'INVENTORY_RESERVED');

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
 import pino from 'pino';
 import request from 'supertest';
-import { ORDER_AGGREGATE, orderEvent, type OrderEvent, type OrderEventLine } from '../../domain/order-events';
+import {
+  ORDER_AGGREGATE,
+  orderEvent,
+  type OrderEvent,
+  type OrderEventLine,
+  type OrderEventPayloads,
+} from '../../domain/order-events';
 import type { OrderStatus } from '../../domain/order-status';
 import type { AppDeps } from '../../api/deps';
 import { HttpProblem, sendProblem } from '../../api/problem';
@@ -20,6 +26,7 @@ import { catchUp } from '../../lib/projections/runner';
 import { sellerDashboardProjection, type SellerDashboardRow } from '../../lib/projections/seller-dashboard';
 import { createCustomer, createProduct as insertProductWithoutEvents, createSeller } from '../support/catalogue';
 import { deliverableAddress } from '../support/order-fixtures';
+import { createOrderRow } from '../support/order-history';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
 import { testConfig } from '../support/platform';
 
@@ -103,46 +110,17 @@ async function placeOrder(customerId: string, specs: LineSpec[]): Promise<string
   }));
   const subtotal = specs.reduce((sum, s) => sum + s.totalMinor, 0);
   const totals = { itemCount: lines.length, subtotalMinor: subtotal, commissionMinor: 0, totalMinor: subtotal };
+  const placed: OrderEventPayloads['OrderPlaced'] = {
+    customerId,
+    workflowId: `order-${orderId}`,
+    currency: 'EUR',
+    lines,
+    totals,
+    shippingAddress: { ...deliverableAddress },
+  };
   await db.$transaction(async (tx) => {
-    await tx.order.create({
-      data: {
-        id: orderId,
-        customerId,
-        workflowId: `order-${orderId}`,
-        status: 'PENDING',
-        currency: 'EUR',
-        itemCount: totals.itemCount,
-        subtotalMinor: BigInt(subtotal),
-        commissionMinor: 0n,
-        totalMinor: BigInt(subtotal),
-        shippingAddress: { ...deliverableAddress },
-        lines: {
-          create: lines.map((l) => ({
-            lineNo: l.lineNo,
-            productId: l.productId,
-            sellerId: l.sellerId,
-            productName: l.name,
-            quantity: l.quantity,
-            unitPriceMinor: BigInt(l.unitPriceMinor),
-            lineTotalMinor: BigInt(l.lineTotalMinor),
-            commissionRateBps: l.commissionRateBps,
-            commissionMinor: BigInt(l.commissionMinor),
-          })),
-        },
-      },
-    });
-    await step(
-      orderId,
-      tx,
-      orderEvent('OrderPlaced', {
-        customerId,
-        workflowId: `order-${orderId}`,
-        currency: 'EUR',
-        lines,
-        totals,
-        shippingAddress: { ...deliverableAddress },
-      }),
-    );
+    await createOrderRow(tx, orderId, placed);
+    await step(orderId, tx, orderEvent('OrderPlaced', placed));
   });
   return orderId;
 }

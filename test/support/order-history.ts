@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { orderWorkflowId } from '../../domain/ids';
-import { ORDER_AGGREGATE, orderEvent, type OrderEvent } from '../../domain/order-events';
+import { ORDER_AGGREGATE, orderEvent, type OrderEvent, type OrderEventPayloads } from '../../domain/order-events';
 import type { Database } from '../../lib/database';
-import { appendEvents, currentVersion } from '../../lib/event-store';
+import { appendEvents, currentVersion, type Tx } from '../../lib/event-store';
 import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../lib/projections/orders-read';
 import { deliverableAddress } from './catalogue';
 
@@ -158,4 +158,42 @@ export function normalized(rows: Map<string, OrderReadRow>): Record<string, unkn
 
 export function normalizedEqual(a: Map<string, OrderReadRow>, b: Map<string, OrderReadRow>): boolean {
   return isDeepStrictEqual(normalized(a), normalized(b));
+}
+
+/**
+ * The write model's order row and lines for an OrderPlaced payload, as the saga's record-order
+ * step writes them: for read-model tests whose projections or recalculations read the write model.
+ */
+export async function createOrderRow(
+  tx: Tx,
+  orderId: string,
+  placed: OrderEventPayloads['OrderPlaced'],
+): Promise<void> {
+  await tx.order.create({
+    data: {
+      id: orderId,
+      customerId: placed.customerId,
+      workflowId: placed.workflowId,
+      status: 'PENDING',
+      currency: placed.currency,
+      itemCount: placed.totals.itemCount,
+      subtotalMinor: BigInt(placed.totals.subtotalMinor),
+      commissionMinor: BigInt(placed.totals.commissionMinor),
+      totalMinor: BigInt(placed.totals.totalMinor),
+      shippingAddress: { ...placed.shippingAddress },
+      lines: {
+        create: placed.lines.map((l) => ({
+          lineNo: l.lineNo,
+          productId: l.productId,
+          sellerId: l.sellerId,
+          productName: l.name,
+          quantity: l.quantity,
+          unitPriceMinor: BigInt(l.unitPriceMinor),
+          lineTotalMinor: BigInt(l.lineTotalMinor),
+          commissionRateBps: l.commissionRateBps,
+          commissionMinor: BigInt(l.commissionMinor),
+        })),
+      },
+    },
+  });
 }
