@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { degraded, up, type HealthChecks, type HealthMonitor } from '../lib/health';
 import { projections } from '../lib/projections';
-import { measureLag } from '../lib/projections/lag';
+import { measureLags } from '../lib/projections/lag';
 import type { AppDeps } from './deps';
 
 /**
@@ -16,7 +16,7 @@ export function apiHealthChecks({ db, redis, temporal, config, metrics }: AppDep
     projections: async () => {
       let lags;
       try {
-        lags = await Promise.all(projections.map((projection) => measureLag(db, redis, projection)));
+        lags = await measureLags(db, redis, projections);
       } catch (error) {
         return degraded(`projection lag unknown: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -2,7 +2,6 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid } from '../domain/ids';
 import { isOrderStatus, orderStatuses } from '../domain/order-status';
-import { entryOf } from '../lib/cache';
 import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../lib/projections/orders-read';
 import { cacheTags } from '../lib/projections/projection';
 import type { AppDeps } from './deps';
@@ -12,7 +11,13 @@ import { sendOrderAsOf } from './order-event-routes';
 import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
 import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
 import { notFound } from './problem';
-import { awaitMinPositions, CONSISTENCY_HEADER } from './read-consistency';
+import {
+  awaitMinPositions,
+  CONSISTENCY_HEADER,
+  markFreshness,
+  readEntry,
+  type ReadConsistency,
+} from './read-consistency';
 import { parseOrProblem } from './validation';
 
 /**
@@ -85,9 +90,12 @@ export function orderReadRoutes(deps: AppDeps): Router {
         const row = await readRow(orderId);
         return row && orderFromReadRow(row);
       };
-      const entry = cache
-        ? await cache.get('order', orderId, [cacheTags.order(orderId), projectionTag], load)
-        : await load().then((value) => value && entryOf(value));
+      const entry = await readEntry(cache, consistency, {
+        kind: 'order',
+        key: orderId,
+        tags: [cacheTags.order(orderId), projectionTag],
+        load,
+      });
       if (entry) {
         if (consistency === 'reached') res.setHeader(CONSISTENCY_HEADER, 'reached');
         sendEntry(req, res, entry);
@@ -157,7 +165,7 @@ async function sendList(
   req: Parameters<typeof sendEntry>[0],
   res: Response,
   { db, cache }: AppDeps,
-  consistency: 'none' | 'reached' | 'timeout',
+  consistency: ReadConsistency,
   list: ListRequest,
 ): Promise<void> {
   const load = async () => {
@@ -170,11 +178,7 @@ async function sendList(
         : null;
     return { items: page.map(orderListItem), nextCursor };
   };
-  // A list has no other source to fall back to: after a timed-out wait it says it may be stale.
-  if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
-  const entry =
-    cache && consistency !== 'timeout'
-      ? await cache.get('orderList', list.key, list.tags, load)
-      : await load().then((value) => value && entryOf(value));
+  markFreshness(res, consistency);
+  const entry = await readEntry(cache, consistency, { kind: 'orderList', key: list.key, tags: list.tags, load });
   sendEntry(req, res, entry!);
 }

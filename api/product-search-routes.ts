@@ -1,12 +1,11 @@
 import { Router } from 'express';
-import { entryOf } from '../lib/cache';
 import { searchProducts } from '../lib/product-search';
 import { searchCacheKey, searchQuerySchema } from '../lib/product-search-params';
 import { cacheTags } from '../lib/projections/projection';
 import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../lib/projections/product-search';
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
-import { awaitMinPositions, CONSISTENCY_HEADER } from './read-consistency';
+import { awaitMinPositions, markFreshness, readEntry } from './read-consistency';
 import { parseOrProblem } from './validation';
 
 /**
@@ -22,12 +21,13 @@ export function productSearchRoutes({ db, cache, config }: Pick<AppDeps, 'db' | 
     const params = parseOrProblem(searchQuerySchema, req.query, 'query');
     // Read-your-writes: a seller that just changed a product sees the change in the next search.
     const consistency = await awaitMinPositions(req, { db, config }, productSearchProjection);
-    if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
-    const load = () => searchProducts(db, params);
-    const entry =
-      cache && consistency !== 'timeout'
-        ? await cache.get('search', searchCacheKey(params), [cacheTags.projection(PRODUCT_SEARCH_VIEW)], load)
-        : entryOf(await load());
+    markFreshness(res, consistency);
+    const entry = await readEntry(cache, consistency, {
+      kind: 'search',
+      key: searchCacheKey(params),
+      tags: [cacheTags.projection(PRODUCT_SEARCH_VIEW)],
+      load: () => searchProducts(db, params),
+    });
     // A search always answers (an empty page at worst); undefined would mean a cache that lost the load.
     if (!entry) throw new Error('the read cache returned no search result');
     sendEntry(req, res, entry);

@@ -1,4 +1,6 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { entryOf, type CacheEntry, type ReadCache } from '../lib/cache';
+import type { CacheKind } from '../lib/config';
 import { parsePositions, PositionSyntaxError, waitForPositions } from '../lib/projections/consistency';
 import { MIN_POSITION_HEADER, type Projection } from '../lib/projections/projection';
 import type { AppDeps } from './deps';
@@ -42,4 +44,23 @@ function badPosition(field: string, message: string): HttpProblem {
   return new HttpProblem(400, problemTypes.validation, 'Request validation failed', `${field} is invalid`, [
     { field, message },
   ]);
+}
+
+/** For reads with no other source to fall back to: `reached`, or `stale` once the wait ran out. */
+export function markFreshness(res: Response, consistency: ReadConsistency): void {
+  if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
+}
+
+/**
+ * A read through the cache; straight from the read model after a timed-out wait, when the cache
+ * may still hold an entry from before the client's write. Undefined when `load` found nothing.
+ */
+export async function readEntry(
+  cache: ReadCache | undefined,
+  consistency: ReadConsistency,
+  read: { kind: CacheKind; key: string; tags: string[]; load: () => Promise<unknown> },
+): Promise<CacheEntry | undefined> {
+  if (cache && consistency !== 'timeout') return cache.get(read.kind, read.key, read.tags, read.load);
+  const value = await read.load();
+  return value === undefined ? undefined : entryOf(value);
 }

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { isUuid } from '../domain/ids';
-import { entryOf } from '../lib/cache';
 import type { Database } from '../lib/database';
 import { cacheTags, qualifiedTable } from '../lib/projections/projection';
 import {
@@ -13,7 +12,7 @@ import {
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
 import { notFound } from './problem';
-import { awaitMinPositions, CONSISTENCY_HEADER } from './read-consistency';
+import { awaitMinPositions, markFreshness, readEntry } from './read-consistency';
 import { parseOrProblem } from './validation';
 
 /**
@@ -77,13 +76,13 @@ export function sellerDashboardRoutes({ db, cache, config }: AppDeps): Router {
     const { sellerId } = parseOrProblem(dashboardPath, req.params, 'path');
     // Read-your-writes: a seller that just changed a product waits for the dashboard to show it.
     const consistency = await awaitMinPositions(req, { db, config }, sellerDashboardProjection);
-    if (consistency !== 'none') res.setHeader(CONSISTENCY_HEADER, consistency === 'reached' ? 'reached' : 'stale');
-    const load = () => loadDashboard(db, sellerId);
-    const tags = [cacheTags.seller(sellerId), cacheTags.projection(sellerDashboardProjection.name)];
-    const entry =
-      cache && consistency !== 'timeout'
-        ? await cache.get('dashboard', sellerId, tags, load)
-        : await load().then((dashboard) => dashboard && entryOf(dashboard));
+    markFreshness(res, consistency);
+    const entry = await readEntry(cache, consistency, {
+      kind: 'dashboard',
+      key: sellerId,
+      tags: [cacheTags.seller(sellerId), cacheTags.projection(sellerDashboardProjection.name)],
+      load: () => loadDashboard(db, sellerId),
+    });
     if (!entry) throw notFound(`seller ${sellerId} has no dashboard (unknown seller, or nothing recorded yet)`);
     sendEntry(req, res, entry);
   });

@@ -19,7 +19,7 @@ import { migrate } from '../lib/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
 import { projections } from '../lib/projections';
 import { recalculateDashboards } from '../lib/dashboard-recalculation';
-import { measureLag } from '../lib/projections/lag';
+import { measureLags } from '../lib/projections/lag';
 import { SELLER_DASHBOARD_VIEW, sellerDashboardProjection } from '../lib/projections/seller-dashboard';
 import { ordersReadProjection, type OrderReadRow } from '../lib/projections/orders-read';
 import { cacheTags } from '../lib/projections/projection';
@@ -578,7 +578,7 @@ async function livePhase(
       ((await pidusage(projectorPid)).ctime - cpuBefore) / 1000 / live.seconds,
       2,
     );
-    const lags = await Promise.all(projections.map((p) => measureLag(db, redis, p)));
+    const lags = await measureLags(db, redis, projections);
     for (const lag of lags) figures[`live_${lag.projection}_lag_events_at_end`] = lag.events;
 
     await relayAgain.stop();

@@ -135,9 +135,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   async function loadEntry(kind: CacheKind, load: () => Promise<unknown>): Promise<CacheEntry | undefined> {
     metrics?.cacheLoads.inc({ kind });
     const value = await load();
-    if (value === undefined) return undefined;
-    const body = JSON.stringify(value);
-    return { body, etag: etagOf(body) };
+    return value === undefined ? undefined : entryOf(value);
   }
 
   async function loadAndStore(

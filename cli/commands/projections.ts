@@ -5,7 +5,7 @@ import { createReadCache } from '../../lib/cache';
 import { loadConfigOrExit, type Config } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
 import { projectionNamed, projections } from '../../lib/projections';
-import { measureLag } from '../../lib/projections/lag';
+import { measureLags } from '../../lib/projections/lag';
 import type { Projection } from '../../lib/projections/projection';
 import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
 import { createRedis, type Redis } from '../../lib/redis';
@@ -32,22 +32,22 @@ export function projectionsCommand(): Command {
                   rebuild_events::text AS rebuild_events, rebuild_ms
            FROM read_models.projection_status`,
         );
-        return Promise.all(
-          projections.map(async (projection) => {
-            const status = statuses.find((s) => s.projection === projection.name);
-            const lag = await measureLag(db, redis, projection).catch(() => undefined);
-            return {
-              projection: projection.name,
-              eventsApplied: Number(status?.events_applied ?? 0),
-              lastEventAt: status?.last_event_at?.toISOString() ?? null,
-              lastAppliedAt: status?.last_applied_at?.toISOString() ?? null,
-              rebuiltAt: status?.rebuilt_at?.toISOString() ?? null,
-              rebuildMs: status?.rebuild_ms ?? null,
-              lagEvents: lag?.events ?? null,
-              lagSeconds: lag ? Number(lag.seconds.toFixed(1)) : null,
-            };
-          }),
-        );
+        // Without Redis the lag is unknown (null), the rest is still shown.
+        const lags = await measureLags(db, redis, projections).catch(() => undefined);
+        return projections.map((projection) => {
+          const status = statuses.find((s) => s.projection === projection.name);
+          const lag = lags?.find((l) => l.projection === projection.name);
+          return {
+            projection: projection.name,
+            eventsApplied: Number(status?.events_applied ?? 0),
+            lastEventAt: status?.last_event_at?.toISOString() ?? null,
+            lastAppliedAt: status?.last_applied_at?.toISOString() ?? null,
+            rebuiltAt: status?.rebuilt_at?.toISOString() ?? null,
+            rebuildMs: status?.rebuild_ms ?? null,
+            lagEvents: lag?.events ?? null,
+            lagSeconds: lag ? Number(lag.seconds.toFixed(1)) : null,
+          };
+        });
       });
       if (options.json) {
         printJson(rows);

@@ -18,34 +18,45 @@ export interface ProjectionLag {
   seconds: number;
 }
 
-export async function measureLag(
+/**
+ * The lag of each projection. Projections share streams (every one of them follows orders), so
+ * the outbox is counted once per stream for all of them: readiness probes and scrapes call this.
+ */
+export async function measureLags(
   db: Database,
   redis: Redis,
-  projection: Projection,
+  projections: readonly Projection[],
   now = Date.now(),
-): Promise<ProjectionLag> {
-  let events = 0;
-  let oldest = Number.POSITIVE_INFINITY;
-  for (const aggregateType of projection.aggregateTypes) {
-    const stream = eventStreamName(aggregateType);
-    const [outbox] = await db.$queryRawUnsafe<{ n: number; oldest: Date | null }[]>(
-      // FAILED rows count: the projection never gets them until an operator retries them. Naming
-      // the statuses lets the (status, next_attempt_at, sequence) index skip the published rows.
-      `SELECT count(*)::int AS n, min(created_at) AS oldest FROM outbox_events
-       WHERE status IN ('PENDING', 'FAILED') AND stream = $1`,
-      stream,
-    );
-    events += outbox?.n ?? 0;
-    if (outbox?.oldest) oldest = Math.min(oldest, outbox.oldest.getTime());
-    const behind = await streamLag(redis, stream, projection.name);
-    events += behind.events;
-    oldest = Math.min(oldest, behind.oldestMs);
-  }
-  return {
-    projection: projection.name,
-    events,
-    seconds: events === 0 || !Number.isFinite(oldest) ? 0 : Math.max(0, (now - oldest) / 1000),
-  };
+): Promise<ProjectionLag[]> {
+  const streams = [...new Set(projections.flatMap((p) => p.aggregateTypes.map(eventStreamName)))];
+  const outbox = await db.$queryRawUnsafe<{ stream: string; n: number; oldest: Date | null }[]>(
+    // FAILED rows count: the projection never gets them until an operator retries them. Naming
+    // the statuses lets the (status, next_attempt_at, sequence) index skip the published rows.
+    `SELECT stream, count(*)::int AS n, min(created_at) AS oldest FROM outbox_events
+     WHERE status IN ('PENDING', 'FAILED') AND stream = ANY($1::text[])
+     GROUP BY stream`,
+    streams,
+  );
+  const unpublished = new Map(outbox.map((row) => [row.stream, row]));
+  return Promise.all(
+    projections.map(async (projection) => {
+      let events = 0;
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const stream of projection.aggregateTypes.map(eventStreamName)) {
+        const waiting = unpublished.get(stream);
+        events += waiting?.n ?? 0;
+        if (waiting?.oldest) oldest = Math.min(oldest, waiting.oldest.getTime());
+        const behind = await streamLag(redis, stream, projection.name);
+        events += behind.events;
+        oldest = Math.min(oldest, behind.oldestMs);
+      }
+      return {
+        projection: projection.name,
+        events,
+        seconds: events === 0 || !Number.isFinite(oldest) ? 0 : Math.max(0, (now - oldest) / 1000),
+      };
+    }),
+  );
 }
 
 async function streamLag(redis: Redis, stream: string, group: string): Promise<{ events: number; oldestMs: number }> {
@@ -74,7 +85,8 @@ async function streamLag(redis: Redis, stream: string, group: string): Promise<{
   return { events: undelivered + pending, oldestMs };
 }
 
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
+/** A Redis reply of alternating names and values (XINFO) as a record. */
+export function fieldsOf(flat: unknown[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
   return record;

@@ -5,6 +5,7 @@ import { loadConfig } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
 import { appendEvents } from '../../lib/event-store';
 import { eventStreamName } from '../../lib/outbox-relay';
+import { fieldsOf } from '../../lib/projections/lag';
 import { ordersReadProjection } from '../../lib/projections/orders-read';
 import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
 import { catchUp, startProjector, type RunningProjector } from '../../lib/projections/runner';
@@ -242,7 +243,7 @@ describe('orders_read projection', () => {
       );
       await waitUntil('the duplicate entry handled', 10_000, async () => {
         const pending = (await redis.xinfo('GROUPS', eventStreamName('order'))) as unknown[][];
-        const group = pending.map(toRecord).find((g) => g['name'] === 'orders_read');
+        const group = pending.map(fieldsOf).find((g) => g['name'] === 'orders_read');
         return group?.['lag'] === 0 && group?.['pending'] === 0;
       });
       const after = await db.$queryRawUnsafe<{ events_applied: bigint }[]>(
@@ -324,9 +325,3 @@ describe('orders_read projection', () => {
     });
   });
 });
-
-function toRecord(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-  return record;
-}
