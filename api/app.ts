@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import { createApiKeyAuthenticator } from '../lib/api-keys';
 import { createReadCache } from '../lib/cache';
+import { requestIdOf, runInRequest } from '../lib/request-context';
 import { createHealthMonitor } from '../lib/health';
 import { createApiMetrics } from '../lib/metrics';
+import { identifyCaller, requireKey } from './authentication';
 import type { AppDeps } from './deps';
+import { docsRoutes } from './docs-routes';
 import { apiHealthChecks, healthRoutes } from './health-routes';
 import { httpMetrics, metricsRoutes } from './metrics-routes';
 import { orderEventRoutes } from './order-event-routes';
@@ -16,6 +20,7 @@ import { sellerDashboardRoutes } from './seller-dashboard-routes';
 import { orderRoutes } from './order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './problem';
 import { probeRoutes } from './probe-routes';
+import { rateLimit } from './rate-limit';
 import { shipmentRoutes } from './shipment-routes';
 
 export const BODY_LIMIT = '100kb';
@@ -27,7 +32,8 @@ export function createApp(given: AppDeps): Express {
   const cache =
     given.cache ??
     createReadCache({ redis: given.redis, metrics, ttlMs: given.config.cache.ttlMs, logger: given.logger });
-  const deps: AppDeps = { ...given, metrics, cache };
+  const apiKeys = given.apiKeys ?? createApiKeyAuthenticator(given.db, given.config.apiKeys);
+  const deps: AppDeps = { ...given, metrics, cache, apiKeys };
   const health = createHealthMonitor(apiHealthChecks(deps), {
     ...deps.config.health,
     onReport: (report) => metrics.recordHealth(report),
@@ -50,10 +56,17 @@ export function createApp(given: AppDeps): Express {
       autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url?.startsWith('/health/') ?? false) },
     }),
   );
+  app.use((req, _res, next) => runInRequest(requestIdOf(req), next));
+  // Who is calling, then how often they may, then whether they may at all: a bad key is limited by
+  // IP like any other request, and no body is parsed for a caller without a key.
+  app.use(identifyCaller(apiKeys));
+  app.use(rateLimit({ ...deps, metrics }));
+  app.use(requireKey);
   app.use(requireJsonBodies);
   app.use(express.json({ limit: BODY_LIMIT }));
 
   app.use(healthRoutes(health));
+  app.use(docsRoutes(deps));
   if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
   app.use(probeRoutes(deps));
   app.use(orderRoutes(deps));
@@ -73,15 +86,17 @@ export function createApp(given: AppDeps): Express {
 /** Writes that carry a body must say it is JSON: anything else is 415, not a silent `{}`. */
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.is('application/json')) {
-    next(
-      new HttpProblem(
-        415,
-        problemTypes.unsupportedMediaType,
-        'Unsupported Media Type',
-        `request bodies must be application/json, got ${req.headers['content-type'] ?? 'no content type'}`,
-      ),
-    );
+  const type = req.headers['content-type'] ?? 'no content type';
+  // JSON is UTF-8 (RFC 8259): another charset would be decoded into something the client never sent.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+  const problem =
+    hasBody && !req.is('application/json')
+      ? `request bodies must be application/json, got ${type}`
+      : hasBody && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8'
+        ? `JSON bodies must be UTF-8, got charset ${charset}`
+        : undefined;
+  if (problem) {
+    next(new HttpProblem(415, problemTypes.unsupportedMediaType, 'Unsupported Media Type', problem));
     return;
   }
   next();
@@ -134,6 +149,7 @@ function allowedMethods(app: Express, path: string): string[] {
 interface BodyParserError {
   type?: string;
   status?: number;
+  name?: string;
 }
 
 function problemHandler({ logger }: AppDeps): ErrorRequestHandler {
@@ -168,6 +184,16 @@ function toProblem(error: unknown): HttpProblem {
       'Unsupported Media Type',
       'unsupported body encoding',
     );
+  }
+  // The router could not percent-decode a path parameter (`/v1/orders/%ZZ`).
+  if (bodyError.name === 'URIError' && bodyError.status === 400) {
+    return new HttpProblem(400, problemTypes.validation, 'Request validation failed', 'the path is invalid', [
+      { field: 'path', message: 'must be valid percent-encoded UTF-8' },
+    ]);
+  }
+  // Any other refusal of the body by the parser, e.g. a gzip body that does not inflate.
+  if (bodyError.status !== undefined && bodyError.status >= 400 && bodyError.status < 500) {
+    return new HttpProblem(400, problemTypes.malformedJson, 'Malformed JSON', 'the request body could not be decoded');
   }
   if (isUnavailable(error)) {
     return new HttpProblem(

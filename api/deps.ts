@@ -1,3 +1,4 @@
+import type { ApiKeyAuthenticator } from '../lib/api-keys';
 import type { ReadCache } from '../lib/cache';
 import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
@@ -17,4 +18,6 @@ export interface AppDeps {
   metrics?: ApiMetrics;
   /** The read cache (lib/cache.ts); createApp makes one on `redis` when none is given. */
   cache?: ReadCache;
+  /** Checks API keys; createApp makes one on `db` (with config.apiKeys' cache) when none is given. */
+  apiKeys?: ApiKeyAuthenticator;
 }

@@ -5,7 +5,9 @@ import { formatMoney, money } from '../domain/money';
 import { ORDER_AGGREGATE, type OrderState } from '../domain/order-events';
 import type { Database } from '../lib/database';
 import { currentVersion, loadAggregate, readEvents, type LoadedAggregate } from '../lib/event-store';
+import { allowRoles, ensureVisible, principalOf } from './access';
 import type { AppDeps } from './deps';
+import { actsForOrderCustomer, type OrderParties } from './order-access';
 import { notFound } from './problem';
 import { parseOrProblem } from './validation';
 
@@ -24,8 +26,8 @@ const wholeNumber = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`));
 
-const orderPath = z.object({ orderId: z.string().refine(isUuid, 'must be a UUID') });
-const eventsQuery = z
+export const orderPath = z.object({ orderId: z.string().refine(isUuid, 'must be a UUID') });
+export const eventsQuery = z
   .object({
     after: wholeNumber(0, 2_147_483_647).optional(),
     limit: wholeNumber(1, EVENTS_PAGE_MAX).optional(),
@@ -45,14 +47,16 @@ const asOfValue = z.string().transform((value, ctx): AsOf => {
   ctx.addIssue({ code: 'custom', message: 'must be a positive version number or an ISO 8601 time' });
   return z.NEVER;
 });
-const asOfQuery = z.object({ asOf: asOfValue });
+export const asOfQuery = z.object({ asOf: asOfValue });
 
-export function orderEventRoutes({ db }: AppDeps): Router {
+export function orderEventRoutes(deps: AppDeps): Router {
+  const { db } = deps;
   const router = Router();
 
-  router.get('/v1/orders/:orderId/events', async (req, res) => {
+  router.get('/v1/orders/:orderId/events', allowRoles('customer', 'operator'), async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
     const { after = 0, limit = EVENTS_PAGE_DEFAULT } = parseOrProblem(eventsQuery, req.query, 'query');
+    ensureVisible(await actsForOrderCustomer(deps, principalOf(req), orderId), `order ${orderId}`);
     const page = await readEvents(db, orderId, { afterVersion: after, limit: limit + 1 });
     if (page.length === 0 && !(await orderExists(db, orderId))) throw notFound(`order ${orderId} does not exist`);
     const events = page.slice(0, limit);
@@ -75,8 +79,18 @@ export function orderEventRoutes({ db }: AppDeps): Router {
 }
 
 /** GET /v1/orders/{id}?asOf=…: the order rebuilt as of a version or time; 404 when it did not exist then. */
-export async function sendOrderAsOf(db: Database, orderId: string, query: unknown, res: Response): Promise<void> {
+export async function sendOrderAsOf(
+  db: Database,
+  orderId: string,
+  query: unknown,
+  res: Response,
+  mayRead: (order: OrderParties) => boolean,
+): Promise<void> {
   const { asOf } = parseOrProblem(asOfQuery, query, 'query');
+  // Who may read it is settled on the order as it is now, before any answer that would say
+  // whether it exists or how many versions it has.
+  const latest = await loadAggregate<OrderState>(db, ORDER_AGGREGATE, orderId);
+  if (!latest || !mayRead(latest.state)) throw notFound(`order ${orderId} does not exist`);
   const loaded = await loadAggregate<OrderState>(
     db,
     ORDER_AGGREGATE,

@@ -4,11 +4,13 @@ import { isUuid } from '../domain/ids';
 import { isOrderStatus, orderStatuses } from '../domain/order-status';
 import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../lib/projections/orders-read';
 import { cacheTags } from '../lib/projections/projection';
+import { actsForCustomer, actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
 import { decodeCursor, encodeCursor } from './keyset-cursor';
 import { sendOrderAsOf } from './order-event-routes';
 import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
+import { mayReadOrder, type OrderParties } from './order-access';
 import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
 import { notFound } from './problem';
 import {
@@ -31,10 +33,10 @@ import { parseOrProblem } from './validation';
  */
 
 const uuid = z.string().refine(isUuid, 'must be a UUID');
-const orderPath = z.object({ orderId: uuid });
-const customerPath = z.object({ customerId: uuid });
-const sellerPath = z.object({ sellerId: uuid });
-const listQuery = z
+export const orderPath = z.object({ orderId: uuid });
+export const customerPath = z.object({ customerId: uuid });
+export const sellerPath = z.object({ sellerId: uuid });
+export const listQuery = z
   .object({
     limit: z.coerce
       .number({ error: 'must be a number' })
@@ -80,8 +82,10 @@ export function orderReadRoutes(deps: AppDeps): Router {
 
   router.get('/v1/orders/:orderId', async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    const readable = (order: OrderParties): void =>
+      ensureVisible(mayReadOrder(principalOf(req), order), `order ${orderId}`);
     if (req.query.asOf !== undefined) {
-      await sendOrderAsOf(db, orderId, req.query, res);
+      await sendOrderAsOf(db, orderId, req.query, res, (order) => mayReadOrder(principalOf(req), order));
       return;
     }
     const consistency = await awaitMinPositions(req, deps, ordersReadProjection);
@@ -97,6 +101,8 @@ export function orderReadRoutes(deps: AppDeps): Router {
         load,
       });
       if (entry) {
+        // Operators read every order: only others pay for looking inside the cached body.
+        if (principalOf(req).role !== 'operator') readable(JSON.parse(entry.body) as OrderParties);
         if (consistency === 'reached') res.setHeader(CONSISTENCY_HEADER, 'reached');
         sendEntry(req, res, entry);
         return;
@@ -105,19 +111,24 @@ export function orderReadRoutes(deps: AppDeps): Router {
     // The read model is behind (or has not seen this order): its events are the source.
     const folded = await orderRowFromEvents(db, orderId);
     if (folded) {
+      const order = orderFromReadRow(folded);
+      readable(order);
       res.setHeader(CONSISTENCY_HEADER, 'fallback');
-      res.json(orderFromReadRow(folded));
+      res.json(order);
       return;
     }
     // Accepted but not yet recorded by the workflow's first step: answer from what it was started with.
     const input = await startedInput(deps, orderId);
     if (!input) throw notFound(`order ${orderId} does not exist`);
+    const order = orderFromInput(input, await sagaStateIfQuick(deps, orderHandle(deps.temporal, orderId)));
+    readable(order);
     res.setHeader(CONSISTENCY_HEADER, 'fallback');
-    res.json(orderFromInput(input, await sagaStateIfQuick(deps, orderHandle(deps.temporal, orderId))));
+    res.json(order);
   });
 
-  router.get('/v1/customers/:customerId/orders', async (req, res) => {
+  router.get('/v1/customers/:customerId/orders', allowRoles('customer', 'operator'), async (req, res) => {
     const { customerId } = parseOrProblem(customerPath, req.params, 'path');
+    ensureVisible(actsForCustomer(principalOf(req), customerId), `customer ${customerId}`);
     const query = parseOrProblem(listQuery, req.query, 'query');
     const cursor = decodeCursor(query.cursor, isListCursor);
     await sendList(req, res, deps, await awaitMinPositions(req, deps, ordersReadProjection), {
@@ -132,8 +143,9 @@ export function orderReadRoutes(deps: AppDeps): Router {
     });
   });
 
-  router.get('/v1/sellers/:sellerId/orders', async (req, res) => {
+  router.get('/v1/sellers/:sellerId/orders', allowRoles('seller', 'operator'), async (req, res) => {
     const { sellerId } = parseOrProblem(sellerPath, req.params, 'path');
+    ensureVisible(actsForSeller(principalOf(req), sellerId), `seller ${sellerId}`);
     const query = parseOrProblem(listQuery, req.query, 'query');
     const cursor = decodeCursor(query.cursor, isListCursor);
     await sendList(req, res, deps, await awaitMinPositions(req, deps, ordersReadProjection), {

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../domain/ids';
 import { formatMoney, money } from '../domain/money';
@@ -16,7 +16,11 @@ import {
   type OrderWorkflowInput,
 } from '../workflows/order-contract';
 import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../workflows/search-attributes';
+import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './access';
 import type { AppDeps } from './deps';
+import { actsForOrderCustomer } from './order-access';
+import { principalSubject, type Principal } from './principal';
+import { requestIdOf } from '../lib/request-context';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
 import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
 import { ORDER_AGGREGATE } from '../domain/order-events';
@@ -31,7 +35,7 @@ const uuid = z.string().refine(isUuid, 'must be a UUID');
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
-function createOrderBody(limits: Config['orders']) {
+export function createOrderBody(limits: Config['orders']) {
   const item = z
     .object({
       productId: uuid,
@@ -44,7 +48,8 @@ function createOrderBody(limits: Config['orders']) {
     .strict();
   return z
     .object({
-      customerId: uuid,
+      // A customer key's own customer when left out; operators name one.
+      customerId: uuid.optional(),
       items: z
         .array(item, { error: 'must be a list of items' })
         .min(1, 'must have at least 1 item')
@@ -64,10 +69,13 @@ function createOrderBody(limits: Config['orders']) {
     .strict();
 }
 
-type CreateOrderBody = z.output<ReturnType<typeof createOrderBody>>;
+/** The order as submitted, with the customer it is for resolved from the key. */
+type CreateOrderBody = z.output<ReturnType<typeof createOrderBody>> & { customerId: string };
 
-const orderPath = z.object({ orderId: uuid });
-const cancelBody = z.object({ reason: z.string().max(500, 'must be at most 500 characters').optional() }).strict();
+export const orderPath = z.object({ orderId: uuid });
+export const cancelBody = z
+  .object({ reason: z.string().max(500, 'must be at most 500 characters').optional() })
+  .strict();
 
 /**
  * Orders over HTTP. The API validates, prices from the catalogue and starts the order's workflow;
@@ -82,11 +90,14 @@ export function orderRoutes(deps: AppDeps): Router {
   const createOrderSchema = createOrderBody(config.orders);
   const handleOf = (orderId: string) => orderHandle(temporal, orderId);
 
-  router.post('/v1/orders', async (req, res) => {
+  router.post('/v1/orders', allowRoles('customer', 'operator'), async (req, res) => {
+    const principal = principalOf(req);
     const key = parseIdempotencyKey(req.headers['idempotency-key']);
-    const body = parseOrProblem(createOrderSchema, req.body, 'body');
+    const { body: parsed, actingFor } = parseBodyActingFor(req, createOrderSchema, 'customerId');
+    const body: CreateOrderBody = { ...parsed, customerId: actingFor };
+    const scope = createOrderScope(principal);
 
-    const claim = await idempotency.begin(CREATE_ORDER_SCOPE, key, requestHash(body));
+    const claim = await idempotency.begin(scope, key, requestHash(body));
     if (claim.kind === 'replay') {
       deps.metrics?.idempotentReplays.inc({ scope: CREATE_ORDER_SCOPE });
       res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
@@ -118,7 +129,8 @@ export function orderRoutes(deps: AppDeps): Router {
       // A takeover may follow a first attempt that got as far as starting the workflow.
       if (!claim.resumed || !(await workflowExists(handleOf(orderId)))) {
         const order = await priceOrFail(db, config, body);
-        await startOrderWorkflow(deps, orderId, body, order);
+        await startOrderWorkflow(deps, orderId, body, order, requestIdOf(req));
+        req.log?.info({ orderId, workflowId }, 'order workflow started');
         // Counted where the workflow starts: a resumed key whose workflow exists, or a replay, is no new order.
         deps.metrics?.ordersSubmitted.inc();
       }
@@ -126,18 +138,19 @@ export function orderRoutes(deps: AppDeps): Router {
       // "Already started" can only mean an earlier attempt with this key started it: that is success.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
         // Rejected before any effect: nothing is kept. Otherwise the outcome is unknown: a retry resumes.
-        if (error instanceof HttpProblem && error.status < 500) await idempotency.abandon(CREATE_ORDER_SCOPE, key);
-        else await idempotency.release(CREATE_ORDER_SCOPE, key);
+        if (error instanceof HttpProblem && error.status < 500) await idempotency.abandon(scope, key);
+        else await idempotency.release(scope, key);
         throw error;
       }
     }
     const accepted = { orderId, status: 'PENDING', workflowId };
-    await idempotency.complete(CREATE_ORDER_SCOPE, key, 202, accepted);
+    await idempotency.complete(scope, key, 202, accepted);
     sendAccepted(res, 202, accepted);
   });
 
-  router.get('/v1/orders/:orderId/saga', async (req, res) => {
+  router.get('/v1/orders/:orderId/saga', allowRoles('customer', 'operator'), async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
+    await ensureOrderCustomer(deps, req, orderId);
     try {
       const state: OrderSagaState = await handleOf(orderId).query(orderStateQuery);
       res.json(state);
@@ -147,9 +160,10 @@ export function orderRoutes(deps: AppDeps): Router {
     }
   });
 
-  router.post('/v1/orders/:orderId/cancel', async (req, res) => {
+  router.post('/v1/orders/:orderId/cancel', allowRoles('customer', 'operator'), async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
     const { reason } = parseOrProblem(cancelBody, req.body, 'body');
+    await ensureOrderCustomer(deps, req, orderId);
     const handle = handleOf(orderId);
     let outcome: CancelOrderResponse;
     try {
@@ -167,6 +181,15 @@ export function orderRoutes(deps: AppDeps): Router {
   });
 
   return router;
+}
+
+/** Idempotency keys are the caller's own: another caller's same key neither replays nor blocks a request. */
+export const createOrderScope = (principal: Principal): string =>
+  `${CREATE_ORDER_SCOPE} ${principalSubject(principal)}`;
+
+/** 404 (as if there were no such order) unless the caller acts for the order's customer. */
+async function ensureOrderCustomer(deps: AppDeps, req: Request, orderId: string): Promise<void> {
+  ensureVisible(await actsForOrderCustomer(deps, principalOf(req), orderId), `order ${orderId}`);
 }
 
 /** 202 bodies carry the order id; the Location points at it, on the first answer and on replays. */
@@ -247,6 +270,7 @@ async function startOrderWorkflow(
   orderId: string,
   body: CreateOrderBody,
   order: PricedOrder,
+  requestId: string,
 ): Promise<void> {
   const input: OrderWorkflowInput = {
     orderId,
@@ -264,6 +288,8 @@ async function startOrderWorkflow(
     args: [input],
     // A closed order's id is never run again: a late retry gets "already started", i.e. success.
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    // The HTTP request that placed the order: an operator goes from an API log line to the saga.
+    memo: { requestId },
     staticSummary: orderSummary({
       itemCount: order.itemCount,
       totalMinor: order.totalMinor,

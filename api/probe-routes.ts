@@ -1,22 +1,24 @@
+import { requestIdOf } from '../lib/request-context';
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { isUuid, probeWorkflowId } from '../domain/ids';
 import type { platformProbeWorkflow, ProbeState } from '../workflows/probe';
+import { allowRoles, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { HttpProblem, notFound } from './problem';
 import { parseOrProblem } from './validation';
 import { SagaStep } from '../workflows/search-attributes';
 
-const createProbeBody = z
+export const createProbeBody = z
   .object({
     note: z.string().max(500, 'must be at most 500 characters').default(''),
     probeId: z.string().refine(isUuid, 'must be a UUID').optional(),
   })
   .strict();
 
-const probePath = z.object({ probeId: z.string().refine(isUuid, 'must be a UUID') });
+export const probePath = z.object({ probeId: z.string().refine(isUuid, 'must be a UUID') });
 
 const probeStatus = {
   RUNNING: 'RUNNING',
@@ -30,7 +32,8 @@ const probeStatus = {
 export function probeRoutes({ config, temporal }: AppDeps): Router {
   const router = Router();
 
-  router.post('/v1/probes', async (req, res) => {
+  // Probes are the operators' tool: what they run and show is the platform's, not a customer's.
+  router.post('/v1/probes', allowRoles('operator'), async (req, res) => {
     const body = parseOrProblem(createProbeBody, req.body, 'body');
     const probeId = body.probeId ?? randomUUID();
     const workflowId = probeWorkflowId(probeId);
@@ -38,11 +41,18 @@ export function probeRoutes({ config, temporal }: AppDeps): Router {
       await temporal.client.workflow.start<typeof platformProbeWorkflow>('platformProbeWorkflow', {
         workflowId,
         taskQueue: config.temporal.taskQueue,
-        args: [{ probeId, workflowId, requestedBy: req.ip ?? 'unknown', note: body.note }],
+        args: [
+          {
+            probeId,
+            workflowId,
+            requestedBy: `key ${principalOf(req).keyId} from ${req.ip ?? 'unknown'}`,
+            note: body.note,
+          },
+        ],
         workflowExecutionTimeout: config.probeTimeoutMs,
         typedSearchAttributes: [{ key: SagaStep, value: 'record-request' }],
         staticSummary: `Platform probe ${probeId}${body.note ? `: ${body.note}` : ''}`,
-        memo: { requestId: req.id },
+        memo: { requestId: requestIdOf(req) },
       });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
@@ -53,7 +63,7 @@ export function probeRoutes({ config, temporal }: AppDeps): Router {
     res.status(202).location(`/v1/probes/${probeId}`).json({ probeId, workflowId, status: probeStatus.RUNNING });
   });
 
-  router.get('/v1/probes/:probeId', async (req, res) => {
+  router.get('/v1/probes/:probeId', allowRoles('operator'), async (req, res) => {
     const { probeId } = parseOrProblem(probePath, req.params, 'path');
     const workflowId = probeWorkflowId(probeId);
     const handle = temporal.client.workflow.getHandle<typeof platformProbeWorkflow>(workflowId);

@@ -32,6 +32,8 @@ export const problemTypes = {
   payloadTooLarge: 'payload-too-large',
   unsupportedMediaType: 'unsupported-media-type',
   notFound: 'not-found',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
   methodNotAllowed: 'method-not-allowed',
   unavailable: 'service-unavailable',
   internal: 'internal-error',
@@ -41,6 +43,8 @@ export const problemTypes = {
   cancellationRefused: 'cancellation-refused',
   shipmentCancelled: 'shipment-cancelled',
   orderClosed: 'order-closed',
+  rateLimited: 'rate-limited',
+  rateLimiterUnavailable: 'rate-limiter-unavailable',
 } as const;
 
 export class HttpProblem extends Error {

@@ -18,6 +18,7 @@ import {
   type ProductWriteResult,
 } from '../lib/product-store';
 import { formatPosition, POSITION_HEADER, type EventPosition } from '../lib/projections/projection';
+import { actsForSeller, allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { HttpProblem, notFound, problemTypes } from './problem';
 import { parseOrProblem } from './validation';
@@ -27,8 +28,8 @@ import { parseOrProblem } from './validation';
  * last event (Shopflow-Position) so the client can read its own write from the read models, and
  * products carry their version as a strong ETag that PATCH takes back in If-Match.
  *
- * Until API keys arrive (issue 9) the seller is named in the body and any caller may PATCH any
- * product: there is no ownership check yet.
+ * Sellers write their own products (another seller's product is a 404); operators any product.
+ * Customers review as themselves.
  */
 
 /** Problem types of product writes (beside api/problem.ts's shared ones). */
@@ -77,9 +78,10 @@ const fields = {
   active: z.boolean({ error: 'must be true or false' }),
 };
 
-const createProductBody = z
+export const createProductBody = z
   .object({
-    sellerId: uuid,
+    // A seller key's own seller when left out; operators name one.
+    sellerId: uuid.optional(),
     sku: fields.sku,
     name: fields.name,
     description: fields.description.default(''),
@@ -92,7 +94,7 @@ const createProductBody = z
   .strict();
 
 /** sku and currency are fixed once a product exists: a PATCH naming them is refused as unknown fields. */
-const updateProductBody = z
+export const updateProductBody = z
   .object({
     name: fields.name.optional(),
     description: fields.description.optional(),
@@ -108,9 +110,10 @@ const updateProductBody = z
     when: (payload) => payload.issues.length === 0,
   });
 
-const reviewBody = z
+export const reviewBody = z
   .object({
-    customerId: uuid,
+    // A customer key's own customer when left out; operators name one.
+    customerId: uuid.optional(),
     rating: z
       .number({ error: 'must be a number' })
       .int('must be a whole number from 1 to 5')
@@ -120,32 +123,38 @@ const reviewBody = z
   })
   .strict();
 
-const productPath = z.object({ productId: uuid });
+export const productPath = z.object({ productId: uuid });
 
 export function productRoutes({ db }: AppDeps): Router {
   const router = Router();
 
-  router.post('/v1/products', async (req, res) => {
-    const body = parseOrProblem(createProductBody, req.body, 'body');
-    const result = await refusedAsProblem(() => createProduct(db, body));
+  router.post('/v1/products', allowRoles('seller', 'operator'), async (req, res) => {
+    const { body, actingFor: sellerId } = parseBodyActingFor(req, createProductBody, 'sellerId');
+    const result = await refusedAsProblem(() => createProduct(db, { ...body, sellerId }));
     res.location(`/v1/products/${result.product.productId}`);
     sendProduct(res, 201, result);
   });
 
-  router.patch('/v1/products/:productId', async (req, res) => {
+  router.patch('/v1/products/:productId', allowRoles('seller', 'operator'), async (req, res) => {
     const { productId } = parseOrProblem(productPath, req.params, 'path');
     const expectedVersion = parseIfMatch(req.headers['if-match']);
     const changes = parseOrProblem(updateProductBody, req.body, 'body');
+    const principal = principalOf(req);
+    if (principal.role !== 'operator') {
+      // A product's seller never changes, so checking before the write's own transaction is safe.
+      const product = await db.product.findUnique({ where: { id: productId }, select: { sellerId: true } });
+      ensureVisible(product !== null && actsForSeller(principal, product.sellerId), `product ${productId}`);
+    }
     const result = await refusedAsProblem(() =>
       updateProduct(db, productId, changes, expectedVersion === undefined ? {} : { expectedVersion }),
     );
     sendProduct(res, 200, result);
   });
 
-  router.post('/v1/products/:productId/reviews', async (req, res) => {
+  router.post('/v1/products/:productId/reviews', allowRoles('customer', 'operator'), async (req, res) => {
     const { productId } = parseOrProblem(productPath, req.params, 'path');
-    const review = parseOrProblem(reviewBody, req.body, 'body');
-    const result = await refusedAsProblem(() => reviewProduct(db, productId, review));
+    const { body: review, actingFor: customerId } = parseBodyActingFor(req, reviewBody, 'customerId');
+    const result = await refusedAsProblem(() => reviewProduct(db, productId, { ...review, customerId }));
     setPosition(res, result.position);
     res.status(201).json({ ...result.review, productVersion: result.product.version });
   });

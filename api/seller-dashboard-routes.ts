@@ -9,6 +9,7 @@ import {
   sellerDashboardProjection,
   type SellerDashboardRow,
 } from '../lib/projections/seller-dashboard';
+import { actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
 import { notFound } from './problem';
@@ -22,7 +23,7 @@ import { parseOrProblem } from './validation';
  * joined) is a 404.
  */
 
-const dashboardPath = z.object({ sellerId: z.string().refine(isUuid, 'must be a UUID') });
+export const dashboardPath = z.object({ sellerId: z.string().refine(isUuid, 'must be a UUID') });
 
 /** What the route answers. Money is in minor units of the catalogue's currency, as strings (int64-safe). */
 export interface SellerDashboard {
@@ -72,8 +73,9 @@ async function loadDashboard(db: Database, sellerId: string): Promise<SellerDash
 export function sellerDashboardRoutes({ db, cache, config }: AppDeps): Router {
   const router = Router();
 
-  router.get('/v1/sellers/:sellerId/dashboard', async (req, res) => {
+  router.get('/v1/sellers/:sellerId/dashboard', allowRoles('seller', 'operator'), async (req, res) => {
     const { sellerId } = parseOrProblem(dashboardPath, req.params, 'path');
+    ensureVisible(actsForSeller(principalOf(req), sellerId), `seller ${sellerId}`);
     // Read-your-writes: a seller that just changed a product waits for the dashboard to show it.
     const consistency = await awaitMinPositions(req, { db, config }, sellerDashboardProjection);
     markFreshness(res, consistency);

@@ -3,12 +3,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../domain/ids';
 import { shipmentDeliveredSignal } from '../workflows/order-contract';
+import { actsForSeller, allowRoles, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { HttpProblem, notFound, problemTypes } from './problem';
 import { parseOrProblem } from './validation';
 
-const shipmentPath = z.object({ shipmentId: z.string().refine(isUuid, 'must be a UUID') });
-const deliveredBody = z
+export const shipmentPath = z.object({ shipmentId: z.string().refine(isUuid, 'must be a UUID') });
+export const deliveredBody = z
   .object({
     deliveredAt: z.iso
       .datetime({ offset: true, error: 'must be an ISO 8601 date and time, e.g. 2026-11-25T17:00:00Z' })
@@ -17,20 +18,23 @@ const deliveredBody = z
   .strict();
 
 /**
- * The carrier's delivery callback. The shipment row says which order's workflow to tell; the
+ * The delivery report, from the seller (or their carrier, with the seller's key) or an operator. The shipment row says which order's workflow to tell; the
  * workflow records the delivery. Carriers retry callbacks, so a repeat of a delivery is a 200.
  */
 export function shipmentRoutes({ db, temporal }: AppDeps): Router {
   const router = Router();
 
-  router.post('/v1/shipments/:shipmentId/delivered', async (req, res) => {
+  router.post('/v1/shipments/:shipmentId/delivered', allowRoles('seller', 'operator'), async (req, res) => {
     const { shipmentId } = parseOrProblem(shipmentPath, req.params, 'path');
     const body = parseOrProblem(deliveredBody, req.body, 'body');
     const shipment = await db.shipment.findUnique({
       where: { id: shipmentId },
-      select: { id: true, orderId: true, status: true, deliveredAt: true },
+      select: { id: true, orderId: true, sellerId: true, status: true, deliveredAt: true },
     });
-    if (!shipment) throw notFound(`shipment ${shipmentId} does not exist`);
+    // Sellers report their own shipments' deliveries (another seller's is a 404, as if none).
+    if (!shipment || !actsForSeller(principalOf(req), shipment.sellerId)) {
+      throw notFound(`shipment ${shipmentId} does not exist`);
+    }
     if (shipment.status === 'CANCELLED') {
       throw new HttpProblem(
         409,

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import pidusage from 'pidusage';
 import pino from 'pino';
 import { createApp } from '../api/app';
+import { createApiKey } from '../lib/api-keys';
 import { orderWorkflowId } from '../domain/ids';
 import { seedCatalogue } from '../lib/catalogue-seed';
 import { loadConfig, loadConfigOrExit, type Config } from '../lib/config';
@@ -183,7 +184,10 @@ async function apiPhase(
   const redis = createRedis(config, 'shopflow-bench-api');
   await redis.connect();
   const temporal = createTemporalClient(config);
-  const app = createApp({ config, db, redis, temporal, logger: pino({ level: 'silent' }) });
+  // Measured here: the order path, not the limiter (bench/ratelimit.ts and bench/api-load.ts measure that).
+  const unlimited: Config = { ...config, rateLimit: { ...config.rateLimit, enabled: false } };
+  const app = createApp({ config: unlimited, db, redis, temporal, logger: pino({ level: 'silent' }) });
+  const { key } = await createApiKey(db, { role: 'operator', name: 'bench/orders' });
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/orders`;
@@ -191,7 +195,11 @@ async function apiPhase(
     const load = await closedLoop(concurrency, durationS * 1000, async () => {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+        },
         body: JSON.stringify(randomOrder(catalogue)),
       });
       const body = (await response.json()) as { orderId?: string; detail?: string };

@@ -1,3 +1,4 @@
+import { createApiKey } from '../lib/api-keys';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -296,6 +297,8 @@ async function dashboardsFromRecalculation(db: Database): Promise<number> {
 interface RunningApi {
   url: string;
   agent: Agent;
+  /** An operator key: it may read every order. */
+  key: string;
 }
 
 /**
@@ -303,15 +306,28 @@ interface RunningApi {
  * must not share the server's event loop. LOG_LEVEL warn: the per-request access log is a fixed
  * cost of every read, cached or not, and would only dilute the difference measured here.
  */
-async function startApi(env: Record<string, string>, maxSockets: number, running: LongRunning[]): Promise<RunningApi> {
+async function startApi(
+  env: Record<string, string>,
+  maxSockets: number,
+  running: LongRunning[],
+  key: string,
+): Promise<RunningApi> {
   const port = await freePort();
-  const api = startEntry('api/server.ts', { ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' });
+  const api = startEntry('api/server.ts', {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    // Measured here: reads, not the limiter (bench/ratelimit.ts and bench/api-load.ts measure that).
+    RATE_LIMIT_ENABLED: 'false',
+  });
   running.push(api);
   await waitForHttp(`http://127.0.0.1:${port}/health/live`, api);
   const agent = new Agent({ keepAlive: true, maxSockets });
   return {
     url: `http://127.0.0.1:${port}`,
     agent,
+    key,
   };
 }
 
@@ -332,7 +348,8 @@ async function waitForHttp(url: string, process: LongRunning): Promise<void> {
 
 function getText(api: RunningApi, pathname: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${api.url}${pathname}`, { agent: api.agent }, (res) => {
+    const headers = { authorization: `Bearer ${api.key}` };
+    const req = httpRequest(`${api.url}${pathname}`, { agent: api.agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -415,8 +432,9 @@ async function readPhase(
   figures['read_sample_orders'] = Math.min(options.sample, ids.length);
   figures['read_cached_rounds'] = options.cachedRounds;
   try {
-    const cached = await startApi(cachedEnv, maxConcurrency, running);
-    const postgresOnly = await startApi(postgresOnlyEnv, maxConcurrency, running);
+    const { key } = await createApiKey(db, { role: 'operator', name: 'bench/reads' });
+    const cached = await startApi(cachedEnv, maxConcurrency, running, key);
+    const postgresOnly = await startApi(postgresOnlyEnv, maxConcurrency, running, key);
     // Warm-up (JIT, connection pools) on ids outside every sample.
     const warmUp = ids.slice(-Math.min(500, Math.floor(ids.length / 10)));
     await readPass(cached, warmUp, 8);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
 import pino from 'pino';
+import { apiKeyCommand } from './commands/apikey';
 import { historyCommand } from './commands/history-export';
 import { outboxCommand } from './commands/outbox';
 import { projectionsCommand } from './commands/projections';
@@ -18,7 +19,7 @@ const EXIT_USAGE = 2;
 export function program(): Command {
   const root = new Command('shopflow')
     .description(
-      'Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster, rebuild read models.',
+      'Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster, rebuild read models, manage API keys.',
     )
     .showSuggestionAfterError()
     .exitOverride();
@@ -28,6 +29,7 @@ export function program(): Command {
   root.addCommand(setupCommand());
   root.addCommand(outboxCommand());
   root.addCommand(projectionsCommand());
+  root.addCommand(apiKeyCommand());
   exitOverrideEverywhere(root);
   return root;
 }
@@ -52,11 +54,16 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`shopflow: ${message}\n`);
+    process.stderr.write(`shopflow: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     process.exitCode = error instanceof UsageError ? EXIT_USAGE : 1;
   }
 }
 
 // The Temporal runtime keeps native handles open: exit explicitly once stdout is flushed.
 void main(process.argv).finally(() => process.stdout.write('', () => process.exit(process.exitCode ?? 0)));
+
+/** Some libraries (Prisma) put the cause on the last line of a long message: that line is the one to show. */
+function oneLine(message: string): string {
+  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines.length > 1 ? lines[lines.length - 1]! : (lines[0] ?? message);
+}

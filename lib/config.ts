@@ -91,6 +91,15 @@ const originList = z.string().refine(
   { message: 'must be origins separated by commas, e.g. http://127.0.0.1:8233' },
 );
 
+/** A token bucket's capacity: how many requests may come at once. */
+const burst = countBetween(1, 1_000_000);
+
+/** A token bucket's refill rate; fractions allowed (0.5 = one request every two seconds). */
+const perSecond = z.coerce
+  .number({ error: 'must be a number of requests per second' })
+  .positive('must be greater than 0')
+  .max(1_000_000, 'must be at most 1000000');
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1');
@@ -155,6 +164,22 @@ const schema = z.object({
   PROJECTION_REBUILD_BATCH_SIZE: countBetween(1, 100_000),
   PROJECTOR_METRICS_PORT: port,
   DASHBOARD_RECALC_INTERVAL_MS: positiveMs,
+  API_KEY_CACHE_TTL_MS: nonNegativeMs,
+  RATE_LIMIT_ENABLED: booleanFlag,
+  RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed'], { error: 'must be open or closed' }),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: positiveMs,
+  RATE_LIMIT_READ_BURST: burst,
+  RATE_LIMIT_READ_PER_S: perSecond,
+  RATE_LIMIT_READ_IP_BURST: burst,
+  RATE_LIMIT_READ_IP_PER_S: perSecond,
+  RATE_LIMIT_WRITE_BURST: burst,
+  RATE_LIMIT_WRITE_PER_S: perSecond,
+  RATE_LIMIT_WRITE_IP_BURST: burst,
+  RATE_LIMIT_WRITE_IP_PER_S: perSecond,
+  RATE_LIMIT_ORDER_WRITE_BURST: burst,
+  RATE_LIMIT_ORDER_WRITE_PER_S: perSecond,
+  RATE_LIMIT_ORDER_WRITE_IP_BURST: burst,
+  RATE_LIMIT_ORDER_WRITE_IP_PER_S: perSecond,
 });
 
 /** Defaults for local development; production deployments set every value explicitly. */
@@ -216,6 +241,22 @@ export const configDefaults = {
   PROJECTION_REBUILD_BATCH_SIZE: '2000',
   PROJECTOR_METRICS_PORT: '9466',
   DASHBOARD_RECALC_INTERVAL_MS: '3600000',
+  API_KEY_CACHE_TTL_MS: '10000',
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_FAIL_MODE: 'open',
+  RATE_LIMIT_REDIS_TIMEOUT_MS: '200',
+  RATE_LIMIT_READ_BURST: '100',
+  RATE_LIMIT_READ_PER_S: '20',
+  RATE_LIMIT_READ_IP_BURST: '500',
+  RATE_LIMIT_READ_IP_PER_S: '100',
+  RATE_LIMIT_WRITE_BURST: '30',
+  RATE_LIMIT_WRITE_PER_S: '5',
+  RATE_LIMIT_WRITE_IP_BURST: '150',
+  RATE_LIMIT_WRITE_IP_PER_S: '25',
+  RATE_LIMIT_ORDER_WRITE_BURST: '10',
+  RATE_LIMIT_ORDER_WRITE_PER_S: '1',
+  RATE_LIMIT_ORDER_WRITE_IP_BURST: '50',
+  RATE_LIMIT_ORDER_WRITE_IP_PER_S: '5',
 } as const satisfies Record<keyof z.input<typeof schema>, string | undefined>;
 
 export type ConfigVariable = keyof typeof configDefaults;
@@ -289,6 +330,28 @@ export interface Config {
   };
   /** The seller dashboards' scheduled full recalculation (a Temporal Schedule). */
   dashboard: { recalcIntervalMs: number };
+  /** API keys (lib/api-keys.ts): how long an API process trusts its last answer for a key (so a revocation takes this long). */
+  apiKeys: { cacheTtlMs: number };
+  /**
+   * The API's token buckets (lib/rate-limit.ts), per route class and per scope (the caller's
+   * principal, the client IP); what happens while Redis cannot answer within `redisTimeoutMs`.
+   */
+  rateLimit: {
+    enabled: boolean;
+    failMode: 'open' | 'closed';
+    redisTimeoutMs: number;
+    limits: Record<RateLimitClass, Record<RateLimitScope, BucketLimit>>;
+  };
+}
+
+/** Route classes of the rate limiter, each with its own buckets (api/rate-limit.ts classifies). */
+export type RateLimitClass = 'read' | 'write' | 'orderWrite';
+/** Who a bucket counts: the caller's principal (its API key's owner) or the client IP. */
+export type RateLimitScope = 'key' | 'ip';
+/** A token bucket: `burst` requests at once, refilled at `perSecond`. */
+export interface BucketLimit {
+  burst: number;
+  perSecond: number;
 }
 
 /** The kinds of read the cache keeps, each with its own TTL. */
@@ -393,6 +456,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       metricsPort: e.PROJECTOR_METRICS_PORT,
     },
     dashboard: { recalcIntervalMs: e.DASHBOARD_RECALC_INTERVAL_MS },
+    apiKeys: { cacheTtlMs: e.API_KEY_CACHE_TTL_MS },
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      failMode: e.RATE_LIMIT_FAIL_MODE,
+      redisTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      limits: {
+        read: {
+          key: { burst: e.RATE_LIMIT_READ_BURST, perSecond: e.RATE_LIMIT_READ_PER_S },
+          ip: { burst: e.RATE_LIMIT_READ_IP_BURST, perSecond: e.RATE_LIMIT_READ_IP_PER_S },
+        },
+        write: {
+          key: { burst: e.RATE_LIMIT_WRITE_BURST, perSecond: e.RATE_LIMIT_WRITE_PER_S },
+          ip: { burst: e.RATE_LIMIT_WRITE_IP_BURST, perSecond: e.RATE_LIMIT_WRITE_IP_PER_S },
+        },
+        orderWrite: {
+          key: { burst: e.RATE_LIMIT_ORDER_WRITE_BURST, perSecond: e.RATE_LIMIT_ORDER_WRITE_PER_S },
+          ip: { burst: e.RATE_LIMIT_ORDER_WRITE_IP_BURST, perSecond: e.RATE_LIMIT_ORDER_WRITE_IP_PER_S },
+        },
+      },
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config';
+import { currentRequestId } from './request-context';
 
 export type { Logger };
 
@@ -32,6 +33,11 @@ export function createLogger(
     level: config.log.level,
     redact: { paths: redactedPaths, censor: '[redacted]' },
     base: { pid: process.pid },
+    // Whatever logs while a request is served (the cache, the rate limiter, Prisma errors) names it.
+    mixin: () => {
+      const requestId = currentRequestId();
+      return requestId === undefined ? {} : { requestId };
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const fd = stream === 'stdout' ? 1 : 2;

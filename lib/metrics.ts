@@ -28,6 +28,8 @@ export const metricNames = {
   projectionLagSeconds: 'shopflow_projection_lag_seconds',
   projectionEventsApplied: 'shopflow_projection_events_applied_total',
   dashboardDrift: 'shopflow_dashboard_drift_total',
+  rateLimitDecisions: 'shopflow_rate_limit_decisions_total',
+  rateLimitErrors: 'shopflow_rate_limit_errors_total',
 } as const;
 
 /** Every metric name defined here, for checks of dashboards and alert rules. */
@@ -71,6 +73,10 @@ export interface ApiMetrics {
   /** How far each projection is behind the event store (set on each readiness check and scrape). */
   projectionLagEvents: Gauge<'projection'>;
   projectionLagSeconds: Gauge<'projection'>;
+  /** Rate-limit checks by route class (read, write, orderWrite) and result (allowed, limited). */
+  rateLimitDecisions: Counter<'class' | 'result'>;
+  /** Rate-limit checks Redis failed, by the fail mode applied (open: let through, closed: 503). */
+  rateLimitErrors: Counter<'mode'>;
   /** Exports one readiness check's results as gauges. */
   recordHealth(report: HealthReport): void;
 }
@@ -137,6 +143,18 @@ export function createApiMetrics(registry: Registry = newRegistry('api')): ApiMe
       name: metricNames.projectionLagSeconds,
       help: 'Age of the oldest event a projection has not applied yet (0 when it is caught up)',
       labelNames: ['projection'],
+      registers,
+    }),
+    rateLimitDecisions: new Counter({
+      name: metricNames.rateLimitDecisions,
+      help: 'Rate-limit checks of /v1 requests, by route class and result (allowed, limited)',
+      labelNames: ['class', 'result'],
+      registers,
+    }),
+    rateLimitErrors: new Counter({
+      name: metricNames.rateLimitErrors,
+      help: 'Rate-limit checks that failed because Redis did not answer, by fail mode (open, closed)',
+      labelNames: ['mode'],
       registers,
     }),
     recordHealth(report) {

@@ -300,7 +300,8 @@ function printBanner(info: {
   const lines = [
     '',
     'shopflow is running',
-    `  API           ${info.apiUrl}   (readiness: ${info.apiUrl}/health/ready)`,
+    `  API           ${info.apiUrl}   (readiness: ${info.apiUrl}/health/ready; docs: ${info.apiUrl}/docs)`,
+    `  API keys      npx shopflow apikey create --role operator   (every /v1 request needs one)`,
     `  Temporal UI   ${info.temporalUi ?? 'served by your Temporal server (TEMPORAL_ADDRESS was already running)'}`,
     `  Codec server  ${info.codec.url}   (${
       info.temporalUi

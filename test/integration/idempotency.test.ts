@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createIdempotencyStore, requestHash } from '../../api/idempotency';
+import { createOrderScope } from '../../api/order-routes';
 import { orderWorkflowId } from '../../domain/ids';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import { eventually, startApi, testConfig, type TestPlatform } from '../support/platform';
-
-const SCOPE = 'POST /v1/orders';
 
 /**
  * Idempotency-Key on POST /v1/orders, Stripe's semantics: a retry gets the first answer, a key
@@ -46,7 +45,7 @@ describe('idempotent order creation', () => {
     const resourceId = randomUUID();
     await api.deps.db.idempotencyKey.create({
       data: {
-        scope: SCOPE,
+        scope: createOrderScope(api.operator),
         key,
         requestHash: requestHash(body),
         state: 'IN_PROGRESS',
@@ -103,9 +102,16 @@ describe('idempotent order creation', () => {
       const key = newKey();
       const body = await newOrderBody();
       // The client retries the unreachable frontend for about 20 s before giving up.
-      const failed = await request(unreachable.app).post('/v1/orders').set('Idempotency-Key', key).send(body);
+      // The same caller (key) as the retry below: idempotency keys are per caller.
+      const failed = await request(unreachable.app)
+        .post('/v1/orders')
+        .set('Authorization', `Bearer ${api.operatorKey}`)
+        .set('Idempotency-Key', key)
+        .send(body);
       expect(failed.status).toBe(503);
-      const row = await api.deps.db.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: SCOPE, key } } });
+      const row = await api.deps.db.idempotencyKey.findUniqueOrThrow({
+        where: { scope_key: { scope: createOrderScope(api.operator), key } },
+      });
       expect(row.state).toBe('IN_PROGRESS');
       expect(row.lockedUntil.getTime()).toBeLessThanOrEqual(Date.now());
 
@@ -152,7 +158,9 @@ describe('idempotent order creation', () => {
 
     expect(res.body.orderId).toBe(orderId);
     expect((await describeOrder(orderId)).status.name).toBe('RUNNING');
-    const row = await api.deps.db.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: SCOPE, key } } });
+    const row = await api.deps.db.idempotencyKey.findUniqueOrThrow({
+      where: { scope_key: { scope: createOrderScope(api.operator), key } },
+    });
     expect(row).toMatchObject({ state: 'COMPLETED', resourceId: orderId, responseStatus: 202 });
   });
 
@@ -162,7 +170,7 @@ describe('idempotent order creation', () => {
     const first = await post(key, body).expect(202);
     // As if the first attempt started the workflow but died before recording its response.
     await api.deps.db.idempotencyKey.update({
-      where: { scope_key: { scope: SCOPE, key } },
+      where: { scope_key: { scope: createOrderScope(api.operator), key } },
       data: { state: 'IN_PROGRESS', responseStatus: null, lockedUntil: new Date(Date.now() - 1_000) },
     });
 
@@ -208,7 +216,7 @@ describe('idempotent order creation', () => {
     const body = await newOrderBody();
     const first = await post(key, body).expect(202);
     await api.deps.db.idempotencyKey.update({
-      where: { scope_key: { scope: SCOPE, key } },
+      where: { scope_key: { scope: createOrderScope(api.operator), key } },
       data: { expiresAt: new Date(Date.now() - 1_000) },
     });
 

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { HttpProblem, sendProblem } from '../../api/problem';
-import { productRoutes } from '../../api/product-routes';
 import type { Database } from '../../lib/database';
 import { POSITION_HEADER } from '../../lib/projections/projection';
 import { createCustomer, createProduct, createSeller, deliverableAddress } from '../support/catalogue';
@@ -17,7 +15,7 @@ import { startApi, testConfig, type TestPlatform } from '../support/platform';
 describe('product writes', () => {
   let outbox: OutboxDatabase;
   let api: TestPlatform;
-  let app: Express;
+  let app: RequestListener;
   let db: Database;
   let sellerId: string;
 
@@ -26,7 +24,7 @@ describe('product writes', () => {
     outbox = await createOutboxDatabase('products');
     api = await startApi(testConfig({ DATABASE_URL: outbox.url }));
     db = api.deps.db;
-    app = await appWithProductRoutes(api);
+    app = api.app;
   });
   afterAll(async () => {
     await api.close();
@@ -419,17 +417,3 @@ describe('product writes', () => {
     });
   });
 });
-
-/**
- * The API's app once it serves the product routes; until api/app.ts registers them, the routes on
- * a bare app with the same body parsing and problem answers.
- */
-async function appWithProductRoutes(api: TestPlatform): Promise<Express> {
-  const probe = await request(api.app).post('/v1/products').send({});
-  if (probe.status !== 404) return api.app;
-  const handler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    if (!(error instanceof HttpProblem)) throw error;
-    sendProblem(res, error, req.originalUrl);
-  };
-  return express().use(express.json()).use(productRoutes(api.deps)).use(handler);
-}

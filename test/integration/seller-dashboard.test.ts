@@ -28,7 +28,7 @@ import { createCustomer, createProduct as insertProductWithoutEvents, createSell
 import { deliverableAddress } from '../support/order-fixtures';
 import { createOrderRow } from '../support/order-history';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
-import { testConfig } from '../support/platform';
+import { actingAs, testConfig, testOperator } from '../support/platform';
 
 /**
  * The seller dashboard read model against a database of its own: orders are written as the saga
@@ -62,9 +62,10 @@ afterAll(async () => {
   await outbox?.drop();
 });
 
-/** The route as api/app.ts mounts it, with the app's problem handling. */
+/** The route as api/app.ts mounts it, with the app's problem handling, called by an operator. */
 function dashboardApp(deps: AppDeps): express.Express {
   const server = express();
+  server.use(actingAs(testOperator));
   server.use(sellerDashboardRoutes(deps));
   const problems: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (!(error instanceof HttpProblem)) throw error;

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
+import type { RequestHandler } from 'express';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../api/app';
+import { buildOpenApiDocument } from '../../api/openapi/document';
 import type { AppDeps } from '../../api/deps';
+import type { Principal } from '../../api/principal';
+import { createApiKey, type ApiKeyGrant } from '../../lib/api-keys';
 import { loadConfig, type Config } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../lib/metrics';
@@ -11,6 +16,7 @@ import { createTemporalClient } from '../../lib/temporal';
 import { installTemporalRuntimeLogger } from '../../lib/temporal-logger';
 import { createProviders, type Providers } from '../../worker/providers';
 import { createWorker } from '../../worker/create-worker';
+import { contractChecked } from './contract';
 
 /**
  * The platform's parts wired as the entry points wire them, against the services that
@@ -18,13 +24,31 @@ import { createWorker } from '../../worker/create-worker';
  * never take each other's tasks.
  */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...process.env, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, ...overrides });
+  return loadConfig({
+    ...process.env,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    // Every test file calls from 127.0.0.1 and would drain the others' IP buckets: limits are
+    // off unless a test turns them on (test/integration/rate-limit.test.ts).
+    RATE_LIMIT_ENABLED: 'false',
+    ...overrides,
+  });
 }
 
 export interface TestPlatform {
   config: Config;
   deps: AppDeps;
-  app: ReturnType<typeof createApp>;
+  /**
+   * The app as a request listener that sends an operator key when a request carries no
+   * Authorization header, so tests about other things need not think about keys.
+   */
+  app: RequestListener;
+  /** The app itself: requests get exactly the headers the test sets. */
+  bareApp: ReturnType<typeof createApp>;
+  operatorKey: string;
+  /** Who the operator key is. */
+  operator: Principal;
+  /** Creates an API key (for tests about who may do what); returns the key to send. */
+  keyFor(grant: Omit<ApiKeyGrant, 'name'> & { name?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -34,17 +58,56 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
   await redis.connect().catch(() => undefined);
   const temporal = createTemporalClient(config);
   const deps: AppDeps = { config, db, redis, temporal, logger: pino({ level: 'silent' }) };
+  // Every response any test gets through this app is checked against the OpenAPI document.
+  const contract = contractChecked(createApp(deps), buildOpenApiDocument(config));
+  const bareApp = contract.handler;
+  const keyFor: TestPlatform['keyFor'] = async (grant) =>
+    (await createApiKey(db, { name: `test ${grant.role}`, ...grant })).key;
+  // Tests of an API whose database is away (health) use only public routes: no key to make then.
+  const operator = await createApiKey(db, { role: 'operator', name: 'test operator' }).catch(() => undefined);
+  const missingKey = (): never => {
+    throw new Error('no operator key: the database was unreachable when the test API started');
+  };
   return {
     config,
     deps,
-    app: createApp(deps),
+    bareApp,
+    app: operator ? withDefaultKey(bareApp, operator.key) : bareApp,
+    get operatorKey() {
+      return operator?.key ?? missingKey();
+    },
+    get operator(): Principal {
+      return operator ? { role: 'operator', keyId: operator.record.id } : missingKey();
+    },
+    keyFor,
     async close() {
       await temporal.close();
       await db.$disconnect();
       redis.disconnect();
+      const violations = contract.violations();
+      if (violations.length > 0) {
+        throw new Error(`responses broke the OpenAPI contract:\n${violations.join('\n')}`);
+      }
     },
   };
 }
+
+function withDefaultKey(app: RequestListener, key: string): RequestListener {
+  return (req, res) => {
+    req.headers.authorization ??= `Bearer ${key}`;
+    app(req, res);
+  };
+}
+
+/** For tests that mount one router without the app: every request acts as `principal`. */
+export function actingAs(principal: Principal): RequestHandler {
+  return (req, _res, next) => {
+    req.principal = principal;
+    next();
+  };
+}
+
+export const testOperator: Principal = { role: 'operator', keyId: '00000000-0000-4000-8000-000000000000' };
 
 export interface RunningWorker {
   worker: Worker;
