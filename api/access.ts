@@ -43,13 +43,16 @@ function routePath(req: Request): string {
 
 /** Whether the caller may see this customer's things: the customer themself, or an operator. */
 export function actsForCustomer(principal: Principal, customerId: string): boolean {
-  return principal.role === 'operator' || (principal.role === 'customer' && principal.customerId === customerId);
+  return principal.role === 'operator' || (principal.role === 'customer' && sameId(principal.customerId, customerId));
 }
 
 /** Whether the caller may see this seller's things: the seller themself, or an operator. */
 export function actsForSeller(principal: Principal, sellerId: string): boolean {
-  return principal.role === 'operator' || (principal.role === 'seller' && principal.sellerId === sellerId);
+  return principal.role === 'operator' || (principal.role === 'seller' && sameId(principal.sellerId, sellerId));
 }
+
+/** UUIDs are case-insensitive: `ABC…` names the same customer as `abc…`. */
+const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** Throws the same 404 a missing resource gets unless `allowed`. */
 export function ensureVisible(allowed: boolean, what: string): void {
@@ -69,7 +72,7 @@ export function parseBodyActingFor<S extends z.ZodType>(
   const principal = principalOf(req);
   const own = ownParty(principal, field);
   const named = (req.body as Record<string, unknown> | undefined)?.[field];
-  if (own !== undefined && named !== undefined && named !== own) {
+  if (own !== undefined && typeof named === 'string' && !sameId(named, own)) {
     const party = field === 'customerId' ? 'customer' : 'seller';
     throw new HttpProblem(403, problemTypes.forbidden, 'Forbidden', `a ${party} key acts only for its own ${party}`, [
       { field: `body.${field}`, message: `must be your own ${party} id, or left out` },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -63,8 +64,12 @@ export function createApp(given: AppDeps): Express {
   app.use(rateLimit({ ...deps, metrics }));
   app.use(requireKey);
   app.use(requireJsonBodies);
-  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(jsonBodies);
 
+  // No CORS here (the docs page is same-origin), so OPTIONS gets what any unserved method gets:
+  // 405 with the path's Allow, instead of express' own text/plain answer from one router's view.
+  const refuseMethod = unknownRoute(app);
+  app.use((req, res, next) => (req.method === 'OPTIONS' ? refuseMethod(req, res, next) : next()));
   app.use(healthRoutes(health));
   app.use(docsRoutes(deps));
   if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
@@ -78,7 +83,7 @@ export function createApp(given: AppDeps): Express {
   app.use(orderEventRoutes(deps));
   app.use(shipmentRoutes(deps));
 
-  app.use(unknownRoute(app));
+  app.use(refuseMethod);
   app.use(problemHandler(deps));
   return app;
 }
@@ -100,6 +105,23 @@ const requireJsonBodies: RequestHandler = (req, _res, next) => {
     return;
   }
   next();
+};
+
+const parseJson = express.json({ limit: BODY_LIMIT });
+
+/**
+ * The JSON body parser, whose refusals without a known type (a gzip or br body that does not
+ * inflate) are the client's malformed body: 400, where they would otherwise pass as errors.
+ */
+const jsonBodies: RequestHandler = (req, res, next) => {
+  parseJson(req, res, (error?: unknown) => {
+    const { type, status } = (error ?? {}) as BodyParserError;
+    if (error !== undefined && type === undefined && status !== undefined && status >= 400 && status < 500) {
+      next(new HttpProblem(400, problemTypes.malformedJson, 'Malformed JSON', 'the request body could not be decoded'));
+      return;
+    }
+    next(error);
+  });
 };
 
 /** 405 with an Allow header when the path exists under another method; 404 otherwise. */
@@ -191,9 +213,10 @@ function toProblem(error: unknown): HttpProblem {
       { field: 'path', message: 'must be valid percent-encoded UTF-8' },
     ]);
   }
-  // Any other refusal of the body by the parser, e.g. a gzip body that does not inflate.
+  // Refusals of express itself or of a static file (416 for a bad Range, 412 for If-Match): kept as they are.
   if (bodyError.status !== undefined && bodyError.status >= 400 && bodyError.status < 500) {
-    return new HttpProblem(400, problemTypes.malformedJson, 'Malformed JSON', 'the request body could not be decoded');
+    const title = STATUS_CODES[bodyError.status] ?? 'Bad Request';
+    return new HttpProblem(bodyError.status, problemTypes.requestRefused, title, title);
   }
   if (isUnavailable(error)) {
     return new HttpProblem(
@@ -213,6 +236,8 @@ function toProblem(error: unknown): HttpProblem {
 /** Errors meaning "a dependency is away" (gRPC UNAVAILABLE, refused connections): 503, not 500. */
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; cause?: { code?: unknown } };
-  const codes = [e.code, e.cause?.code];
-  return codes.some((c) => c === 14 || c === 'ECONNREFUSED' || c === 'ETIMEDOUT' || c === 'ENOTFOUND');
+  return [e.code, e.cause?.code].some((code) => typeof code !== 'undefined' && unavailableCodes.has(code));
 }
+
+/** gRPC UNAVAILABLE, refused or timed-out connections, and Prisma's "cannot reach / timed out / pool timeout". */
+const unavailableCodes = new Set<unknown>([14, 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'P1001', 'P1002', 'P2024']);

@@ -17,7 +17,8 @@ export const needsKey = (path: string): boolean => /^\/v1(\/|$)/i.test(path);
  */
 export function identifyCaller(authenticator: ApiKeyAuthenticator): RequestHandler {
   return async (req, _res, next) => {
-    const key = bearerToken(req.headers.authorization);
+    // Public paths never look a key up: a flood of made-up keys there costs no query.
+    const key = needsKey(req.path) ? bearerToken(req.headers.authorization) : undefined;
     if (key !== undefined) {
       const principal = await authenticator.authenticate(key);
       if (principal) {

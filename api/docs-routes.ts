@@ -69,9 +69,11 @@ export function docsRoutes({ config }: Pick<AppDeps, 'config'>): Router {
       res.type('text/javascript').send(INIT_SCRIPT);
       return;
     }
-    const type = DOCS_ASSETS[asset];
+    // Own names only: `constructor` or `__proto__` is no asset.
+    const type = Object.hasOwn(DOCS_ASSETS, asset) ? DOCS_ASSETS[asset] : undefined;
     if (type === undefined) throw notFound(`no documentation asset ${asset}`);
-    res.type(type).sendFile(path.join(assets, asset), { maxAge: '1h' });
+    // Whole files only (no 206s): the documented answers are the file, 304, 404 and 412.
+    res.type(type).sendFile(path.join(assets, asset), { maxAge: '1h', acceptRanges: false });
   });
 
   return router;

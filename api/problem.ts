@@ -37,6 +37,8 @@ export const problemTypes = {
   methodNotAllowed: 'method-not-allowed',
   unavailable: 'service-unavailable',
   internal: 'internal-error',
+  /** A 4xx from express or a static file (e.g. 416 for an unsatisfiable Range), beside the kinds above. */
+  requestRefused: 'request-refused',
   idempotencyKeyReused: 'idempotency-key-reused',
   idempotencyKeyInUse: 'idempotency-key-in-use',
   unprocessableOrder: 'unprocessable-order',

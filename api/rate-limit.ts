@@ -25,7 +25,7 @@ const ORDER_WRITE_PATH = /^\/v1\/orders(\/[^/]+\/cancel)?\/?$/i;
 /** The route class of a request, or undefined when it is not limited (everything outside /v1). */
 export function routeClass(method: string, path: string): RateLimitClass | undefined {
   if (!LIMITED_PATH.test(path)) return undefined;
-  if (method === 'GET' || method === 'HEAD') return 'read';
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'read';
   if (method === 'POST' && ORDER_WRITE_PATH.test(path)) return 'orderWrite';
   return 'write';
 }

@@ -64,6 +64,9 @@ void main(process.argv).finally(() => process.stdout.write('', () => process.exi
 
 /** Some libraries (Prisma) put the cause on the last line of a long message: that line is the one to show. */
 function oneLine(message: string): string {
-  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.length > 1 ? lines[lines.length - 1]! : (lines[0] ?? message);
 }

@@ -108,30 +108,33 @@ export interface ApiKeyAuthenticator {
  * written when a key is (re)loaded, i.e. at most once per TTL per process, not on every request.
  */
 export function createApiKeyAuthenticator(db: Database, options: { cacheTtlMs: number }): ApiKeyAuthenticator {
-  const cache = new LRUCache<string, { principal: Principal | null }>({
-    max: 10_000,
-    ttl: Math.max(options.cacheTtlMs, 1),
-  });
+  const ttl = Math.max(options.cacheTtlMs, 1);
+  const valid = new LRUCache<string, Principal>({ max: 10_000, ttl });
+  // Refused keys apart, and fewer: a flood of made-up keys must not push the real ones out.
+  const refused = new LRUCache<string, true>({ max: 1_000, ttl });
+  const cached = options.cacheTtlMs > 0;
   return {
     async authenticate(key) {
       const match = KEY_PATTERN.exec(key);
       if (!match) return undefined;
       const hash = hashOf(key);
-      if (options.cacheTtlMs > 0) {
-        const cached = cache.get(hash);
-        if (cached) return cached.principal ?? undefined;
+      if (cached) {
+        const known = valid.get(hash);
+        if (known || refused.has(hash)) return known;
       }
       const row = await db.apiKey.findUnique({ where: { lookupId: match[1]! } });
-      const valid =
+      const matches =
         row !== null &&
         row.revokedAt === null &&
         timingSafeEqual(Buffer.from(row.secretHash, 'hex'), Buffer.from(hash, 'hex'));
-      const principal = valid ? principalOf(row) : undefined;
-      if (options.cacheTtlMs > 0) cache.set(hash, { principal: principal ?? null });
-      if (valid) {
-        // Bookkeeping only: a failure here must not fail the request.
-        await db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+      if (!matches) {
+        if (cached) refused.set(hash, true);
+        return undefined;
       }
+      const principal = principalOf(row);
+      if (cached) valid.set(hash, principal);
+      // Bookkeeping only, not awaited: it must neither fail nor slow the request.
+      void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
       return principal;
     },
   };

@@ -100,6 +100,28 @@ const perSecond = z.coerce
   .positive('must be greater than 0')
   .max(1_000_000, 'must be at most 1000000');
 
+/**
+ * Which proxies' X-Forwarded-For to believe for the client IP (rate limits key on it): `false`,
+ * a number of proxy hops, or addresses and subnets (express' `trust proxy`). Not `true`: that
+ * believes the left-most address, which any client can write.
+ */
+const trustedProxies = z.string().transform((value, ctx): false | number | string[] => {
+  const trimmed = value.trim();
+  if (trimmed === 'false' || trimmed === '0') return false;
+  if (/^\d{1,2}$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const address = /^[0-9a-fA-F.:]+(\/\d{1,3})?$/;
+  if (trimmed !== 'true' && entries.every((entry) => named.has(entry) || address.test(entry))) return entries;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      'must be false, a number of proxy hops (e.g. 1), or trusted proxy addresses/subnets (e.g. loopback,10.0.0.0/8); ' +
+      'true is refused: it would believe any client-written X-Forwarded-For',
+  });
+  return z.NEVER;
+});
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1');
@@ -126,7 +148,7 @@ const schema = z.object({
   HEALTH_DEGRADED_MS: positiveMs,
   SHUTDOWN_TIMEOUT_MS: positiveMs,
   PROBE_TIMEOUT_MS: positiveMs,
-  TRUST_PROXY: booleanFlag,
+  TRUST_PROXY: trustedProxies,
   ORDER_MAX_ITEMS: countBetween(1, 1000),
   ORDER_MAX_QUANTITY: countBetween(1, 1_000_000),
   ORDER_DELIVERY_TIMEOUT_MS: positiveMs,
@@ -266,7 +288,7 @@ type Env = z.output<typeof schema>;
 export interface Config {
   env: Env['NODE_ENV'];
   log: { level: Env['LOG_LEVEL']; format: Env['LOG_FORMAT'] };
-  http: { host: string; port: number; trustProxy: boolean };
+  http: { host: string; port: number; trustProxy: false | number | string[] };
   database: { url: string; poolSize: number };
   redis: { url: string };
   temporal: {

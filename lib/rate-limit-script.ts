@@ -39,7 +39,8 @@ for i = 1, n do
     redis.call('SET', KEYS[i], string.format('%d', now + debt), 'PX', math.ceil(debt / 1000) + 1)
   end
   local wait = debt + interval - span
-  result[i * 3 - 1] = math.floor((span - debt) / interval)
+  -- Never below 0, even for a bucket that owes more than a burst lowered since it was filled.
+  result[i * 3 - 1] = math.max(0, math.floor((span - debt) / interval))
   result[i * 3] = math.ceil(debt / 1000)
   result[i * 3 + 1] = wait > 0 and math.ceil(wait / 1000) or 0
 end

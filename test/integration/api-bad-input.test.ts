@@ -126,6 +126,23 @@ describe('API bad input', () => {
     expect(res.headers['allow']).toBe('POST');
   });
 
+  it('OPTIONS is a method the API does not serve: 405 with every method the path has, from every router', async () => {
+    // GET /v1/orders/{id} and its cancel, saga and events routes live in three routers.
+    const order = await request(api.app).options('/v1/orders/00000000-0000-4000-8000-000000000000');
+    expectProblem(order, 405, 'method-not-allowed');
+    expect(order.headers['allow']).toBe('GET, HEAD');
+    const orders = await request(api.app).options('/v1/orders');
+    expect(orders.headers['allow']).toBe('POST');
+    expectProblem(await request(api.app).options('/v1/nothing-here'), 404, 'not-found');
+  });
+
+  it('errors of express itself keep their status: a docs asset with a stale If-Match is 412, not 400', async () => {
+    const res = await request(api.app).get('/docs/swagger-ui.css').set('If-Match', '"nope"');
+    expectProblem(res, 412, 'request-refused');
+    expect((await request(api.app).get('/docs/swagger-ui.css').set('Range', 'bytes=99999999-')).status).toBe(200);
+    expectProblem(await request(api.app).get('/docs/constructor'), 404, 'not-found');
+  });
+
   describe('on every kind of write, for every role that may write', () => {
     it.each(writes().map((w) => [w.name, w]))('%s: a body that is not JSON gets 415', async (_name, w) => {
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']) {

@@ -189,6 +189,25 @@ describe('caller and IP buckets', () => {
     }
     expect(statuses).toEqual([401, 401, 429, 429]);
   });
+
+  it('cannot be escaped by writing X-Forwarded-For: only trusted proxy hops are believed', async () => {
+    const spoofed = (app: TestPlatform['bareApp'], i: number) =>
+      request(app).get(BAD_ORDER_ID).set('Authorization', 'Bearer nonsense').set('X-Forwarded-For', `203.0.113.${i}`);
+    const limits = { RATE_LIMIT_READ_IP_BURST: '2', RATE_LIMIT_READ_IP_PER_S: NO_REFILL };
+
+    // No proxy trusted: the header is ignored, every request is the test's own address.
+    const direct = await api({ ...limits, TRUST_PROXY: 'false' });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await spoofed(direct.bareApp, i)).status);
+    expect(statuses).toEqual([401, 401, 429, 429]);
+
+    // One trusted hop (the test plays the proxy): each forwarded address is its own client.
+    await redis.flushdb();
+    const proxied = await api({ ...limits, TRUST_PROXY: 'loopback' });
+    const forwarded = [];
+    for (let i = 0; i < 4; i++) forwarded.push((await spoofed(proxied.bareApp, i)).status);
+    expect(forwarded).toEqual([401, 401, 401, 401]);
+  });
 });
 
 describe('two API processes', () => {

@@ -19,8 +19,10 @@ describe('config', () => {
   });
 
   it('coerces numbers and flags', () => {
-    const config = loadConfig({ PORT: '8080', TRUST_PROXY: 'true', DATABASE_POOL_SIZE: '3' });
-    expect(config.http).toMatchObject({ port: 8080, trustProxy: true });
+    const config = loadConfig({ PORT: '8080', TRUST_PROXY: '1', DATABASE_POOL_SIZE: '3' });
+    expect(config.http).toMatchObject({ port: 8080, trustProxy: 1 });
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).http.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).http.trustProxy).toBe(false);
     expect(config.database.poolSize).toBe(3);
   });
 
@@ -33,7 +35,11 @@ describe('config', () => {
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a redis:// or rediss:// URL with a host'],
     ['TEMPORAL_ADDRESS', 'http://x', 'TEMPORAL_ADDRESS must be host:port, e.g. 127.0.0.1:7233'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent'],
-    ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true or false'],
+    ...['yes', 'true'].map((value) => [
+      'TRUST_PROXY',
+      value,
+      'TRUST_PROXY must be false, a number of proxy hops (e.g. 1), or trusted proxy addresses/subnets (e.g. loopback,10.0.0.0/8); true is refused: it would believe any client-written X-Forwarded-For',
+    ]),
     ['HEALTH_TIMEOUT_MS', '-5', 'HEALTH_TIMEOUT_MS must be greater than 0'],
   ])('%s=%s is refused with "%s"', (variable, value, expected) => {
     expect(problemsOf({ [variable]: value })).toEqual([expected]);
