@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import type { RateLimitClass, RateLimitScope } from '../lib/config';
-import type { Logger } from '../lib/logger';
+import { throttledWarning } from '../lib/throttled-warning';
 import type { ApiMetrics } from '../lib/metrics';
 import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../lib/rate-limit';
 import type { AppDeps } from './deps';
@@ -123,21 +123,4 @@ function setRateLimitHeaders(res: Response, limit: number, state: BucketState): 
     'RateLimit-Remaining': String(state.remaining),
     'RateLimit-Reset': String(Math.ceil(state.resetMs / 1000)),
   });
-}
-
-/** While Redis is away every request fails over: one warning per interval, the rest at debug. */
-function throttledWarning(logger: Logger, intervalMs: number): (error: unknown, message: string) => void {
-  let lastAt = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  return (error, message) => {
-    const now = Date.now();
-    if (now - lastAt < intervalMs) {
-      suppressed += 1;
-      logger.debug({ err: error }, message);
-      return;
-    }
-    logger.warn({ err: error, suppressedSinceLastWarning: suppressed }, message);
-    lastAt = now;
-    suppressed = 0;
-  };
 }

@@ -17,6 +17,7 @@ import { ensureTemporalCli } from '../lib/temporal-cli';
 import { startEphemeralDevServer } from '../test/support/dev-server';
 import { freePort, startEntry, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
+import { pickAny, randomOrderRequest } from './support/random-order';
 import { writeResults } from './support/results';
 
 /**
@@ -153,7 +154,6 @@ function redisDbIndex(value: string): number {
 }
 
 const say = (message: string): boolean => process.stderr.write(`api-load: ${message}\n`);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 async function main(options: Options): Promise<void> {
   const base = loadConfigOrExit();
@@ -302,20 +302,7 @@ async function prepareWorld(db: Database, callers: number): Promise<World> {
 }
 
 function orderBody(world: World): string {
-  const productIds = new Set<string>();
-  const lines = 1 + Math.floor(Math.random() * 3);
-  while (productIds.size < lines) productIds.add(pick(world.productIds));
-  return JSON.stringify({
-    items: [...productIds].map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 2) })),
-    shippingAddress: {
-      recipient: 'Bench Mark',
-      line1: '1 Load Street',
-      city: 'Leeds',
-      postalCode: 'LS1 1AA',
-      country: 'GB',
-    },
-    payment: { token: 'tok_visa' },
-  });
+  return JSON.stringify(randomOrderRequest(world.productIds));
 }
 
 function pickKind(writeShare: number): Kind {
@@ -332,7 +319,7 @@ function pickKind(writeShare: number): Kind {
 /** One request of the mix, for a random caller; its kind and caller stay in the connection's context. */
 function nextRequest(world: World, writeShare: number, request: autocannon.Request, context: RequestContext) {
   const kind = pickKind(writeShare);
-  const caller = pick(world.callers);
+  const caller = pickAny(world.callers);
   context.kind = kind;
   context.caller = caller;
   context.sentAt = performance.now();
@@ -347,7 +334,7 @@ function nextRequest(world: World, writeShare: number, request: autocannon.Reque
         body: orderBody(world),
       };
     case 'read_order':
-      return { ...request, method: 'GET' as const, path: `/v1/orders/${pick(caller.orderIds)}`, headers };
+      return { ...request, method: 'GET' as const, path: `/v1/orders/${pickAny(caller.orderIds)}`, headers };
     case 'list_orders':
       return {
         ...request,
@@ -359,7 +346,7 @@ function nextRequest(world: World, writeShare: number, request: autocannon.Reque
       return {
         ...request,
         method: 'GET' as const,
-        path: `/v1/products/search?q=${encodeURIComponent(pick(world.searchWords))}`,
+        path: `/v1/products/search?q=${encodeURIComponent(pickAny(world.searchWords))}`,
         headers,
       };
   }

@@ -8,6 +8,7 @@ import pidusage from 'pidusage';
 import pino from 'pino';
 import { createApp } from '../api/app';
 import { createApiKey } from '../lib/api-keys';
+import { pickAny, randomOrderRequest } from './support/random-order';
 import { orderWorkflowId } from '../domain/ids';
 import { seedCatalogue } from '../lib/catalogue-seed';
 import { loadConfig, loadConfigOrExit, type Config } from '../lib/config';
@@ -244,22 +245,7 @@ async function completionOf<H>(load: LoadResult<H>, complete: (handle: H) => Pro
 }
 
 function randomOrder(catalogue: Catalogue) {
-  const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
-  const productIds = new Set<string>();
-  const lines = 1 + Math.floor(Math.random() * 3);
-  while (productIds.size < lines) productIds.add(pick(catalogue.productIds));
-  return {
-    customerId: pick(catalogue.customerIds),
-    items: [...productIds].map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 2) })),
-    shippingAddress: {
-      recipient: 'Bench Mark',
-      line1: '1 Load Street',
-      city: 'Leeds',
-      postalCode: 'LS1 1AA',
-      country: 'GB',
-    },
-    payment: { token: 'tok_visa' },
-  };
+  return { customerId: pickAny(catalogue.customerIds), ...randomOrderRequest(catalogue.productIds) };
 }
 
 new Command('bench:orders')

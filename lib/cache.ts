@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cacheScripts } from './cache-scripts';
 import type { CacheKind } from './config';
 import type { Logger } from './logger';
+import { throttledWarning } from './throttled-warning';
 import type { ApiMetrics } from './metrics';
 import type { Redis } from './redis';
 
@@ -99,23 +100,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** While Redis is away every read fails over: one warning per interval, the rest at debug. */
-function rateLimitedWarning(logger: Logger, intervalMs = 10_000): (error: unknown, message: string) => void {
-  let lastAt = Number.NEGATIVE_INFINITY;
-  let suppressed = 0;
-  return (error, message) => {
-    const now = Date.now();
-    if (now - lastAt < intervalMs) {
-      suppressed += 1;
-      logger.debug({ err: error }, message);
-      return;
-    }
-    logger.warn({ err: error, suppressedSinceLastWarning: suppressed }, message);
-    lastAt = now;
-    suppressed = 0;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const END_RETRY_DELAYS_MS = [50, 250];
 
@@ -127,7 +111,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   // A version that expired and came back as '0' could match what a load saw before: versions
   // outlive any load by far, and a load older than half this is not stored (see loadAndStore).
   const versionTtlMs = Math.max(2 * longestTtlMs, 10 * 60_000);
-  const warn = rateLimitedWarning(logger);
+  const warn = throttledWarning(logger);
   const flights = new Map<string, Promise<CacheEntry | undefined>>();
 
   const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), redisTimeoutMs, what);

@@ -41,6 +41,19 @@ describe('health endpoints', () => {
       .expect(200, /"status":"UP"/);
   });
 
+  it('answers a keyed /v1 request 503 (not 500) while PostgreSQL is away, and public routes still answer', async () => {
+    const api = await apiWith({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${await freePort()}/shopflow` });
+    const wellFormedKey = `sfk_0123456789abcdef_${'k'.repeat(43)}`;
+    const res = await request(api.bareApp)
+      .get('/v1/products/search?q=chair')
+      .set('Authorization', `Bearer ${wellFormedKey}`)
+      .expect(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['retry-after']).toBe('5');
+    // A key on a public route is not even looked up.
+    await request(api.bareApp).get('/health/live').set('Authorization', `Bearer ${wellFormedKey}`).expect(200);
+  });
+
   it.each([
     ['postgres', 'DATABASE_URL', (port: number) => `postgresql://postgres@127.0.0.1:${port}/shopflow`],
     ['temporal', 'TEMPORAL_ADDRESS', (port: number) => `127.0.0.1:${port}`],
