@@ -32,7 +32,10 @@ export async function workflowExists(handle: WorkflowHandle): Promise<boolean> {
 }
 
 /** The input of an order workflow that exists, or undefined when there is none. */
-export async function startedInput({ temporal }: AppDeps, orderId: string): Promise<OrderWorkflowInput | undefined> {
+export async function startedInput(
+  { temporal }: Pick<AppDeps, 'temporal'>,
+  orderId: string,
+): Promise<OrderWorkflowInput | undefined> {
   try {
     const { history } = await temporal.client.workflowService.getWorkflowExecutionHistory({
       namespace: temporal.client.options.namespace,

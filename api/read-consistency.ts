@@ -2,7 +2,9 @@ import type { Request, Response } from 'express';
 import { entryOf, type CacheEntry, type ReadCache } from '../lib/cache';
 import type { CacheKind } from '../lib/config';
 import { parsePositions, PositionSyntaxError, waitForPositions } from '../lib/projections/consistency';
-import { MIN_POSITION_HEADER, type Projection } from '../lib/projections/projection';
+import { MIN_POSITION_HEADER, type EventPosition, type Projection } from '../lib/projections/projection';
+import { ORDER_AGGREGATE } from '../domain/order-events';
+import { actsForOrderCustomer } from './order-access';
 import type { AppDeps } from './deps';
 import { HttpProblem, problemTypes } from './problem';
 
@@ -17,9 +19,10 @@ export type ReadConsistency = 'none' | 'reached' | 'timeout';
  */
 export async function awaitMinPositions(
   req: Request,
-  { db, config }: Pick<AppDeps, 'db' | 'config'>,
+  deps: Pick<AppDeps, 'db' | 'config'> & Partial<Pick<AppDeps, 'temporal'>>,
   projection: Pick<Projection, 'name' | 'aggregateTypes'>,
 ): Promise<ReadConsistency> {
+  const { db, config } = deps;
   const field = `header.${MIN_POSITION_HEADER}`;
   let positions;
   try {
@@ -36,8 +39,28 @@ export async function awaitMinPositions(
       `this read is served by ${projection.name}, which does not follow ${foreign.aggregateType} events (it follows ${projection.aggregateTypes.join(', ')})`,
     );
   }
+  await ensureOwnOrders(req, deps, positions, field);
   const reached = await waitForPositions(db, projection.name, positions, config.projections.readYourWritesWaitMs);
   return reached ? 'reached' : 'timeout';
+}
+
+/**
+ * Whether a position was reached says whether its order exists and how far it got: a caller other
+ * than an operator may wait only on orders it placed. One answer for another's order and for none.
+ */
+async function ensureOwnOrders(
+  req: Request,
+  deps: Parameters<typeof actsForOrderCustomer>[0],
+  positions: EventPosition[],
+  field: string,
+): Promise<void> {
+  const principal = req.principal;
+  if (!principal || principal.role === 'operator') return;
+  for (const { aggregateType, aggregateId } of positions) {
+    if (aggregateType === ORDER_AGGREGATE && !(await actsForOrderCustomer(deps, principal, aggregateId))) {
+      throw badPosition(field, `names order ${aggregateId}, which this key cannot read`);
+    }
+  }
 }
 
 function badPosition(field: string, message: string): HttpProblem {

@@ -402,6 +402,42 @@ describe('authorization: role × route', () => {
     });
   });
 
+  describe('read-your-writes positions', () => {
+    const withPosition = (path: string, orderId: string, key: string | undefined) =>
+      send({ method: 'get', path, headers: { 'Shopflow-Min-Position': `order:${orderId}:1` } }, key);
+
+    it('a customer waits on its own order; another customer naming it gets the 400 a missing order gets', async () => {
+      const own = await withPosition(`/v1/customers/${world.customerA}/orders`, world.orderId, keys.customerOwn);
+      expect(own.status).toBe(200);
+      expect(own.headers['shopflow-consistency']).toBe('reached');
+
+      const missing = randomUUID();
+      for (const path of [`/v1/customers/${world.customerB}/orders`, `/v1/orders/${world.orderId}`]) {
+        const [theirs, none] = await Promise.all([
+          withPosition(path, world.orderId, keys.customerOther),
+          withPosition(path, missing, keys.customerOther),
+        ]);
+        expect(theirs.status).toBe(400);
+        expect(theirs.body.errors).toEqual([
+          {
+            field: 'header.Shopflow-Min-Position',
+            message: `names order ${world.orderId}, which this key cannot read`,
+          },
+        ]);
+        const scrubbed = (body: unknown) =>
+          JSON.stringify(body).replaceAll(world.orderId, '<order>').replaceAll(missing, '<order>');
+        expect(scrubbed(theirs.body)).toBe(scrubbed(none.body));
+      }
+    });
+
+    it('a seller names no order positions (it writes none); an operator names any', async () => {
+      const seller = await withPosition(`/v1/sellers/${world.sellerS}/orders`, world.orderId, keys.sellerOwn);
+      expect(seller.status).toBe(400);
+      const operator = await withPosition(`/v1/customers/${world.customerA}/orders`, world.orderId, keys.operator);
+      expect(operator.headers['shopflow-consistency']).toBe('reached');
+    });
+  });
+
   describe('a key acts only for its own party', () => {
     const idempotencyRows = (key: string) => api.deps.db.idempotencyKey.count({ where: { key } });
 
