@@ -53,6 +53,8 @@ const problemDescriptions: Record<number, string> = {
 const problemHeaders: Record<number, z.ZodRawShape> = {
   401: { 'WWW-Authenticate': z.string().meta({ example: 'Bearer' }) },
   405: { Allow: z.string().meta({ example: 'GET, HEAD' }) },
+  // Only where waiting helps: an Idempotency-Key whose first request is still running.
+  409: { 'Retry-After': retryAfter.optional() },
   429: { 'Retry-After': retryAfter },
   503: { 'Retry-After': retryAfter },
 };
