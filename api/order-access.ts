@@ -1,5 +1,5 @@
 import type { Principal } from './principal';
-import { actsForCustomer } from './access';
+import { actsForCustomer, actsForSeller } from './access';
 import type { AppDeps } from './deps';
 import { readEvents } from '../lib/event-store';
 import { startedInput } from './order-workflows';
@@ -12,17 +12,17 @@ export interface OrderParties {
 
 /** Whether the caller may read this order: its customer, a seller with a line in it, or an operator. */
 export function mayReadOrder(principal: Principal, order: OrderParties): boolean {
-  if (principal.role === 'seller') return order.lines.some((line) => line.sellerId === principal.sellerId);
+  if (principal.role === 'seller') return order.lines.some((line) => actsForSeller(principal, line.sellerId));
   return actsForCustomer(principal, order.customerId);
 }
+
+/** What finding an order's customer needs; without Temporal, an order not yet recorded is not found. */
+export type OrderLookupDeps = Pick<AppDeps, 'db'> & Partial<Pick<AppDeps, 'temporal'>>;
 
 /**
  * The customer who placed an order, wherever it is known first: the read model, the order's first
  * event, or (accepted but not yet recorded) the input its workflow was started with.
  */
-/** What finding an order's customer needs; without Temporal, an order not yet recorded is not found. */
-export type OrderLookupDeps = Pick<AppDeps, 'db'> & Partial<Pick<AppDeps, 'temporal'>>;
-
 export async function orderCustomerId(deps: OrderLookupDeps, orderId: string): Promise<string | undefined> {
   const [row] = await deps.db.$queryRawUnsafe<{ customer_id: string }[]>(
     'SELECT customer_id::text FROM read_models.orders_read WHERE order_id = $1::uuid',

@@ -76,10 +76,12 @@ export async function createApiKey(db: Database, grant: ApiKeyGrant): Promise<{ 
 
 /** Revokes by id or lookup id; revoking twice is not an error (the first time is kept). */
 export async function revokeApiKey(db: Database, idOrLookupId: string): Promise<ApiKeyRecord> {
-  const where = /^[0-9a-f]{16}$/.test(idOrLookupId) ? { lookupId: idOrLookupId } : { id: idOrLookupId };
-  if (!('lookupId' in where) && !isUuid(idOrLookupId)) {
-    throw new ApiKeyError(`"${idOrLookupId}" is neither a key id (UUID) nor a lookup id (16 hex digits)`);
-  }
+  const where = /^[0-9a-f]{16}$/.test(idOrLookupId)
+    ? { lookupId: idOrLookupId }
+    : isUuid(idOrLookupId)
+      ? { id: idOrLookupId }
+      : undefined;
+  if (!where) throw new ApiKeyError(`"${idOrLookupId}" is neither a key id (UUID) nor a lookup id (16 hex digits)`);
   const found = await db.apiKey.findUnique({ where });
   if (!found) throw new ApiKeyError(`no API key ${idOrLookupId}`);
   if (found.revokedAt) return toRecord(found);

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { BucketLimit, RateLimitClass, RateLimitScope } from './config';
 import { takeTokensScript } from './rate-limit-script';
 import type { Redis } from './redis';
@@ -119,26 +120,13 @@ function parseReply(reply: unknown, count: number): TokenDecision {
  * it, so IPv6 addresses count by their /64; IPv4-mapped IPv6 addresses count as the IPv4 address.
  */
 export function clientBucketId(ip: string | undefined): string {
-  if (ip === undefined || ip === '') return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  const address = ip.split('%')[0]!.toLowerCase();
-  const [head = '', tail] = address.split('::');
-  const groupsOf = (part: string) => (part === '' ? [] : part.split(':'));
-  // A dotted IPv4 tail (e.g. 64:ff9b::192.0.2.1) stands for two groups.
-  const width = (groups: string[]) => groups.length + (groups.at(-1)?.includes('.') ? 1 : 0);
-  const first = groupsOf(head);
-  const groups =
-    tail === undefined
-      ? first
-      : [
-          ...first,
-          ...Array<string>(Math.max(0, 8 - width(first) - width(groupsOf(tail)))).fill('0'),
-          ...groupsOf(tail),
-        ];
-  return `${groups
+  if (ip === undefined || !ipaddr.isValid(ip)) return ip || 'unknown';
+  const address = ipaddr.parse(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const v6 = address as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts
     .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
+    .map((part) => part.toString(16))
     .join(':')}::/64`;
 }

@@ -103,25 +103,9 @@ export function orderPaths(config: Config): ZodOpenApiPathsObject {
         },
       }),
     },
-    '/v1/customers/{customerId}/orders': {
-      get: v1Operation('orders', "A customer's orders, newest first", {
-        requestParams: { path: customerPath, query: listQuery, header: readHeaders },
-        responses: {
-          '200': json('One page', orderList, 'v1', cachedReadHeaders),
-          '304': notModified,
-          ...problems([400, 403, 404]),
-        },
-      }),
-    },
+    '/v1/customers/{customerId}/orders': { get: orderListOperation("A customer's orders, newest first", customerPath) },
     '/v1/sellers/{sellerId}/orders': {
-      get: v1Operation('orders', "The orders with a seller's lines, newest first", {
-        requestParams: { path: sellerPath, query: listQuery, header: readHeaders },
-        responses: {
-          '200': json('One page', orderList, 'v1', cachedReadHeaders),
-          '304': notModified,
-          ...problems([400, 403, 404]),
-        },
-      }),
+      get: orderListOperation("The orders with a seller's lines, newest first", sellerPath),
     },
     '/v1/shipments/{shipmentId}/delivered': {
       post: v1Operation('shipments', "The carrier's delivery callback", {
@@ -137,4 +121,16 @@ export function orderPaths(config: Config): ZodOpenApiPathsObject {
       }),
     },
   };
+}
+
+/** The two keyset-paginated order lists: the same page, query and answers, by customer or by seller. */
+function orderListOperation(summary: string, path: typeof customerPath | typeof sellerPath) {
+  return v1Operation('orders', summary, {
+    requestParams: { path, query: listQuery, header: readHeaders },
+    responses: {
+      '200': json('One page', orderList, 'v1', cachedReadHeaders),
+      '304': notModified,
+      ...problems([400, 403, 404]),
+    },
+  });
 }
