@@ -3,7 +3,7 @@ import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, lockOrderIfRecorded, transitionOrder, type Tx } from './order-store';
+import { lockOrder, lockOrderIfRecorded, orderTransaction, transitionOrder, type Tx } from './order-store';
 
 /**
  * Stock held for orders. All lines of an order are reserved in one transaction or none are;
@@ -48,7 +48,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
   return {
     async reserveInventory(input: ReserveInventoryInput): Promise<ReserveInventoryResult> {
       try {
-        return await db.$transaction((tx) => reserveAll(tx, input, deps));
+        return await orderTransaction(db, (tx) => reserveAll(tx, input, deps));
       } catch (error) {
         if (!(error instanceof InsufficientStock)) throw error;
         const short = await shortLines(db, input.lines);
@@ -62,18 +62,17 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
 
     /** Compensation: gives back what is still held. Safe to run twice, or when nothing was reserved. */
     async releaseInventory(input: ReleaseInventoryInput): Promise<ReleaseInventoryResult> {
-      return db.$transaction(async (tx) => {
+      return orderTransaction(db, async (tx) => {
         // The order first, as every order step locks it: the same lock order everywhere, no deadlock.
         const recorded = (await lockOrderIfRecorded(tx, input.orderId)) !== undefined;
-        const released = await tx.$queryRaw<StockLine[]>`
-          UPDATE reservations SET status = 'RELEASED', released_at = now()
-          WHERE order_id = ${input.orderId}::uuid AND status = 'RESERVED'
-          RETURNING product_id AS "productId", quantity`;
-        for (const line of sortedByProduct(released)) {
-          await tx.$executeRaw`
-            UPDATE inventory SET reserved = reserved - ${line.quantity}, updated_at = now()
-            WHERE product_id = ${line.productId}::uuid`;
-        }
+        const { rows: released } = await tx.query<StockLine>({
+          name: 'reservations-release',
+          text: `UPDATE reservations SET status = 'RELEASED', released_at = now()
+                 WHERE order_id = $1::uuid AND status = 'RESERVED'
+                 RETURNING product_id AS "productId", quantity`,
+          values: [input.orderId],
+        });
+        await adjustStock(tx, released, { onHand: 0, reserved: -1 });
         if (recorded && released.length > 0) {
           await appendOrderEvents(
             tx,
@@ -91,20 +90,39 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
 
 async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDeps): Promise<ReserveInventoryResult> {
   const status = await lockOrder(tx, input.orderId);
-  const existing = await tx.reservation.findMany({ where: { orderId: input.orderId } });
+  const { rows: existing } = await tx.query<StockLine>({
+    name: 'reservations-of-order',
+    text: 'SELECT product_id AS "productId", quantity FROM reservations WHERE order_id = $1::uuid',
+    values: [input.orderId],
+  });
   if (existing.length > 0) {
     // A retry after the first attempt committed: report what is held, change nothing.
-    return { reserved: existing.map((r) => ({ productId: r.productId, quantity: r.quantity })) };
+    return { reserved: existing };
   }
-  // Always lock inventory rows in the same order, so two orders never deadlock on each other.
-  for (const line of sortedByProduct(input.lines)) {
-    const updated = await tx.$executeRaw`
-      UPDATE inventory SET reserved = reserved + ${line.quantity}, updated_at = now()
-      WHERE product_id = ${line.productId}::uuid AND on_hand - reserved >= ${line.quantity}`;
-    if (updated === 0) throw new InsufficientStock();
-  }
-  await tx.reservation.createMany({
-    data: input.lines.map((line) => ({ ...line, orderId: input.orderId, status: 'RESERVED' })),
+  const lines = sortedByProduct(input.lines);
+  // Rows are locked in product order (every stock writer does so: two orders never deadlock), and
+  // a line is taken only where on hand minus reserved covers it: all lines or none.
+  const { rowCount } = await tx.query({
+    name: 'inventory-reserve',
+    text: `WITH wanted AS (
+             SELECT product_id, sum(quantity)::int AS quantity
+             FROM unnest($1::uuid[], $2::int[]) AS l(product_id, quantity) GROUP BY product_id
+           ), locked AS (
+             SELECT i.product_id FROM inventory i JOIN wanted w USING (product_id)
+             ORDER BY i.product_id FOR UPDATE OF i
+           )
+           UPDATE inventory i SET reserved = i.reserved + w.quantity, updated_at = now()
+           FROM wanted w
+           WHERE i.product_id = w.product_id AND i.product_id IN (SELECT product_id FROM locked)
+             AND i.on_hand - i.reserved >= w.quantity`,
+    values: [lines.map((l) => l.productId), lines.map((l) => l.quantity)],
+  });
+  if (rowCount !== new Set(lines.map((l) => l.productId)).size) throw new InsufficientStock();
+  await tx.query({
+    name: 'reservations-insert',
+    text: `INSERT INTO reservations (order_id, product_id, quantity, status)
+           SELECT $1::uuid, product_id, quantity, 'RESERVED' FROM unnest($2::uuid[], $3::int[]) AS l(product_id, quantity)`,
+    values: [input.orderId, input.lines.map((l) => l.productId), input.lines.map((l) => l.quantity)],
   });
   await transitionOrder(tx, input.orderId, status, 'INVENTORY_RESERVED');
   await appendOrderEvents(
@@ -119,6 +137,34 @@ async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDe
     deps,
   );
   return { reserved: input.lines };
+}
+
+/**
+ * Applies `sign` times each line's quantity to on hand and reserved, in one statement that locks
+ * the rows in product order (as every stock writer does: two orders never deadlock).
+ */
+export async function adjustStock(
+  tx: Tx,
+  lines: readonly StockLine[],
+  sign: { onHand: -1 | 0 | 1; reserved: -1 | 1 },
+): Promise<void> {
+  if (lines.length === 0) return;
+  const sorted = sortedByProduct(lines);
+  await tx.query({
+    name: 'inventory-adjust',
+    text: `WITH delta AS (
+             SELECT product_id, sum(quantity)::int AS quantity
+             FROM unnest($1::uuid[], $2::int[]) AS l(product_id, quantity) GROUP BY product_id
+           ), locked AS (
+             SELECT i.product_id FROM inventory i JOIN delta d USING (product_id)
+             ORDER BY i.product_id FOR UPDATE OF i
+           )
+           UPDATE inventory i SET on_hand = i.on_hand + $3::int * d.quantity,
+                                  reserved = i.reserved + $4::int * d.quantity, updated_at = now()
+           FROM delta d
+           WHERE i.product_id = d.product_id AND i.product_id IN (SELECT product_id FROM locked)`,
+    values: [sorted.map((l) => l.productId), sorted.map((l) => l.quantity), sign.onHand, sign.reserved],
+  });
 }
 
 async function shortLines(db: Database, lines: StockLine[]): Promise<ShortLine[]> {

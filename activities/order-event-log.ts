@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { orderWorkflowId, stepIdempotencyKey } from '../domain/ids';
 import { ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
-import { appendEvents, currentVersion, type AppendResult, type Correlation } from '../lib/event-store';
+import { appendEvents, type AppendResult, type Correlation } from '../lib/event-store';
 import type { Tx } from './order-store';
 
 /**
  * How order activities record what they changed: the order's events, appended in the activity's
- * own transaction after `lockOrder`, so the version read here is the one appended on and the
+ * own transaction after `lockOrder`, so the head appended on is the one the lock protects and the
  * write-model change, its events and its outbox rows commit together.
  */
 
@@ -47,13 +47,7 @@ export async function appendOrderEvents(
   if (events.length === 0) return undefined;
   return appendEvents(
     tx,
-    {
-      aggregateType: ORDER_AGGREGATE,
-      aggregateId: orderId,
-      expectedVersion: await currentVersion(tx, orderId),
-      events,
-      correlation,
-    },
+    { aggregateType: ORDER_AGGREGATE, aggregateId: orderId, expectedVersion: undefined, events, correlation },
     deps.snapshotEvery !== undefined ? { snapshotEvery: deps.snapshotEvery } : {},
   );
 }

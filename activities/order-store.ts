@@ -1,32 +1,43 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { canTransition, isOrderStatus, type OrderStatus } from '../domain/order-status';
-import type { Prisma } from '../generated/prisma/client';
+import type { Database } from '../lib/database';
+import { inTransaction, sqlPoolOf, type SqlClient } from '../lib/sql-pool';
 
 /**
  * What every order activity does inside its transaction before it changes anything: lock the
  * order's row. Activities of one order then run one after the other even when Temporal retries
  * one while its first attempt is still running, so "check, then write" is safe.
+ *
+ * Order steps run on every order, so they speak plain SQL on the pool under Prisma
+ * (lib/database.ts): a few round trips per step instead of Prisma's runtime per query.
  */
-export type Tx = Prisma.TransactionClient;
+export type Tx = SqlClient;
+
+/** Runs one order step's writes in one transaction. */
+export function orderTransaction<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return inTransaction(sqlPoolOf(db), work);
+}
 
 export async function lockOrder(tx: Tx, orderId: string): Promise<OrderStatus> {
-  const rows = await tx.$queryRaw<{ status: string }[]>`
-    SELECT status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
-  const status = rows[0]?.status;
+  const status = await lockOrderIfRecorded(tx, orderId);
   if (status === undefined) {
     // The first step records the order; a later step without it is a bug, not an outage.
     throw ApplicationFailure.nonRetryable(`order ${orderId} has not been recorded`, 'OrderNotRecorded');
   }
-  if (!isOrderStatus(status)) throw new Error(`order ${orderId} has unknown status ${status}`);
   return status;
 }
 
 /** lockOrder for compensations that may run on an order never recorded: undefined when there is none. */
 export async function lockOrderIfRecorded(tx: Tx, orderId: string): Promise<OrderStatus | undefined> {
-  const rows = await tx.$queryRaw<{ status: string }[]>`
-    SELECT status FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`;
+  const { rows } = await tx.query<{ status: string }>({
+    name: 'order-lock',
+    text: 'SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE',
+    values: [orderId],
+  });
   const status = rows[0]?.status;
-  return status !== undefined && isOrderStatus(status) ? status : undefined;
+  if (status === undefined) return undefined;
+  if (!isOrderStatus(status)) throw new Error(`order ${orderId} has unknown status ${status}`);
+  return status;
 }
 
 /**
@@ -47,8 +58,10 @@ export async function transitionOrder(
       'InvalidOrderTransition',
     );
   }
-  await tx.order.update({
-    where: { id: orderId },
-    data: { status: to, ...(failureReason !== undefined ? { failureReason } : {}) },
+  await tx.query({
+    name: 'order-transition',
+    text: `UPDATE orders SET status = $2, failure_reason = coalesce($3, failure_reason), updated_at = now()
+           WHERE id = $1::uuid`,
+    values: [orderId, to, failureReason ?? null],
   });
 }

@@ -4,7 +4,7 @@ import type { PricedOrder } from '../domain/pricing';
 import type { Database } from '../lib/database';
 import type { ShippingAddress } from '../workflows/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, transitionOrder } from './order-store';
+import { lockOrder, orderTransaction, transitionOrder } from './order-store';
 
 /** The order's own record: created by the saga's first step, closed by its last. */
 
@@ -46,38 +46,36 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     /** Idempotent: the order's id is its key; a retry finds the row and writes nothing. */
     async recordOrder(input: RecordOrderInput): Promise<RecordOrderResult> {
       const { order } = input;
-      return db.$transaction(async (tx) => {
-        const inserted = await tx.order.createMany({
-          data: [
-            {
-              id: input.orderId,
-              customerId: input.customerId,
-              workflowId: input.workflowId,
-              status: 'PENDING',
-              currency: order.currency,
-              itemCount: order.itemCount,
-              subtotalMinor: order.subtotalMinor,
-              commissionMinor: order.commissionMinor,
-              totalMinor: order.totalMinor,
-              shippingAddress: { ...input.shippingAddress },
-            },
+      return orderTransaction(db, async (tx) => {
+        const inserted = await tx.query({
+          name: 'order-insert',
+          text: `INSERT INTO orders (id, customer_id, workflow_id, status, currency, item_count, subtotal_minor,
+                                     commission_minor, total_minor, shipping_address)
+                 VALUES ($1::uuid, $2::uuid, $3, 'PENDING', $4, $5::int, $6::bigint, $7::bigint, $8::bigint, $9::jsonb)
+                 ON CONFLICT DO NOTHING`,
+          values: [
+            input.orderId,
+            input.customerId,
+            input.workflowId,
+            order.currency,
+            order.itemCount,
+            order.subtotalMinor,
+            order.commissionMinor,
+            order.totalMinor,
+            JSON.stringify(input.shippingAddress),
           ],
-          skipDuplicates: true,
         });
-        if (inserted.count === 0) return { created: false };
-        await tx.orderLine.createMany({
-          data: order.lines.map((line) => ({
-            orderId: input.orderId,
-            lineNo: line.lineNo,
-            productId: line.productId,
-            sellerId: line.sellerId,
-            productName: line.name,
-            quantity: line.quantity,
-            unitPriceMinor: line.unitPriceMinor,
-            lineTotalMinor: line.lineTotalMinor,
-            commissionRateBps: line.commissionRateBps,
-            commissionMinor: line.commissionMinor,
-          })),
+        if (inserted.rowCount === 0) return { created: false };
+        await tx.query({
+          name: 'order-lines-insert',
+          text: `INSERT INTO order_lines (order_id, line_no, product_id, seller_id, product_name, quantity,
+                                          unit_price_minor, line_total_minor, commission_rate_bps, commission_minor)
+                 SELECT $1::uuid, l."lineNo", l."productId", l."sellerId", l.name, l.quantity,
+                        l."unitPriceMinor", l."lineTotalMinor", l."commissionRateBps", l."commissionMinor"
+                 FROM jsonb_to_recordset($2::jsonb) AS l("lineNo" int, "productId" uuid, "sellerId" uuid, name text,
+                      quantity int, "unitPriceMinor" bigint, "lineTotalMinor" bigint, "commissionRateBps" int,
+                      "commissionMinor" bigint)`,
+          values: [input.orderId, JSON.stringify(order.lines)],
         });
         await appendOrderEvents(
           tx,
@@ -105,7 +103,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     async recordOrderOutcome(input: RecordOrderOutcomeInput): Promise<RecordOrderOutcomeResult> {
-      return db.$transaction(async (tx) => {
+      return orderTransaction(db, async (tx) => {
         const current = await lockOrder(tx, input.orderId);
         await transitionOrder(tx, input.orderId, current, input.status, input.reason);
         if (current !== input.status) {
@@ -123,16 +121,21 @@ export function createOrderActivities(deps: OrderActivityDeps) {
 
     /** Marks delivered shipments; one already delivered (a repeated carrier callback) is skipped. */
     async recordDeliveries(input: RecordDeliveriesInput): Promise<RecordDeliveriesResult> {
-      return db.$transaction(async (tx) => {
+      return orderTransaction(db, async (tx) => {
         await lockOrder(tx, input.orderId);
-        const events: OrderEvent[] = [];
-        for (const delivery of input.deliveries) {
-          const { count } = await tx.shipment.updateMany({
-            where: { id: delivery.shipmentId, orderId: input.orderId, status: 'CREATED' },
-            data: { status: 'DELIVERED', deliveredAt: new Date(delivery.deliveredAt) },
-          });
-          if (count > 0) events.push(orderEvent('ShipmentDelivered', delivery));
-        }
+        const { rows } = await tx.query<{ shipmentId: string }>({
+          name: 'shipments-deliver',
+          text: `UPDATE shipments s SET status = 'DELIVERED', delivered_at = d."deliveredAt"
+                 FROM jsonb_to_recordset($2::jsonb) AS d("shipmentId" uuid, "deliveredAt" timestamptz)
+                 WHERE s.id = d."shipmentId" AND s.order_id = $1::uuid AND s.status = 'CREATED'
+                 RETURNING s.id AS "shipmentId"`,
+          values: [input.orderId, JSON.stringify(input.deliveries)],
+        });
+        const recorded = new Set(rows.map((row) => row.shipmentId));
+        // In the order the callbacks were reported, as one event each.
+        const events = input.deliveries
+          .filter((delivery) => recorded.has(delivery.shipmentId.toLowerCase()))
+          .map((delivery) => orderEvent('ShipmentDelivered', delivery));
         // Each batch of callbacks is its own step: the shipments it names tell one batch from another.
         const batch = input.deliveries
           .map((d) => d.shipmentId)

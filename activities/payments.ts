@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
+import { sqlPoolOf } from '../lib/sql-pool';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, transitionOrder } from './order-store';
+import { lockOrder, orderTransaction, transitionOrder } from './order-store';
 import { PaymentDeclinedError, type PaymentProvider } from './providers/payment-provider';
 
 /**
@@ -39,12 +40,26 @@ export interface RefundPaymentResult {
   amountMinor: number;
 }
 
+interface PaymentRow {
+  id: string;
+  providerChargeId: string;
+  amountMinor: string;
+  currency: string;
+}
+
+const paymentColumns = `id, provider_charge_id AS "providerChargeId", amount_minor AS "amountMinor", currency`;
+
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   const { db, payments } = deps;
+  const pool = () => sqlPoolOf(db);
   return {
     async chargePayment(input: ChargePaymentInput): Promise<ChargePaymentResult> {
-      const recorded = await db.payment.findUnique({ where: { orderId: input.orderId } });
-      if (recorded) return paymentResult(recorded);
+      const { rows: recorded } = await pool().query<PaymentRow>({
+        name: 'payment-of-order',
+        text: `SELECT ${paymentColumns} FROM payments WHERE order_id = $1::uuid`,
+        values: [input.orderId],
+      });
+      if (recorded[0]) return paymentResult(recorded[0]);
 
       const charge = await payments
         .charge({
@@ -67,25 +82,34 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           throw error; // an outage: Temporal retries with backoff
         });
 
-      return db.$transaction(async (tx) => {
+      return orderTransaction(db, async (tx) => {
         const status = await lockOrder(tx, input.orderId);
-        const { count } = await tx.payment.createMany({
-          data: [
-            {
-              orderId: input.orderId,
-              amountMinor: charge.amountMinor,
-              currency: charge.currency,
-              provider: payments.name,
-              providerChargeId: charge.chargeId,
-              idempotencyKey: input.idempotencyKey,
-              status: 'CAPTURED',
-            },
+        // The unique order_id makes a second recording of the same charge a no-op that returns the first.
+        const { rows } = await tx.query<PaymentRow & { inserted: boolean }>({
+          name: 'payment-insert',
+          text: `WITH inserted AS (
+                   INSERT INTO payments (order_id, amount_minor, currency, provider, provider_charge_id, idempotency_key, status)
+                   VALUES ($1::uuid, $2::bigint, $3, $4, $5, $6, 'CAPTURED')
+                   ON CONFLICT DO NOTHING
+                   RETURNING ${paymentColumns}
+                 )
+                 SELECT *, true AS inserted FROM inserted
+                 UNION ALL
+                 SELECT ${paymentColumns}, false FROM payments
+                 WHERE order_id = $1::uuid AND NOT EXISTS (SELECT 1 FROM inserted)`,
+          values: [
+            input.orderId,
+            charge.amountMinor,
+            charge.currency,
+            payments.name,
+            charge.chargeId,
+            input.idempotencyKey,
           ],
-          skipDuplicates: true,
         });
+        const payment = rows[0];
+        if (!payment) throw new Error(`payment of order ${input.orderId} conflicts with another order's charge`);
         await transitionOrder(tx, input.orderId, status, 'PAID');
-        const payment = await tx.payment.findUniqueOrThrow({ where: { orderId: input.orderId } });
-        if (count > 0) {
+        if (payment.inserted) {
           await appendOrderEvents(
             tx,
             input.orderId,
@@ -116,21 +140,20 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         chargeId: payment.providerChargeId,
         amountMinor: Number(payment.amountMinor),
       });
-      await db.$transaction(async (tx) => {
+      await orderTransaction(db, async (tx) => {
         await lockOrder(tx, input.orderId);
-        const { count } = await tx.refund.createMany({
-          data: [
-            {
-              paymentId: payment.id,
-              amountMinor: refund.amountMinor,
-              providerRefundId: refund.refundId,
-              idempotencyKey: input.idempotencyKey,
-            },
-          ],
-          skipDuplicates: true,
+        const { rowCount } = await tx.query({
+          name: 'refund-insert',
+          text: `INSERT INTO refunds (payment_id, amount_minor, provider_refund_id, idempotency_key)
+                 VALUES ($1::uuid, $2::bigint, $3, $4) ON CONFLICT DO NOTHING`,
+          values: [payment.id, refund.amountMinor, refund.refundId, input.idempotencyKey],
         });
-        await tx.payment.update({ where: { id: payment.id }, data: { status: 'REFUNDED' } });
-        if (count > 0) {
+        await tx.query({
+          name: 'payment-refunded',
+          text: `UPDATE payments SET status = 'REFUNDED' WHERE id = $1::uuid`,
+          values: [payment.id],
+        });
+        if (rowCount) {
           await appendOrderEvents(
             tx,
             input.orderId,
@@ -145,7 +168,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   };
 }
 
-function paymentResult(row: { id: string; providerChargeId: string; amountMinor: bigint }): ChargePaymentResult {
+function paymentResult(row: Pick<PaymentRow, 'id' | 'providerChargeId' | 'amountMinor'>): ChargePaymentResult {
   return { paymentId: row.id, providerChargeId: row.providerChargeId, amountMinor: Number(row.amountMinor) };
 }
 

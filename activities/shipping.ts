@@ -4,7 +4,8 @@ import { orderEvent } from '../domain/order-events';
 import type { Database } from '../lib/database';
 import type { ShippingAddress } from '../workflows/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, transitionOrder, type Tx } from './order-store';
+import { adjustStock, type StockLine } from './inventory';
+import { lockOrder, orderTransaction, transitionOrder, type Tx } from './order-store';
 import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider } from './providers/shipping-provider';
 
 /**
@@ -70,23 +71,36 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
         booked.push({ seller, shipment });
       }
 
-      return db.$transaction(async (tx) => {
+      return orderTransaction(db, async (tx) => {
         const status = await lockOrder(tx, input.orderId);
-        await tx.shipment.createMany({
-          data: booked.map(({ seller, shipment }) => ({
-            orderId: input.orderId,
-            sellerId: seller.sellerId,
-            status: 'CREATED',
-            carrier: shipment.carrier,
-            trackingNumber: shipment.trackingNumber,
-            providerShipmentId: shipment.providerShipmentId,
-            idempotencyKey: seller.idempotencyKey,
-          })),
-          skipDuplicates: true,
+        await tx.query({
+          name: 'shipments-insert',
+          text: `INSERT INTO shipments (order_id, seller_id, status, carrier, tracking_number, provider_shipment_id, idempotency_key)
+                 SELECT $1::uuid, s."sellerId", 'CREATED', s.carrier, s."trackingNumber", s."providerShipmentId", s."idempotencyKey"
+                 FROM jsonb_to_recordset($2::jsonb) AS s("sellerId" uuid, carrier text, "trackingNumber" text,
+                      "providerShipmentId" text, "idempotencyKey" text)
+                 ON CONFLICT DO NOTHING`,
+          values: [
+            input.orderId,
+            JSON.stringify(
+              booked.map(({ seller, shipment }) => ({
+                sellerId: seller.sellerId,
+                carrier: shipment.carrier,
+                trackingNumber: shipment.trackingNumber,
+                providerShipmentId: shipment.providerShipmentId,
+                idempotencyKey: seller.idempotencyKey,
+              })),
+            ),
+          ],
         });
         await moveReservations(tx, input.orderId, 'RESERVED', 'CONSUMED');
         await transitionOrder(tx, input.orderId, status, 'SHIPPED');
-        const rows = await tx.shipment.findMany({ where: { orderId: input.orderId }, orderBy: { sellerId: 'asc' } });
+        const { rows } = await tx.query<{ id: string; sellerId: string; trackingNumber: string; carrier: string }>({
+          name: 'shipments-of-order',
+          text: `SELECT id, seller_id AS "sellerId", tracking_number AS "trackingNumber", carrier
+                 FROM shipments WHERE order_id = $1::uuid ORDER BY seller_id`,
+          values: [input.orderId],
+        });
         if (status !== 'SHIPPED') {
           await appendOrderEvents(
             tx,
@@ -118,16 +132,17 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
         const result = await shipping.cancelShipment({ idempotencyKey: seller.idempotencyKey, orderId: input.orderId });
         if (result.cancelled) cancelled += 1;
       }
-      await db.$transaction(async (tx) => {
+      await orderTransaction(db, async (tx) => {
         await lockOrder(tx, input.orderId);
-        const open = await tx.shipment.findMany({
-          where: { orderId: input.orderId, status: 'CREATED' },
-          select: { id: true },
-          orderBy: { sellerId: 'asc' },
-        });
-        await tx.shipment.updateMany({
-          where: { id: { in: open.map((s) => s.id) } },
-          data: { status: 'CANCELLED', cancelledAt: new Date() },
+        const { rows: open } = await tx.query<{ id: string }>({
+          name: 'shipments-cancel',
+          text: `WITH cancelled AS (
+                   UPDATE shipments SET status = 'CANCELLED', cancelled_at = now()
+                   WHERE order_id = $1::uuid AND status = 'CREATED'
+                   RETURNING id, seller_id
+                 )
+                 SELECT id FROM cancelled ORDER BY seller_id`,
+          values: [input.orderId],
         });
         await moveReservations(tx, input.orderId, 'CONSUMED', 'RESERVED');
         if (open.length > 0) {
@@ -156,18 +171,14 @@ async function moveReservations(
   from: 'RESERVED' | 'CONSUMED',
   to: 'RESERVED' | 'CONSUMED',
 ): Promise<void> {
-  const moved = await tx.$queryRaw<{ productId: string; quantity: number }[]>`
-    UPDATE reservations SET status = ${to}
-    WHERE order_id = ${orderId}::uuid AND status = ${from}
-    RETURNING product_id AS "productId", quantity`;
+  const { rows: moved } = await tx.query<StockLine>({
+    name: 'reservations-move',
+    text: `UPDATE reservations SET status = $3 WHERE order_id = $1::uuid AND status = $2
+           RETURNING product_id AS "productId", quantity`,
+    values: [orderId, from, to],
+  });
   const sign = to === 'CONSUMED' ? -1 : 1;
-  // Always in product order, so two orders never lock the same inventory rows the other way round.
-  for (const line of moved.sort((a, b) => a.productId.localeCompare(b.productId))) {
-    const delta = sign * line.quantity;
-    await tx.$executeRaw`
-      UPDATE inventory SET on_hand = on_hand + ${delta}, reserved = reserved + ${delta}, updated_at = now()
-      WHERE product_id = ${line.productId}::uuid`;
-  }
+  await adjustStock(tx, moved, { onHand: sign, reserved: sign });
 }
 
 export type ShippingActivities = ReturnType<typeof createShippingActivities>;

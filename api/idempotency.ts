@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Prisma } from '../generated/prisma/client';
 import type { Database } from '../lib/database';
+import { sqlPoolOf } from '../lib/sql-pool';
 import { HttpProblem, problemTypes } from './problem';
 
 /**
@@ -104,16 +104,18 @@ export function createIdempotencyStore(db: Database, options: IdempotencyOptions
   /** Inserts a fresh claim, or replaces an expired row (which counts as absent) in the same statement. */
   async function claim(scope: string, key: string, hash: string, now: Date): Promise<string | undefined> {
     const resourceId = randomUUID();
-    const rows = await db.$queryRaw<{ resource_id: string }[]>`
-      INSERT INTO idempotency_keys (scope, key, request_hash, state, resource_id, locked_until, created_at, expires_at)
-      VALUES (${scope}, ${key}, ${hash}, 'IN_PROGRESS', ${resourceId}::uuid, ${later(now, options.lockMs)}::timestamptz,
-              ${now}::timestamptz, ${later(now, options.ttlMs)}::timestamptz)
-      ON CONFLICT (scope, key) DO UPDATE SET
-        request_hash = EXCLUDED.request_hash, state = EXCLUDED.state, resource_id = EXCLUDED.resource_id,
-        locked_until = EXCLUDED.locked_until, response_status = NULL, response_body = NULL,
-        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-      WHERE idempotency_keys.expires_at < ${now}::timestamptz
-      RETURNING resource_id::text AS resource_id`;
+    const { rows } = await sqlPoolOf(db).query<{ resource_id: string }>({
+      name: 'idempotency-claim',
+      text: `INSERT INTO idempotency_keys (scope, key, request_hash, state, resource_id, locked_until, created_at, expires_at)
+             VALUES ($1, $2, $3, 'IN_PROGRESS', $4::uuid, $5::timestamptz, $6::timestamptz, $7::timestamptz)
+             ON CONFLICT (scope, key) DO UPDATE SET
+               request_hash = EXCLUDED.request_hash, state = EXCLUDED.state, resource_id = EXCLUDED.resource_id,
+               locked_until = EXCLUDED.locked_until, response_status = NULL, response_body = NULL,
+               created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+             WHERE idempotency_keys.expires_at < $6::timestamptz
+             RETURNING resource_id::text AS resource_id`,
+      values: [scope, key, hash, resourceId, later(now, options.lockMs), now, later(now, options.ttlMs)],
+    });
     return rows[0]?.resource_id;
   }
 
@@ -157,14 +159,13 @@ export function createIdempotencyStore(db: Database, options: IdempotencyOptions
     },
 
     async complete(scope, key, status, body) {
-      await db.idempotencyKey.updateMany({
-        where: { scope, key, state: 'IN_PROGRESS' },
-        data: {
-          state: 'COMPLETED',
-          responseStatus: status,
-          responseBody: body as Prisma.InputJsonValue,
-          lockedUntil: clock(),
-        },
+      // Once per order: plain SQL on the pool rather than a Prisma model call.
+      await sqlPoolOf(db).query({
+        name: 'idempotency-complete',
+        text: `UPDATE idempotency_keys SET state = 'COMPLETED', response_status = $3, response_body = $4::jsonb,
+                 locked_until = $5::timestamptz
+               WHERE scope = $1 AND key = $2 AND state = 'IN_PROGRESS'`,
+        values: [scope, key, status, JSON.stringify(body), clock()],
       });
     },
 

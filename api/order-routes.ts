@@ -8,6 +8,7 @@ import { orderSummary } from '../domain/order-summary';
 import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../domain/pricing';
 import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
+import { sqlPoolOf } from '../lib/sql-pool';
 import {
   cancelOrderUpdate,
   orderStateQuery,
@@ -206,37 +207,47 @@ function sendAccepted(res: Response, status: number, body: unknown): void {
   res.status(status).json(body);
 }
 
+/** A catalogue row for pricing; `id` is null when none of the products exist. */
+interface CatalogueRow {
+  known: boolean;
+  id: string | null;
+  sellerId: string;
+  name: string;
+  /** int8 comes back as text, exact. */
+  priceMinor: string;
+  currency: string;
+  active: boolean;
+  commissionRateBps: number | null;
+}
+
 /** Reads the customer and the catalogue and prices the order; every problem at once as a 422. */
 async function priceOrFail(db: Database, config: Config, body: CreateOrderBody): Promise<PricedOrder> {
   const productIds = [...new Set(body.items.map((item) => item.productId))];
-  const [customer, products] = await Promise.all([
-    db.customer.findUnique({ where: { id: body.customerId }, select: { id: true } }),
-    db.product.findMany({
-      where: { id: { in: productIds } },
-      select: {
-        id: true,
-        sellerId: true,
-        name: true,
-        priceMinor: true,
-        currency: true,
-        active: true,
-        seller: { select: { commissionRateBps: true } },
-      },
-    }),
-  ]);
+  // One round trip on every order: whether the customer exists, and the products it names.
+  const { rows } = await sqlPoolOf(db).query<CatalogueRow>({
+    name: 'order-pricing-catalogue',
+    text: `SELECT c.known, p.id, p.seller_id AS "sellerId", p.name, p.price_minor AS "priceMinor", p.currency, p.active,
+                  s.commission_rate_bps AS "commissionRateBps"
+           FROM (SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1::uuid) AS known) AS c
+           LEFT JOIN (products p JOIN sellers s ON s.id = p.seller_id) ON p.id = ANY($2::uuid[])`,
+    values: [body.customerId, productIds],
+  });
+  const customer = rows[0]?.known === true;
   const catalogue = new Map<string, CatalogueProduct>(
-    products.map((p) => [
-      p.id,
-      {
-        id: p.id,
-        sellerId: p.sellerId,
-        name: p.name,
-        priceMinor: safeNumber(p.priceMinor),
-        currency: p.currency,
-        active: p.active,
-        commissionRateBps: p.seller.commissionRateBps ?? config.orders.defaultCommissionBps,
-      },
-    ]),
+    rows
+      .filter((p): p is CatalogueRow & { id: string } => p.id !== null)
+      .map((p) => [
+        p.id,
+        {
+          id: p.id,
+          sellerId: p.sellerId,
+          name: p.name,
+          priceMinor: safeNumber(BigInt(p.priceMinor)),
+          currency: p.currency,
+          active: p.active,
+          commissionRateBps: p.commissionRateBps ?? config.orders.defaultCommissionBps,
+        },
+      ]),
   );
   const priced = priceOrder(body.items, catalogue);
   const errors: FieldProblem[] = [];

@@ -5,6 +5,7 @@ import { isUuid, orderWorkflowId } from '../domain/ids';
 import { shipmentDeliveredSignal } from '../workflows/order-contract';
 import { actsForSeller, allowRoles, principalOf } from './access';
 import type { AppDeps } from './deps';
+import { sqlPoolOf } from '../lib/sql-pool';
 import { HttpProblem, notFound, problemTypes } from './problem';
 import { parseOrProblem } from './validation';
 
@@ -27,9 +28,14 @@ export function shipmentRoutes({ db, temporal }: AppDeps): Router {
   router.post('/v1/shipments/:shipmentId/delivered', allowRoles('seller', 'operator'), async (req, res) => {
     const { shipmentId } = parseOrProblem(shipmentPath, req.params, 'path');
     const body = parseOrProblem(deliveredBody, req.body, 'body');
-    const shipment = await db.shipment.findUnique({
-      where: { id: shipmentId },
-      select: { id: true, orderId: true, sellerId: true, status: true, deliveredAt: true },
+    // Once per shipment of every order: plain SQL on the pool rather than a Prisma model call.
+    const {
+      rows: [shipment],
+    } = await sqlPoolOf(db).query<{ orderId: string; sellerId: string; status: string; deliveredAt: Date | null }>({
+      name: 'shipment-for-delivery',
+      text: `SELECT order_id AS "orderId", seller_id AS "sellerId", status, delivered_at AS "deliveredAt"
+             FROM shipments WHERE id = $1::uuid`,
+      values: [shipmentId],
     });
     // Sellers report their own shipments' deliveries (another seller's is a 404, as if none).
     if (!shipment || !actsForSeller(principalOf(req), shipment.sellerId)) {

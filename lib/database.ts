@@ -1,16 +1,24 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from './config';
+import { sqlPoolKey } from './sql-pool';
 
 export type Database = PrismaClient;
 
-/** One client per process, created by the entry point and passed down. */
+/**
+ * One client per process, created by the entry point and passed down. Prisma and the hot paths
+ * that write plain SQL (lib/sql-pool.ts) share one pg pool, so a process holds one set of
+ * connections whichever way it talks to PostgreSQL.
+ */
 export function createDatabase(config: Pick<Config, 'database'>): Database {
-  const adapter = new PrismaPg({
+  const pool = new Pool({
     connectionString: config.database.url,
     max: config.database.poolSize,
     // Fail fast instead of hanging a request when PostgreSQL does not answer.
     connectionTimeoutMillis: 5_000,
   });
-  return new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  Object.defineProperty(db, sqlPoolKey, { value: pool, enumerable: false, configurable: true });
+  return db;
 }

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { applyOrderEvent, ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
 import { applyProductEvent, PRODUCT_AGGREGATE, type ProductEvent } from '../domain/product-events';
 import type { Prisma } from '../generated/prisma/client';
 import type { Database } from './database';
+import type { SqlClient } from './sql-pool';
 import { eventStreamName } from './outbox-relay';
 
 /**
@@ -40,7 +40,8 @@ export interface Correlation {
 export interface AppendRequest {
   aggregateType: string;
   aggregateId: string;
-  expectedVersion: number;
+  /** The version the writer saw; undefined appends after the current head (the writer holds the aggregate's lock). */
+  expectedVersion: number | undefined;
   events: NewEvent[];
   correlation: Correlation;
 }
@@ -111,68 +112,95 @@ export async function currentVersion(tx: Reader, aggregateId: string): Promise<n
 }
 
 /**
- * Appends `events` as versions expectedVersion+1…, with their outbox rows, in the caller's
- * transaction. Call it after the aggregate is locked (orders: lockOrder) so the expected version
- * read under the lock is the one appended on; the unique index still guards writers that do not.
+ * The whole append as one statement, so a saga step pays one round trip for it: find the step's
+ * earlier events (a retry), read the head, insert the events at the versions after it (only when
+ * there was no earlier attempt and the head is the expected one), insert their outbox rows, and
+ * say what happened. A concurrent writer that slipped in trips the unique (aggregate_id, version).
  */
-export async function appendEvents(tx: Tx, request: AppendRequest, options: StoreOptions = {}): Promise<AppendResult> {
+const appendStatement = `
+WITH head AS (
+  SELECT coalesce(max(version), 0) AS version, max(occurred_at) AS occurred_at
+  FROM (SELECT version, occurred_at FROM domain_events
+        WHERE aggregate_id = $1::uuid ORDER BY version DESC LIMIT 1) AS last
+), earlier AS (
+  SELECT * FROM domain_events WHERE aggregate_id = $1::uuid AND causation_key = $2
+), inserted AS (
+  INSERT INTO domain_events (id, aggregate_type, aggregate_id, version, event_type, payload, occurred_at,
+                             user_id, partition_key, stream_id, workflow_id, run_id, activity, causation_key)
+  SELECT gen_random_uuid(), $3, $1::uuid, head.version + e.ordinality, e.type, e.payload,
+         -- Never earlier than the previous event, so time order and version order agree for "as of" reads.
+         greatest(date_trunc('milliseconds', clock_timestamp()), head.occurred_at),
+         $4, $1::text, $5, $6, $7, $8, $2
+  FROM head, ROWS FROM (jsonb_to_recordset($9::jsonb) AS (type text, payload jsonb)) WITH ORDINALITY AS e
+  WHERE NOT EXISTS (SELECT 1 FROM earlier) AND ($10::int IS NULL OR head.version = $10::int)
+  RETURNING *
+), outbox AS (
+  INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
+  SELECT id, aggregate_type, aggregate_id, version, event_type, payload, $11 FROM inserted
+)
+SELECT 'earlier' AS source, id, aggregate_type, aggregate_id, version, event_type, payload, occurred_at, workflow_id, run_id, activity, causation_key, user_id FROM earlier
+UNION ALL SELECT 'inserted', id, aggregate_type, aggregate_id, version, event_type, payload, occurred_at, workflow_id, run_id, activity, causation_key, user_id FROM inserted
+UNION ALL SELECT 'head', NULL, NULL, NULL, version, NULL, NULL, occurred_at, NULL, NULL, NULL, NULL, NULL FROM head
+ORDER BY version`;
+
+interface EventRow extends StoredEventRow {
+  source: 'earlier' | 'inserted' | 'head';
+}
+
+/** A transaction of either kind: Prisma's (most writers) or a plain pg one (saga steps, lib/database.ts). */
+export type AppendTx = Tx | SqlClient;
+
+/** Runs SQL text in either kind of transaction and returns its rows. */
+function runnerOf(tx: AppendTx): <R>(text: string, values: unknown[]) => Promise<R[]> {
+  if ('$queryRawUnsafe' in tx) return (text, values) => tx.$queryRawUnsafe(text, ...values);
+  return async <R>(text: string, values: unknown[]) => (await tx.query(text, values)).rows as R[];
+}
+
+/**
+ * Appends `events` as the versions after `expectedVersion` (after the current head when it is
+ * undefined: the caller holds the aggregate's lock), with their outbox rows, in the caller's
+ * transaction. Call it after the aggregate is locked (orders: lockOrder) so the head read here is
+ * the one appended on; the unique index still guards writers that do not.
+ */
+export async function appendEvents(
+  tx: AppendTx,
+  request: AppendRequest,
+  options: StoreOptions = {},
+): Promise<AppendResult> {
   const { aggregateType, aggregateId, expectedVersion, correlation } = request;
-  const earlier = await tx.domainEvent.findMany({
-    where: { aggregateId, causationKey: correlation.causationKey },
-    orderBy: { version: 'asc' },
-  });
+  const run = runnerOf(tx);
+  let rows: EventRow[];
+  try {
+    rows = await run<EventRow>(appendStatement, [
+      aggregateId,
+      correlation.causationKey,
+      aggregateType,
+      correlation.userId ?? null,
+      `${aggregateType}-${aggregateId}`,
+      correlation.workflowId ?? null,
+      correlation.runId ?? null,
+      correlation.activity ?? null,
+      JSON.stringify(request.events.map(({ type, payload }) => ({ type, payload }))),
+      expectedVersion ?? null,
+      eventStreamName(aggregateType),
+    ]);
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion ?? -1, undefined);
+    throw error;
+  }
+  const head = rows.find((row) => row.source === 'head')!.version;
+  const earlier = rows.filter((row) => row.source === 'earlier');
   if (earlier.length > 0) {
     return { events: earlier.map(storedEvent), appended: false, version: earlier[earlier.length - 1]!.version };
   }
-  if (request.events.length === 0) return { events: [], appended: false, version: expectedVersion };
+  const inserted = rows.filter((row) => row.source === 'inserted');
+  if (request.events.length === 0) return { events: [], appended: false, version: head };
+  if (inserted.length === 0) throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion ?? head, head);
 
-  const last = await tx.domainEvent.findFirst({
-    where: { aggregateId },
-    orderBy: { version: 'desc' },
-    select: { version: true, occurredAt: true },
-  });
-  const actual = last?.version ?? 0;
-  if (actual !== expectedVersion) throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion, actual);
-
-  // Never earlier than the previous event, so time order and version order agree for "as of" reads.
-  const occurredAt = new Date(Math.max(Date.now(), last?.occurredAt.getTime() ?? 0));
-  const rows = request.events.map((event, index) => ({
-    id: randomUUID(),
-    aggregateType,
-    aggregateId,
-    version: expectedVersion + index + 1,
-    eventType: event.type,
-    payload: event.payload as Prisma.InputJsonValue,
-    occurredAt,
-    userId: correlation.userId ?? null,
-    partitionKey: aggregateId,
-    streamId: `${aggregateType}-${aggregateId}`,
-    workflowId: correlation.workflowId ?? null,
-    runId: correlation.runId ?? null,
-    activity: correlation.activity ?? null,
-    causationKey: correlation.causationKey,
-  }));
-  try {
-    await tx.domainEvent.createMany({ data: rows });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new ConcurrencyError(aggregateType, aggregateId, expectedVersion, undefined);
-    throw error;
-  }
-  await tx.outboxEvent.createMany({
-    data: rows.map((row) => ({
-      eventId: row.id,
-      aggregateType,
-      aggregateId,
-      version: row.version,
-      eventType: row.eventType,
-      payload: row.payload,
-      stream: eventStreamName(aggregateType),
-      status: 'PENDING',
-    })),
-  });
-  const version = expectedVersion + rows.length;
-  await snapshotIfDue(tx, aggregateType, aggregateId, expectedVersion, version, options);
-  return { events: rows.map(storedEvent), appended: true, version };
+  const version = head + inserted.length;
+  await snapshotIfDue(run, aggregateType, aggregateId, head, version, options);
+  return { events: inserted.map(storedEvent), appended: true, version };
 }
 
 export interface LoadOptions extends StoreOptions {
@@ -241,11 +269,15 @@ export async function readEvents(
     orderBy: { version: 'asc' },
     take: limit,
   });
-  return rows.map(storedEvent);
+  return rows.map(storedEventOf);
 }
 
+/**
+ * Saves the state at each multiple of SNAPSHOT_EVERY that this append crossed, folding from the
+ * latest earlier snapshot, in the append's own transaction.
+ */
 async function snapshotIfDue(
-  tx: Tx,
+  run: ReturnType<typeof runnerOf>,
   aggregateType: string,
   aggregateId: string,
   fromVersion: number,
@@ -256,20 +288,25 @@ async function snapshotIfDue(
   const due = Math.floor(toVersion / every) * every;
   if (due <= fromVersion) return;
   const reduce = reducerFor(aggregateType, options.reducers);
-  // Only the boundaries crossed by this append; the fold starts from the latest earlier snapshot.
-  const loaded = await loadAggregate(tx, aggregateType, aggregateId, { ...options, asOfVersion: fromVersion });
-  let state = loaded?.state;
-  const events = await tx.domainEvent.findMany({
-    where: { aggregateId, version: { gt: fromVersion, lte: due } },
-    orderBy: { version: 'asc' },
-    select: { version: true, eventType: true, payload: true },
-  });
+  const [snapshot] = await run<{ version: number; state: unknown }>(
+    `SELECT version, state FROM aggregate_snapshots
+     WHERE aggregate_id = $1::uuid AND version <= $2::int ORDER BY version DESC LIMIT 1`,
+    [aggregateId, fromVersion],
+  );
+  const events = await run<{ version: number; event_type: string; payload: unknown }>(
+    `SELECT version, event_type, payload FROM domain_events
+     WHERE aggregate_id = $1::uuid AND version > $2::int AND version <= $3::int ORDER BY version`,
+    [aggregateId, snapshot?.version ?? 0, due],
+  );
+  let state = snapshot?.state;
   for (const event of events) {
-    state = reduce(state, { type: event.eventType, payload: event.payload });
-    if (event.version % every === 0) {
-      await tx.aggregateSnapshot.create({
-        data: { aggregateId, aggregateType, version: event.version, state: state as Prisma.InputJsonValue },
-      });
+    state = reduce(state, { type: event.event_type, payload: event.payload });
+    if (event.version % every === 0 && event.version > fromVersion) {
+      await run(
+        `INSERT INTO aggregate_snapshots (aggregate_id, aggregate_type, version, state)
+         VALUES ($1::uuid, $2, $3::int, $4::jsonb)`,
+        [aggregateId, aggregateType, event.version, JSON.stringify(state)],
+      );
     }
   }
 }
@@ -280,7 +317,40 @@ function reducerFor(aggregateType: string, reducers: ReducerRegistry = defaultRe
   return reduce;
 }
 
-function storedEvent(row: {
+/** A domain_events row as SQL returns it. */
+interface StoredEventRow {
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  version: number;
+  event_type: string;
+  payload: unknown;
+  occurred_at: Date;
+  workflow_id: string | null;
+  run_id: string | null;
+  activity: string | null;
+  causation_key: string | null;
+  user_id: string | null;
+}
+
+function storedEvent(row: StoredEventRow): StoredEvent {
+  return storedEventOf({
+    id: row.id,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    version: row.version,
+    eventType: row.event_type,
+    payload: row.payload,
+    occurredAt: row.occurred_at,
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+    activity: row.activity,
+    causationKey: row.causation_key,
+    userId: row.user_id,
+  });
+}
+
+function storedEventOf(row: {
   id: string;
   aggregateType: string;
   aggregateId: string;
@@ -312,6 +382,9 @@ function storedEvent(row: {
   };
 }
 
+/** Prisma reports a unique violation as P2002 (or the raw 23505 inside a raw query); pg as 23505. */
 function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown }).code === 'P2002';
+  const code = (error as { code?: unknown }).code;
+  if (code === 'P2002' || code === '23505') return true;
+  return code === 'P2010' && /23505|unique constraint/i.test(String((error as { message?: unknown }).message));
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
 import { orderEvent, ORDER_AGGREGATE, type OrderEvent, type OrderState } from '../../domain/order-events';
+import type { Pool, PoolClient } from 'pg';
 import { createDatabase, type Database } from '../../lib/database';
+import { sqlPoolKey, sqlPoolOf } from '../../lib/sql-pool';
 import {
   appendEvents,
   ConcurrencyError,
@@ -176,15 +178,11 @@ describe('event store', () => {
   it('an activity that fails after writing leaves no rows, no events and no outbox rows', async () => {
     const product = await seedProduct(db, await seedSeller(db), { stock: 5 });
     const input = orderInput(await seedCustomer(db), [product], [{ productId: product.id, quantity: 1 }]);
+    // The worker dies after the activity's writes, before its transaction commits.
     const crashing = new Proxy(db, {
       get(target, property, receiver) {
-        if (property !== '$transaction') return Reflect.get(target, property, receiver) as unknown;
-        // The worker dies after the activity's writes, before its transaction commits.
-        return (run: (tx: unknown) => Promise<unknown>) =>
-          target.$transaction(async (tx) => {
-            await run(tx);
-            throw new Error('worker crashed before commit');
-          });
+        if (property === sqlPoolKey) return poolCrashingBeforeCommit(sqlPoolOf(target));
+        return Reflect.get(target, property, receiver) as unknown;
       },
     });
     const activities = createActivities({ db: crashing, redis, ...createProviders(testConfig(), redis) });
@@ -250,4 +248,24 @@ function batchSizes(total: number): number[] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A pool whose transactions die at COMMIT, as when the worker is killed between its writes and the commit. */
+function poolCrashingBeforeCommit(pool: Pool): Pool {
+  const crashAtCommit = (client: PoolClient): PoolClient =>
+    new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver) as unknown;
+        return (query: unknown, ...rest: unknown[]) => {
+          if (query === 'COMMIT') return Promise.reject(new Error('worker crashed before commit'));
+          return (target.query as (...args: unknown[]) => unknown)(query, ...rest);
+        };
+      },
+    });
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'connect') return Reflect.get(target, property, receiver) as unknown;
+      return async () => crashAtCommit(await target.connect());
+    },
+  });
 }
