@@ -35,6 +35,11 @@ export interface RecordOrderOutcomeResult {
 export interface RecordDeliveriesInput {
   orderId: string;
   deliveries: { shipmentId: string; deliveredAt: string }[];
+  /**
+   * The workflow knows these are the last undelivered shipments: once they are, the same
+   * transaction closes the order as DELIVERED (one step instead of two on every order).
+   */
+  closeOrder?: boolean;
 }
 export interface RecordDeliveriesResult {
   recorded: number;
@@ -122,20 +127,32 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     /** Marks delivered shipments; one already delivered (a repeated carrier callback) is skipped. */
     async recordDeliveries(input: RecordDeliveriesInput): Promise<RecordDeliveriesResult> {
       return orderTransaction(db, async (tx) => {
-        await lockOrder(tx, input.orderId);
-        const { rows } = await tx.query<{ shipmentId: string }>({
+        const status = await lockOrder(tx, input.orderId);
+        const { rows } = await tx.query<{ shipmentId: string; open: number }>({
           name: 'shipments-deliver',
-          text: `UPDATE shipments s SET status = 'DELIVERED', delivered_at = d."deliveredAt"
-                 FROM jsonb_to_recordset($2::jsonb) AS d("shipmentId" uuid, "deliveredAt" timestamptz)
-                 WHERE s.id = d."shipmentId" AND s.order_id = $1::uuid AND s.status = 'CREATED'
-                 RETURNING s.id AS "shipmentId"`,
+          text: `WITH delivered AS (
+                   UPDATE shipments s SET status = 'DELIVERED', delivered_at = d."deliveredAt"
+                   FROM jsonb_to_recordset($2::jsonb) AS d("shipmentId" uuid, "deliveredAt" timestamptz)
+                   WHERE s.id = d."shipmentId" AND s.order_id = $1::uuid AND s.status = 'CREATED'
+                   RETURNING s.id
+                 )
+                 SELECT d.id AS "shipmentId", NULL::int AS open FROM delivered d
+                 UNION ALL
+                 -- Shipments still on their way once these are delivered (the snapshot predates the update).
+                 SELECT NULL, count(*)::int FROM shipments
+                 WHERE order_id = $1::uuid AND status = 'CREATED' AND id NOT IN (SELECT id FROM delivered)`,
           values: [input.orderId, JSON.stringify(input.deliveries)],
         });
-        const recorded = new Set(rows.map((row) => row.shipmentId));
+        const recorded = new Set(rows.filter((row) => row.shipmentId !== null).map((row) => row.shipmentId));
+        const stillOpen = rows.find((row) => row.shipmentId === null)?.open ?? 0;
         // In the order the callbacks were reported, as one event each.
-        const events = input.deliveries
+        const events: OrderEvent[] = input.deliveries
           .filter((delivery) => recorded.has(delivery.shipmentId.toLowerCase()))
           .map((delivery) => orderEvent('ShipmentDelivered', delivery));
+        if (input.closeOrder && stillOpen === 0 && status !== 'DELIVERED') {
+          await transitionOrder(tx, input.orderId, status, 'DELIVERED');
+          events.push(outcomeEvent({ orderId: input.orderId, status: 'DELIVERED' }));
+        }
         // Each batch of callbacks is its own step: the shipments it names tell one batch from another.
         const batch = input.deliveries
           .map((d) => d.shipmentId)
@@ -148,7 +165,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
           events,
           deps,
         );
-        return { recorded: events.length };
+        return { recorded: recorded.size };
       });
     },
   };

@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -40,6 +41,9 @@ const steps = proxyActivities<SagaActivities>(stepOptions);
 const undo = proxyActivities<SagaActivities>(compensationOptions);
 const localSteps = proxyLocalActivities<OrderActivities & InventoryActivities>(stepOptions);
 const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(compensationOptions);
+
+/** Patch: the step that records the last deliveries also closes the order (see awaitDelivery). */
+const LAST_DELIVERY_CLOSES_ORDER = 'last-delivery-closes-order';
 
 /** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
 class CancellationRequested extends Error {}
@@ -212,6 +216,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const reported = () => undelivered().filter((s) => deliveries.has(s.shipmentId));
     const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
     const historyTooLong = () => workflowInfo().historyLength >= historyLimit;
+    let closedByLastDelivery = false;
     while (undelivered().length > 0) {
       const remainingMs = deadline - Date.now();
       if (remainingMs > 0 && historyTooLong() && reported().length === 0) {
@@ -231,10 +236,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       }
       const batch = reported();
       if (batch.length === 0) continue; // woken because the history grew: continue as new above
-      await localSteps.recordDeliveries({ orderId, deliveries: batch.map((s) => deliveries.get(s.shipmentId)!) });
+      // The last deliveries close the order in the same step (executions begun before this patch
+      // close it with a step of its own, below).
+      const last = batch.length === undelivered().length && patched(LAST_DELIVERY_CLOSES_ORDER);
+      await localSteps.recordDeliveries({
+        orderId,
+        deliveries: batch.map((s) => deliveries.get(s.shipmentId)!),
+        ...(last ? { closeOrder: true } : {}),
+      });
       for (const shipment of batch) shipment.delivered = true;
+      closedByLastDelivery = last;
     }
-    await localUndo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
+    if (!closedByLastDelivery) await localUndo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
     setStatus('DELIVERED');
     enter('completed');
     return result();

@@ -29,10 +29,12 @@ export function workflowVariant(edit: (orderSource: string) => string): Workflow
   };
 }
 
-/** Adds `statement` right after the saga enters the payment step, importing what it uses. */
+/** Adds `statement` right after the saga enters the payment step, importing what it uses (and is not imported yet). */
 export function beforePayment(statement: string, imports: string[]): (source: string) => string {
-  return (source) =>
-    source
+  return (source) => {
+    const missing = imports.filter((name) => !source.includes(`  ${name},\n`));
+    return source
       .replace("    enter('take-payment');\n", `    enter('take-payment');\n    ${statement}\n`)
-      .replace('  setHandler,\n', `  setHandler,\n${imports.map((name) => `  ${name},\n`).join('')}`);
+      .replace('  setHandler,\n', `  setHandler,\n${missing.map((name) => `  ${name},\n`).join('')}`);
+  };
 }
