@@ -1,0 +1,598 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createApiKey } from '../lib/api-keys';
+import { seedCatalogue } from '../lib/catalogue-seed';
+import { loadConfig, loadConfigOrExit, type Config } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
+import { createDatabase } from '../lib/database';
+import { migrate } from '../lib/migrations';
+import { databaseName, databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
+import { ensureTemporalCli } from '../lib/temporal-cli';
+import { startEphemeralDevServer } from '../test/support/dev-server';
+import { freePort, startEntry, type LongRunning } from '../test/support/processes';
+import { buildDist, runtimes, stopProcess, type Runtime } from './support/entry-runtime';
+import { closedLoop, quantile, round } from './support/load';
+import { orderJourney, type Journey, type JourneyWorld } from './support/order-journey';
+import { startPlatform, services, type RunningPlatform } from './support/platform-processes';
+import { PostgresCounters } from './support/postgres-counters';
+import { childrenOf, clockTicksPerS, CpuMeter } from './support/proc-cpu';
+import { ReadModelDrain } from './support/read-model-drain';
+import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
+import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
+import { writeResults } from './support/results';
+
+/**
+ * Question (issue 15): what does one order cost the whole platform, run the way users run it, and
+ * how many can it complete per second at 1, 8 and 32 concurrent clients, compared with the least
+ * Temporal does on the same server?
+ *
+ * Every process is separate, as `npm start` runs them: API, worker, outbox relay, projector,
+ * codec server (compiled JavaScript from dist/ by default, as production runs; `--runtime tsx`
+ * for the TypeScript through tsx), an in-memory Temporal dev server with one task-queue partition,
+ * the machine's PostgreSQL (a fresh database) and a redis-server of the benchmark's own (INFO
+ * commandstats and its CPU time are server-wide). Each level gets all of it fresh: the dev server
+ * slows down as finished workflows pile up.
+ *
+ * Each client of the closed loop drives one order at a time: POST /v1/orders, GET /v1/orders/{id}
+ * naming the ShipmentsCreated position until it is SHIPPED, a carrier's POST
+ * /v1/shipments/{id}/delivered per shipment, then the workflow's result (DELIVERED). Around it,
+ * on the same server and at the same concurrency, a baseline of three-no-op-activity workflows
+ * (bench/bench-worker.ts on a task queue of its own, running only then) before and after.
+ *
+ * Measured over the whole order phase, warm-up included, up to the moment the relay and the
+ * projector have caught up with its events: CPU time of every process (/proc), PostgreSQL
+ * transactions (pg_stat_database) and Redis commands (INFO commandstats), per completed order.
+ */
+
+interface Options {
+  levels: number[];
+  durationS: number;
+  runtime: Runtime;
+  backlog?: number;
+  logLevel: 'warn' | 'info';
+  redisUrl?: string;
+}
+
+type Figures = Record<string, number | string>;
+
+const BASELINE_TASK_QUEUE = 'bench-baseline';
+/** Orders wait for the carrier: long enough that none is flagged overdue while the phase runs. */
+const DELIVERY_TIMEOUT_MS = 10 * 60_000;
+const CUSTOMERS_WITH_KEYS = 20;
+/** PostgreSQL 15 backends send their statistics at most once a second: wait that long and a bit. */
+const STATS_SETTLE_MS = 1_500;
+const DRAIN_TIMEOUT_MS = 300_000;
+
+const say = (message: string): boolean => process.stderr.write(`bench:platform: ${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What lives for the whole run: the build, the Temporal CLI, Redis and the counters. */
+interface Run {
+  options: Options;
+  base: Config;
+  cliPath: string;
+  redisUrl: string;
+  redis: Redis;
+  postgres: PostgresCounters;
+  progress: (phase: string) => void;
+}
+
+/** What each level (and the backlog) gets fresh: database, dev server, shopflow's processes. */
+interface Stage {
+  databaseUrl: string;
+  env: Record<string, string>;
+  devServer: TestWorkflowEnvironment;
+  devServerPid: number;
+  redisPid: number;
+  platform: RunningPlatform;
+  drain: ReadModelDrain;
+  temporal: Client;
+  world: JourneyWorld;
+}
+
+async function main(options: Options): Promise<void> {
+  const base = loadConfigOrExit();
+  const figures: Figures = {
+    runtime: options.runtime,
+    duration_s: options.durationS,
+    log_level: options.logLevel,
+    cpus: os.cpus().length,
+    clock_ticks_per_s: clockTicksPerS,
+    // Other work on this machine skews every figure: reported beside them.
+    load_average_1m_start: round(os.loadavg()[0]!, 2),
+  };
+  if (options.runtime === 'node') {
+    say('building dist/ (npm run build)');
+    buildDist();
+  }
+  const cliPath = await ensureTemporalCli(pino({ level: 'warn' }, pino.destination(2)), base.temporal.cliPath);
+  const privateRedis: PrivateRedis | undefined = options.redisUrl ? undefined : await startPrivateRedis();
+  const redisUrl = options.redisUrl ?? privateRedis!.url;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const postgres = await PostgresCounters.connect(base.database.url);
+  figures['redis'] = options.redisUrl ? `shared (${options.redisUrl})` : 'private redis-server';
+  figures['pg_stat_statements'] = postgres.statementsAvailable
+    ? 'loaded'
+    : 'not in shared_preload_libraries: statements per order not measured';
+
+  const phases = options.levels.length * 3 + (options.backlog ? 1 : 0);
+  const bar = process.stderr.isTTY ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} phases' }) : undefined;
+  bar?.start(phases, 0, { phase: 'starting'.padEnd(24) });
+  const progress = (phase: string) => (bar ? bar.increment({ phase: phase.padEnd(24) }) : say(phase));
+  const run: Run = { options, base, cliPath, redisUrl, redis, postgres, progress };
+  try {
+    for (const level of options.levels) Object.assign(figures, await measureLevel(run, level));
+    if (options.backlog) Object.assign(figures, await measureBacklog(run, options.backlog));
+  } finally {
+    bar?.stop();
+    await postgres.close();
+    redis.disconnect();
+    await privateRedis?.stop();
+  }
+  figures['load_average_1m_end'] = round(os.loadavg()[0]!, 2);
+  const file = writeResults('platform', figures);
+  printTable(figures, options);
+  say(`written to ${file}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Levels
+
+async function measureLevel(run: Run, level: number): Promise<Figures> {
+  return withStage(run, `c${level}`, async (stage) => {
+    run.progress(`c=${level} baseline (before)`);
+    const before = await baselinePhase(run, stage, level);
+    run.progress(`c=${level} orders via API`);
+    const orders = await orderPhase(run, stage, level);
+    run.progress(`c=${level} baseline (after)`);
+    const after = await baselinePhase(run, stage, level);
+
+    const baselineMean = (before.completedPerS + after.completedPerS) / 2;
+    const s = `_c${level}`;
+    return {
+      ...suffixed(orders, s),
+      [`ratio_vs_baseline${s}`]: round((orders['completed_per_s'] as number) / baselineMean, 3),
+      [`baseline_completed_per_s${s}`]: round(baselineMean, 1),
+      [`baseline_before_completed_per_s${s}`]: round(before.completedPerS, 1),
+      [`baseline_after_completed_per_s${s}`]: round(after.completedPerS, 1),
+      [`baseline_drift_after_vs_before${s}`]: round(after.completedPerS / before.completedPerS, 2),
+      [`baseline_errors${s}`]: before.errors + after.errors,
+    };
+  });
+}
+
+/**
+ * The yardstick: workflows of three no-op activities, each client starting one and awaiting its
+ * result, as the order phase's clients do with orders. The bench worker runs only now, so it
+ * spends no CPU time in the order phase; shopflow's worker idles on its own task queue.
+ */
+async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
+  const worker = startEntry('bench/bench-worker.ts', { ...stage.env, TEMPORAL_TASK_QUEUE: BASELINE_TASK_QUEUE });
+  try {
+    await worker.waitForOutput('bench worker ready', 180_000);
+    const load = await closedLoop(concurrency, run.options.durationS * 1000, async () => {
+      const handle = await stage.temporal.workflow.start('baselineWorkflow', {
+        taskQueue: BASELINE_TASK_QUEUE,
+        workflowId: `baseline-${randomUUID()}`,
+      });
+      await handle.result();
+    });
+    if (load.firstError) say(`baseline: first error: ${load.firstError}`);
+    return { completedPerS: load.results.length / (load.elapsedMs / 1000), errors: load.errors };
+  } finally {
+    await stopProcess(worker);
+  }
+}
+
+/** Figures of one order phase, unsuffixed (the caller adds the level). */
+async function orderPhase(run: Run, stage: Stage, concurrency: number): Promise<Figures> {
+  const counters = await startCounters(run, stage);
+  const load = await closedLoop(concurrency, run.options.durationS * 1000, () => orderJourney(stage.world));
+  if (load.firstError) say(`orders: first error: ${load.firstError}`);
+  const cost = await stopCounters(run, stage, counters, load.results.length);
+  return {
+    ...journeyFigures(load.results, load.elapsedMs),
+    errors: load.errors,
+    ...cost,
+  };
+}
+
+function journeyFigures(journeys: Journey[], elapsedMs: number): Figures {
+  const n = journeys.length;
+  const sum = (f: (j: Journey) => number) => journeys.reduce((total, j) => total + f(j), 0);
+  return {
+    orders_completed: n,
+    // From the first submission to the last order DELIVERED: in a closed loop, the phase itself.
+    order_phase_s: round(elapsedMs / 1000, 1),
+    completed_per_s: round(n / (elapsedMs / 1000), 2),
+    submit_p50_ms: round(
+      quantile(
+        journeys.map((j) => j.submitMs),
+        0.5,
+      ),
+      1,
+    ),
+    submit_p99_ms: round(
+      quantile(
+        journeys.map((j) => j.submitMs),
+        0.99,
+      ),
+      1,
+    ),
+    order_to_end_p50_ms: round(
+      quantile(
+        journeys.map((j) => j.endToEndMs),
+        0.5,
+      ),
+      1,
+    ),
+    order_to_end_p99_ms: round(
+      quantile(
+        journeys.map((j) => j.endToEndMs),
+        0.99,
+      ),
+      1,
+    ),
+    http_requests_per_order: round(sum((j) => j.httpRequests) / n, 2),
+    fallback_reads_per_order: round(sum((j) => j.fallbackReads) / n, 3),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backlog
+
+/**
+ * `--backlog N`: N orders submitted at once, each then driven to DELIVERED as in the closed loop.
+ * How long the platform takes to work off a burst, and whether workflow tasks then take so long
+ * that the SDK warns (TMPRL1104).
+ */
+async function measureBacklog(run: Run, orders: number): Promise<Figures> {
+  return withStage(run, 'backlog', async (stage) => {
+    run.progress(`backlog of ${orders}`);
+    const counters = await startCounters(run, stage);
+    const startedAt = performance.now();
+    let lastSubmitted = startedAt;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: orders }, () => orderJourney(stage.world, () => (lastSubmitted = performance.now()))),
+    );
+    const elapsedMs = performance.now() - startedAt;
+    const journeys = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) say(`backlog: first error: ${String(failed.reason)}`);
+    const cost = await stopCounters(run, stage, counters, journeys.length);
+    return suffixed(
+      {
+        orders_submitted: orders,
+        all_submitted_s: round((lastSubmitted - startedAt) / 1000, 1),
+        ...journeyFigures(journeys, elapsedMs),
+        errors: orders - journeys.length,
+        ...cost,
+      },
+      '_backlog',
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a phase cost
+
+interface Counters {
+  afterPosition: string;
+  meter: CpuMeter;
+  redisCalls: Map<string, number>;
+  xacts: number;
+  statements: number | undefined;
+  drainQueries: number;
+  warnings: number;
+}
+
+/** TMPRL1104: the SDK's warning that a workflow task took longer than it should. */
+const countTaskWarnings = (worker: LongRunning) => (worker.output().match(/TMPRL1104/g) ?? []).length;
+
+async function startCounters(run: Run, stage: Stage): Promise<Counters> {
+  const database = databaseName(stage.databaseUrl);
+  // Statistics of the setup's last transactions must not land in the phase.
+  await sleep(STATS_SETTLE_MS);
+  const meter = new CpuMeter(() => watchedProcesses(run, stage));
+  const counters: Counters = {
+    afterPosition: await stage.drain.lastPosition(),
+    meter,
+    redisCalls: await commandCalls(run.redis),
+    xacts: await run.postgres.transactions(database),
+    statements: await run.postgres.statements(database),
+    drainQueries: stage.drain.queries,
+    warnings: countTaskWarnings(stage.platform.processes.worker),
+  };
+  await meter.start();
+  return counters;
+}
+
+/**
+ * Waits until the relay and the projector have caught up with the phase's events (their CPU time
+ * for its orders counts), then reads every counter and divides by the completed orders.
+ */
+async function stopCounters(run: Run, stage: Stage, start: Counters, completed: number): Promise<Figures> {
+  const drainMs = await stage.drain.waitUntilDrained(start.afterPosition, DRAIN_TIMEOUT_MS);
+  const { cpuMsByGroup, exitedByGroup } = await start.meter.stop();
+  const redisCalls = callsBetween(start.redisCalls, await commandCalls(run.redis));
+  await sleep(STATS_SETTLE_MS);
+  const database = databaseName(stage.databaseUrl);
+  // The drain's own checks are transactions in the database too: not shopflow's.
+  const xacts = (await run.postgres.transactions(database)) - start.xacts - (stage.drain.queries - start.drainQueries);
+  const statementsAfter = await run.postgres.statements(database);
+  const perOrder = (value: number, digits = 1) => round(value / completed, digits);
+
+  const cpu = (group: string) => cpuMsByGroup[group] ?? 0;
+  const shopflowMs = services.reduce((sum, s) => sum + cpu(s), 0);
+  const totalMs = shopflowMs + cpu('temporal_dev_server') + cpu('postgres') + cpu('redis');
+  const figures: Figures = {
+    drain_after_last_completion_ms: round(drainMs, 0),
+    ...Object.fromEntries(
+      [...services, 'temporal_dev_server', 'postgres', 'redis', 'postgres_other_dbs'].map((group) => [
+        `cpu_ms_per_order_${group}`,
+        perOrder(cpu(group)),
+      ]),
+    ),
+    cpu_ms_per_order_shopflow: perOrder(shopflowMs),
+    cpu_ms_per_order_total: perOrder(totalMs),
+    postgres_backends_exited: exitedByGroup['postgres'] ?? 0,
+    pg_xacts_per_order: perOrder(xacts, 2),
+    ...(statementsAfter !== undefined && start.statements !== undefined
+      ? { pg_statements_per_order: perOrder(statementsAfter - start.statements, 2) }
+      : {}),
+    redis_commands_per_order: perOrder(
+      [...redisCalls.values()].reduce((a, b) => a + b, 0),
+      2,
+    ),
+    // INFO commandstats counts the commands a Lua script runs one by one: how many calls were scripts.
+    redis_script_calls_per_order: perOrder(
+      ['eval', 'evalsha', 'fcall'].reduce((sum, c) => sum + (redisCalls.get(c) ?? 0), 0),
+      2,
+    ),
+    tmprl1104_warnings: countTaskWarnings(stage.platform.processes.worker) - start.warnings,
+  };
+  const top = [...redisCalls].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  for (const [command, calls] of top) figures[`redis_${command.replace(/\W/g, '_')}_per_order`] = perOrder(calls, 2);
+  return figures;
+}
+
+/** The pids whose CPU time a phase counts, by group: shopflow's processes and the services under them. */
+async function watchedProcesses(run: Run, stage: Stage): Promise<Map<number, string>> {
+  const database = databaseName(stage.databaseUrl);
+  const groups = await run.postgres.processGroups(database, [stage.drain.pid]);
+  for (const [service, pid] of Object.entries(stage.platform.pids())) groups.set(pid, service);
+  groups.set(stage.devServerPid, 'temporal_dev_server');
+  groups.set(stage.redisPid, 'redis');
+  return groups;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fresh platform
+
+async function withStage<T>(run: Run, name: string, measure: (stage: Stage) => Promise<T>): Promise<T> {
+  const databaseUrl = databaseUrlFor(run.base.database.url, `shopflow_bench_platform_${randomUUID().slice(0, 8)}`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shopflow-bench-platform-'));
+  await ensureDatabase(databaseUrl);
+  await run.redis.flushdb();
+  let devServer: TestWorkflowEnvironment | undefined;
+  let platform: RunningPlatform | undefined;
+  let drain: ReadModelDrain | undefined;
+  let connection: Connection | undefined;
+  let failed = true;
+  try {
+    await migrate(databaseUrl);
+    const keys = await prepareCatalogue(databaseUrl);
+    devServer = await startEphemeralDevServer(run.cliPath);
+    const devServerPid = newestChild('temporal');
+    const env = await serviceEnv(run, databaseUrl, devServer.address, dataDir);
+    platform = await startPlatform(run.options.runtime, env);
+    drain = await ReadModelDrain.connect(databaseUrl);
+    // The catalogue's events reach the read models first: the phases start from a quiet platform.
+    await drain.waitUntilDrained('0', DRAIN_TIMEOUT_MS);
+    connection = await Connection.connect({ address: devServer.address });
+    const config = loadConfig({ ...process.env, ...env });
+    // The platform's codec: order results are encrypted with the keys its worker got.
+    const temporal = new Client({ connection, dataConverter: createDataConverter(config) });
+    const world: JourneyWorld = { apiUrl: platform.apiUrl, temporal, ...keys };
+    const redisPid = await redisServerPid(run.redis);
+    const stage = { databaseUrl, env, devServer, devServerPid, redisPid, platform, drain, temporal, world };
+    const result = await measure(stage);
+    failed = false;
+    return result;
+  } finally {
+    if (failed && platform) keepLogs(name, platform, dataDir);
+    await platform?.stop();
+    await connection?.close();
+    await drain?.close();
+    await devServer?.teardown();
+    await dropDatabase(databaseUrl);
+    if (!failed) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The configuration of every shopflow process, as a production deployment sets it: compiled
+ * code, NODE_ENV=production with keys of its own, rate limits off (measured here: the order
+ * path, not the limiter), every port free on this machine.
+ */
+async function serviceEnv(
+  run: Run,
+  databaseUrl: string,
+  temporalAddress: string,
+  dataDir: string,
+): Promise<Record<string, string>> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: run.options.logLevel,
+    LOG_FORMAT: 'json',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: run.redisUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATA_DIR: dataDir,
+    PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    PAYLOAD_KEY_ID: 'bench',
+    CODEC_SERVER_TOKEN: randomBytes(24).toString('base64url'),
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    CODEC_SERVER_PORT: String(await freePort()),
+    WORKER_METRICS_PORT: String(await freePort()),
+    WORKER_SDK_METRICS_PORT: String(await freePort()),
+    PROJECTOR_METRICS_PORT: String(await freePort()),
+    RATE_LIMIT_ENABLED: 'false',
+    ORDER_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+  };
+}
+
+/**
+ * A seeded catalogue with stock no benchmark can exhaust (out-of-stock failures would flatter the
+ * saga), customer keys for the clients and an operator key for the carrier.
+ */
+async function prepareCatalogue(databaseUrl: string) {
+  const db = createDatabase({ database: { url: databaseUrl, poolSize: 4 } });
+  try {
+    await seedCatalogue(db, { sellers: 10, products: 200, customers: 100, maxStock: 1, currency: 'EUR', seed: 1 });
+    await db.inventory.updateMany({ data: { onHand: 100_000_000 } });
+    const products = await db.product.findMany({ select: { id: true } });
+    const customers = await db.customer.findMany({ select: { id: true }, take: CUSTOMERS_WITH_KEYS });
+    const customerKeys: string[] = [];
+    for (const { id } of customers) {
+      customerKeys.push((await createApiKey(db, { role: 'customer', customerId: id, name: 'bench/platform' })).key);
+    }
+    const carrierKey = (await createApiKey(db, { role: 'operator', name: 'bench/platform carrier' })).key;
+    return { productIds: products.map((p) => p.id), customerKeys, carrierKey };
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+/** The newest child of this process with that executable name: the dev server the SDK just started. */
+function newestChild(comm: string): number {
+  const found = childrenOf(process.pid)
+    .filter((c) => c.comm === comm)
+    .sort((a, b) => b.startTicks - a.startTicks)[0];
+  if (!found) throw new Error(`no child process named ${comm}: cannot measure the dev server`);
+  return found.pid;
+}
+
+function keepLogs(name: string, platform: RunningPlatform, dataDir: string): void {
+  for (const [service, output] of Object.entries(platform.outputs()))
+    writeFileSync(path.join(dataDir, `${name}-${service}.log`), output);
+  say(`${name} failed: process logs kept in ${dataDir}`);
+}
+
+const suffixed = (figures: Figures, suffix: string): Figures =>
+  Object.fromEntries(Object.entries(figures).map(([name, value]) => [`${name}${suffix}`, value]));
+
+// ---------------------------------------------------------------------------------------------
+// Output and command line
+
+function printTable(figures: Figures, options: Options): void {
+  const rows: [string, string][] = [
+    ['completed orders/s', 'completed_per_s'],
+    ['  vs baseline (ratio)', 'ratio_vs_baseline'],
+    ['baseline workflows/s', 'baseline_completed_per_s'],
+    ['  drift after/before', 'baseline_drift_after_vs_before'],
+    ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
+    ['order to end p50 / p99 ms', 'order_to_end_p50_ms|order_to_end_p99_ms'],
+    ['HTTP requests / order', 'http_requests_per_order'],
+    ['CPU ms / order: total', 'cpu_ms_per_order_total'],
+    ['  shopflow (5 processes)', 'cpu_ms_per_order_shopflow'],
+    ['  worker', 'cpu_ms_per_order_worker'],
+    ['  API', 'cpu_ms_per_order_api'],
+    ['  relay / projector', 'cpu_ms_per_order_relay|cpu_ms_per_order_projector'],
+    ['  Temporal dev server', 'cpu_ms_per_order_temporal_dev_server'],
+    ['  PostgreSQL / Redis', 'cpu_ms_per_order_postgres|cpu_ms_per_order_redis'],
+    ['PG transactions / order', 'pg_xacts_per_order'],
+    ['Redis commands / order', 'redis_commands_per_order'],
+    ['drain after last order ms', 'drain_after_last_completion_ms'],
+    ['errors / TMPRL1104', 'errors|tmprl1104_warnings'],
+  ];
+  const columns = options.levels.map((level) => `_c${level}`);
+  if (options.backlog) columns.push('_backlog');
+  const cell = (spec: string, suffix: string) =>
+    spec
+      .split('|')
+      .map((name) => String(figures[`${name}${suffix}`] ?? '-'))
+      .join(' / ');
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const header = ['', ...columns.map((c) => (c === '_backlog' ? 'backlog' : `c=${c.slice(2)}`))];
+  const lines = [header, ...rows.map(([label, spec]) => [label, ...columns.map((c) => cell(spec, c))])].map(
+    ([label, ...cells]) => `  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(20)).join('')}`,
+  );
+  process.stdout.write(
+    `\nbench:platform (${options.runtime}; load average ${figures['load_average_1m_start']} → ${figures['load_average_1m_end']})\n` +
+      `${lines.join('\n')}\n\n`,
+  );
+}
+
+function parseLevels(value: string): number[] {
+  const levels = value.split(',').map(Number);
+  if (levels.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError('must be positive integers, e.g. 1,8,32');
+  return levels;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+/** A Redis database the benchmark may flush: never 0, where someone's data may live. */
+function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be a redis:// URL');
+  }
+  const db = Number(url.pathname.slice(1));
+  if (!['redis:', 'rediss:'].includes(url.protocol) || !Number.isInteger(db) || db < 1 || db > 15)
+    throw new InvalidArgumentError(
+      'must be a redis:// URL naming a database 1..15 (it is flushed), e.g. redis://127.0.0.1:6379/5',
+    );
+  return value;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+}
+
+new Command('bench:platform')
+  .description(
+    'Orders per second and what each costs the whole platform (CPU per process, PostgreSQL transactions, ' +
+      'Redis commands), every process separate as `npm start` runs them, vs. a no-op workflow baseline.',
+  )
+  .option('--levels <list>', 'concurrent clients per level, comma-separated', parseLevels, [1, 8, 32])
+  .option('--duration-s <seconds>', 'how long each phase starts new work', parseSeconds, 30)
+  .addOption(
+    new Option('--runtime <runtime>', 'node: compiled dist/ (npm run build), as production; tsx: TypeScript')
+      .choices(runtimes)
+      .default('node'),
+  )
+  .option('--backlog <orders>', 'also: submit this many orders at once and time their drain to DELIVERED', parseCount)
+  .addOption(
+    new Option('--log-level <level>', "shopflow processes' LOG_LEVEL").choices(['warn', 'info']).default('warn'),
+  )
+  .option(
+    '--redis-url <url>',
+    'use this Redis database (flushed) instead of a private redis-server; its counters are server-wide',
+    parseRedisUrl,
+  )
+  .action((options: Options) => main(options))
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .parseAsync()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench:platform: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
