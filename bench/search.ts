@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import express from 'express';
 import pino from 'pino';
 import { productSearchRoutes } from '../api/product-search-routes';
+import { progressBar } from '../cli/output';
 import { seedCatalogue } from '../lib/catalogue-seed';
 import { loadConfigOrExit } from '../lib/config';
 import { createDatabase, type Database } from '../lib/database';
@@ -41,6 +43,12 @@ interface Options {
   sellers: number;
   rounds: number;
   keep: boolean;
+  /** A database to seed once and reuse across runs (never dropped): seeded only when it holds no catalogue yet. */
+  database?: string;
+  /** How the read model is built from the seeded catalogue. */
+  build: 'projection' | 'set-based';
+  /** Only EXPLAIN (ANALYZE, BUFFERS) each query of the set, measuring nothing (with --database, to study plans). */
+  explainOnly: boolean;
 }
 
 /** The fixed query set: name → query string as a client sends it. */
@@ -66,10 +74,26 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** /proc/loadavg's 1, 5 and 15 minute averages and running/total tasks ("1.20 0.80 0.50 3/210"). */
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 4).join(' ');
+  } catch {
+    return os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
+  }
+}
+
 async function main(options: Options): Promise<void> {
   const base = loadConfigOrExit();
   const logger = pino({ level: 'info', base: undefined });
-  const databaseUrl = databaseUrlFor(base.database.url, `shopflow_bench_search_${randomUUID().slice(0, 8)}`);
+  const reuse = options.database !== undefined;
+  const databaseUrl = databaseUrlFor(
+    base.database.url,
+    options.database ?? `shopflow_bench_search_${randomUUID().slice(0, 8)}`,
+  );
   await ensureDatabase(databaseUrl);
   const db = createDatabase({ database: { url: databaseUrl, poolSize: 8 } });
   const figures: Record<string, number | string> = {
@@ -78,35 +102,31 @@ async function main(options: Options): Promise<void> {
     cpus: os.cpus().length,
     // Other processes' load on this machine during the run skews every latency: reported beside them.
     load_average_1m_at_start: round(os.loadavg()[0]!, 2),
+    loadavg_at_start: loadAverage(),
   };
   try {
     await migrate(databaseUrl);
-    let startedAt = performance.now();
-    await seedCatalogue(db, {
-      sellers: options.sellers,
-      products: options.products,
-      customers: 10,
-      maxStock: 40,
-      currency: 'EUR',
-      seed: 8,
-    });
-    figures['seed_s'] = round((performance.now() - startedAt) / 1000, 1);
-    logger.info({ seconds: figures['seed_s'] }, 'catalogue seeded');
-
-    startedAt = performance.now();
-    figures['view_built_by'] = await buildView(db);
-    figures['view_build_s'] = round((performance.now() - startedAt) / 1000, 1);
-    await giveReviewsAndSales(db);
-    // FULL: the reviews-and-sales update left a dead version of every row; a live table is vacuumed as it goes.
-    await db.$executeRawUnsafe('VACUUM FULL ANALYZE read_models.product_search_view');
-    await db.$executeRawUnsafe('VACUUM ANALYZE read_models.product_search_words');
+    const [seeded] = await db.$queryRawUnsafe<{ products: number; rows: number }[]>(
+      `SELECT (SELECT count(*)::int FROM products) AS products,
+              (SELECT count(*)::int FROM read_models.product_search_view) AS rows`,
+    );
+    if (reuse && seeded && seeded.products > 0 && seeded.products !== options.products)
+      throw new Error(
+        `database ${options.database} holds ${seeded.products} products, not ${options.products}: pass --products ${seeded.products} or another --database`,
+      );
+    if (reuse && seeded?.products === options.products && seeded.rows === options.products) {
+      figures['database'] = 'reused';
+      logger.info({ database: options.database, products: seeded.products }, 'reusing the seeded database');
+    } else {
+      // A reused database whose catalogue is there but whose read model is not (an interrupted run) is not seeded again.
+      await prepare(db, options, figures, logger, seeded?.products === options.products);
+    }
     const [counts] = await db.$queryRawUnsafe<{ rows: number; words: number }[]>(
       `SELECT (SELECT count(*)::int FROM read_models.product_search_view) AS rows,
               (SELECT count(*)::int FROM read_models.product_search_words) AS words`,
     );
     figures['view_rows'] = counts?.rows ?? 0;
     figures['vocabulary_words'] = counts?.words ?? 0;
-    logger.info({ by: figures['view_built_by'], seconds: figures['view_build_s'], ...counts }, 'read model built');
 
     const sellerId = await someSeller(db);
     const queries: Record<string, Record<string, string>> = {
@@ -114,6 +134,13 @@ async function main(options: Options): Promise<void> {
       seller_filter: { seller: sellerId },
       second_page: { q: 'chair', sort: 'price_asc', cursor: await nextCursor(db, { q: 'chair', sort: 'price_asc' }) },
     };
+
+    if (options.explainOnly) {
+      for (const [name, query] of Object.entries(queries)) {
+        console.log(`\n=== ${name} ${JSON.stringify(query)}\n${await explain(db, query)}`);
+      }
+      return;
+    }
 
     // Direct: the query function against PostgreSQL.
     const direct = await measure(queries, options.rounds, (query) =>
@@ -158,23 +185,81 @@ async function main(options: Options): Promise<void> {
     figures['direct_p50_ratio_vs_ilike'] = round((figures['direct_all_p50_ms'] as number) / ilikeP50, 1);
 
     figures['load_average_1m_at_end'] = round(os.loadavg()[0]!, 2);
+    figures['loadavg_at_end'] = loadAverage();
     await explainSlowest(db, direct, queries, logger);
   } finally {
     await db.$disconnect();
-    if (!options.keep) await dropDatabase(databaseUrl);
+    if (!options.keep && !reuse) await dropDatabase(databaseUrl);
     else logger.info({ databaseUrl }, 'database kept');
   }
   const file = writeResults('search', figures);
   logger.info({ file, ...figures }, 'benchmark written');
 }
 
+/** Seeds the catalogue, builds the read model and gives the products reviews and sales (progress bars on a terminal). */
+async function prepare(
+  db: Database,
+  options: Options,
+  figures: Record<string, number | string>,
+  logger: pino.Logger,
+  seeded: boolean,
+): Promise<void> {
+  let startedAt = performance.now();
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let phase = '';
+  let shown = 0;
+  if (!seeded)
+    await seedCatalogue(
+      db,
+      { sellers: options.sellers, products: options.products, customers: 10, maxStock: 40, currency: 'EUR', seed: 8 },
+      (progress) => {
+        if (progress.phase !== phase) {
+          bar?.stop();
+          phase = progress.phase;
+          shown = 0;
+          bar = progressBar(progress.total, `seed ${phase}`, true);
+        }
+        for (; shown < progress.done; shown++) bar?.tick();
+      },
+    );
+  bar?.stop();
+  figures['seed_s'] = round((performance.now() - startedAt) / 1000, 1);
+  logger.info({ seconds: figures['seed_s'] }, 'catalogue seeded');
+
+  startedAt = performance.now();
+  figures['view_built_by'] = await buildView(db, options.products, options.build);
+  figures['view_build_s'] = round((performance.now() - startedAt) / 1000, 1);
+  startedAt = performance.now();
+  await giveReviewsAndSales(db);
+  await recountFacets(db);
+  // FULL: the reviews-and-sales update left a dead version of every row; a live table is vacuumed as it goes.
+  await db.$executeRawUnsafe('VACUUM FULL ANALYZE read_models.product_search_view');
+  await db.$executeRawUnsafe('VACUUM ANALYZE read_models.product_search_words');
+  figures['reviews_and_vacuum_s'] = round((performance.now() - startedAt) / 1000, 1);
+  logger.info({ by: figures['view_built_by'], seconds: figures['view_build_s'] }, 'read model built');
+}
+
 /** The projection's own catch-up when the seed wrote product events; otherwise set-based from the tables. */
-async function buildView(db: Database): Promise<string> {
+async function buildView(db: Database, products: number, how: Options['build']): Promise<string> {
   const [events] = await db.$queryRawUnsafe<{ n: number }[]>(
     `SELECT count(*)::int AS n FROM domain_events WHERE aggregate_type = 'product'`,
   );
-  if ((events?.n ?? 0) > 0) {
-    await catchUp({ db, projection: productSearchProjection, batchSize: 5_000 });
+  // Whatever an interrupted run left (its facet counts are counted again after the reviews).
+  await db.$executeRawUnsafe(
+    `TRUNCATE read_models.product_search_view, read_models.product_search_words, read_models.projection_positions`,
+  );
+  if ((events?.n ?? 0) > 0 && how === 'projection') {
+    const bar = progressBar(products, 'project', true);
+    let shown = 0;
+    await catchUp({
+      db,
+      projection: productSearchProjection,
+      batchSize: 5_000,
+      onProgress: (applied) => {
+        for (; shown < Math.min(applied, products); shown++) bar.tick();
+      },
+    });
+    bar.stop();
     return 'projection catch-up';
   }
   const ranges = priceRanges
@@ -188,16 +273,19 @@ async function buildView(db: Database): Promise<string> {
        CASE ${ranges} END, 0, 0, NULL, 'unrated', 0, COALESCE(i.on_hand - i.reserved, 0), p.active, p.updated_at
      FROM products p JOIN sellers s ON s.id = p.seller_id LEFT JOIN inventory i ON i.product_id = p.id`,
   );
+  // tsvector_to_array gives each product's words once: counted per word first, stemmed per distinct word after.
   await db.$executeRawUnsafe(
     `INSERT INTO read_models.product_search_words (word, lexeme, occurrences)
-     SELECT t.word, (tsvector_to_array(to_tsvector('english', t.word)))[1], count(*)::int
-     FROM (SELECT DISTINCT v.product_id, word FROM read_models.product_search_view v,
+     SELECT t.word, (tsvector_to_array(to_tsvector('english', t.word)))[1], t.n
+     FROM (SELECT word, count(*)::int AS n FROM read_models.product_search_view v,
              unnest(tsvector_to_array(to_tsvector('simple',
-               v.name || ' ' || v.description || ' ' || replace(v.category_path, '/', ' ') || ' ' || v.seller_name))) AS word) t
-     WHERE t.word ~ '^[[:alpha:]]{3,100}$' AND (tsvector_to_array(to_tsvector('english', t.word)))[1] IS NOT NULL
-     GROUP BY t.word`,
+               v.name || ' ' || v.description || ' ' || replace(v.category_path, '/', ' ') || ' ' || v.seller_name))) AS word
+           GROUP BY word) t
+     WHERE t.word ~ '^[[:alpha:]]{3,100}$' AND (tsvector_to_array(to_tsvector('english', t.word)))[1] IS NOT NULL`,
   );
-  return 'set-based from the product tables (the seed wrote no events)';
+  return how === 'set-based'
+    ? 'set-based from the product tables (--build set-based)'
+    : 'set-based from the product tables (the seed wrote no events)';
 }
 
 /** Reviews (0–40, ratings 1–5) and sales (0–500) from a hash of each id, with the buckets the projection would give. */
@@ -215,6 +303,55 @@ async function giveReviewsAndSales(db: Database): Promise<void> {
        rating_bucket = CASE WHEN r.reviews = 0 THEN '${unrated}' WHEN r.typical >= 4 THEN '${high}'
          WHEN r.typical >= 3 THEN '${mid}' WHEN r.typical >= 2 THEN '${low}' ELSE '${lowest}' END
      FROM r WHERE v.product_id = r.product_id`,
+  );
+}
+
+/**
+ * The projection's facet counts (catalogue-wide, per seller, per word) counted again from the
+ * rows: giveReviewsAndSales changed rating buckets behind the projection's back.
+ */
+async function recountFacets(db: Database): Promise<void> {
+  await db.$transaction(
+    async (tx) => {
+      // Millions of (word, facet value) groups: hashed in memory rather than spilled in 4 MB batches.
+      await tx.$executeRawUnsafe(`SET LOCAL work_mem = '512MB'`);
+      await tx.$executeRawUnsafe(
+        `TRUNCATE read_models.product_search_facet_counts, read_models.product_search_seller_counts,
+           read_models.product_search_term_facets`,
+      );
+      await tx.$executeRawUnsafe(
+        `INSERT INTO read_models.product_search_facet_counts (category_path, price_range, rating_bucket, in_stock, products)
+         SELECT category_path, price_range, rating_bucket, in_stock, count(*)::int FROM read_models.product_search_view
+         WHERE active GROUP BY category_path, price_range, rating_bucket, in_stock`,
+      );
+      await tx.$executeRawUnsafe(
+        `INSERT INTO read_models.product_search_seller_counts (seller_id, category_path, seller_name, products)
+         SELECT seller_id, category_path, max(seller_name COLLATE "C"), count(*)::int FROM read_models.product_search_view
+         WHERE active GROUP BY seller_id, category_path`,
+      );
+      // One facet at a time: each pass groups a few hundred thousand (word, value) pairs at most.
+      for (const [facet, value, label] of [
+        ['category', 'v.category_path::text', 'NULL::text'],
+        ['price_range', 'v.price_range::text', 'NULL::text'],
+        ['rating', 'v.rating_bucket::text', 'NULL::text'],
+        ['in_stock', 'v.in_stock::text', 'NULL::text'],
+        ['seller', 'v.seller_id::text', 'v.seller_name::text'],
+      ]) {
+        await tx.$executeRawUnsafe(
+          `INSERT INTO read_models.product_search_term_facets (lexeme, facet, value, label, products)
+           SELECT l.lexeme, '${facet}', ${value}, max(${label} COLLATE "C"), count(*)::int
+           FROM read_models.product_search_view v
+           CROSS JOIN LATERAL unnest(tsvector_to_array(v.search_vector)) AS l(lexeme)
+           WHERE v.active
+           GROUP BY l.lexeme, ${value}`,
+        );
+      }
+    },
+    { timeout: 3_600_000, maxWait: 60_000 },
+  );
+  await db.$executeRawUnsafe(
+    `ANALYZE read_models.product_search_facet_counts, read_models.product_search_seller_counts,
+       read_models.product_search_term_facets`,
   );
 }
 
@@ -270,6 +407,15 @@ async function explainSlowest(
   logger: pino.Logger,
 ): Promise<void> {
   const [name, samples] = [...latencies].sort((a, b) => quantile(b[1], 0.95) - quantile(a[1], 0.95))[0]!;
+  logger.info(
+    { slowest: name, query: queries[name], p95Ms: round(quantile(samples, 0.95), 2) },
+    'slowest query of the set',
+  );
+  console.log(await explain(db, queries[name]!));
+}
+
+/** The plan of each statement of one search (EXPLAIN (ANALYZE, BUFFERS)), in the order it runs them. */
+async function explain(db: Database, query: Record<string, string>): Promise<string> {
   const statements: { sql: string; args: unknown[] }[] = [];
   const recorder = {
     $queryRawUnsafe: (sql: string, ...args: unknown[]) => {
@@ -277,17 +423,13 @@ async function explainSlowest(
       return db.$queryRawUnsafe(sql, ...args);
     },
   } as Pick<Database, '$queryRawUnsafe'>;
-  await searchProducts(recorder, searchQuerySchema.parse(queries[name]));
+  await searchProducts(recorder, searchQuerySchema.parse(query));
   const plans: string[] = [];
   for (const { sql, args } of statements) {
     const plan = await db.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, ...args);
     plans.push(plan.map((line) => line['QUERY PLAN']).join('\n'));
   }
-  logger.info(
-    { slowest: name, query: queries[name], p95Ms: round(quantile(samples, 0.95), 2) },
-    'slowest query of the set',
-  );
-  console.log(plans.join('\n\n'));
+  return plans.join('\n\n');
 }
 
 const program = new Command()
@@ -297,6 +439,16 @@ const program = new Command()
   .option('--sellers <n>', 'sellers in the catalogue', positiveInt, 500)
   .option('--rounds <n>', 'runs of each query', positiveInt, 40)
   .option('--keep', 'keep the database (to EXPLAIN ANALYZE by hand)', false)
+  .addOption(
+    new Option('--build <how>', 'build the read model by the projection (its catch-up) or set-based from the tables')
+      .choices(['projection', 'set-based'])
+      .default('projection'),
+  )
+  .option('--explain-only', 'print the plan of every query of the set instead of measuring', false)
+  .option(
+    '--database <name>',
+    'seed this database once and reuse it on later runs (never dropped; drop it by hand when done)',
+  )
   .action(async (options: Options) => main(options));
 
 program.parseAsync().catch((error: unknown) => {

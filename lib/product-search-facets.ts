@@ -8,6 +8,7 @@ import { qualifiedTable } from './projections/projection';
 
 const FACET_COUNTS = qualifiedTable('product_search_facet_counts');
 const SELLER_COUNTS = qualifiedTable('product_search_seller_counts');
+const TERM_FACETS = qualifiedTable('product_search_term_facets');
 
 export const SELLER_FACET_MAX = 20;
 
@@ -53,6 +54,49 @@ export function summaryFacets(categoryCondition: string | undefined): string {
 }
 
 /**
+ * The rows of `combinations` (countedFacets' or summaryFacets') summed per facet value in SQL, and
+ * only the sellers shown: a few dozen rows to encode and parse instead of every combination and
+ * every seller (a thousand or more on a large catalogue). Each row counts one facet, the other
+ * facets' columns null, as termFacets' rows do. The sellers' order is facetCounts' own.
+ */
+export function compactFacets(combinations: string): string {
+  return `
+  SELECT false AS seller_set, false AS total_set, c.category_path, c.price_range, c.rating_bucket, c.in_stock,
+    NULL::text AS seller_id, NULL::text AS seller_name, sum(c.count)::int AS count
+  FROM ${combinations} c WHERE NOT c.seller_set AND NOT c.total_set
+  GROUP BY GROUPING SETS ((c.category_path), (c.price_range), (c.rating_bucket), (c.in_stock))
+  UNION ALL
+  (SELECT true, false, NULL, NULL, NULL, NULL, c.seller_id, c.seller_name, c.count
+   FROM ${combinations} c WHERE c.seller_set ORDER BY c.count DESC, c.seller_id COLLATE "C" LIMIT ${SELLER_FACET_MAX})
+  UNION ALL
+  SELECT false, true, NULL, NULL, NULL, NULL, NULL, NULL, c.count FROM ${combinations} c WHERE c.total_set`;
+}
+
+/**
+ * Facets of a search for one word without filters, read from the counts the projection keeps per
+ * lexeme: one row per value of each facet (the other facets' columns null), the sellers with
+ * the most hits, and the total (the word's in-stock and out-of-stock products). `lexeme` is the
+ * SQL of the word's lexeme.
+ */
+export function termFacets(lexeme: string): string {
+  const row = (facet: string, column: string, value: string) =>
+    `CASE WHEN f.facet = '${facet}' THEN ${value} END AS ${column}`;
+  return `
+  SELECT false AS seller_set, false AS total_set, ${row('category', 'category_path', 'f.value')},
+    ${row('price_range', 'price_range', 'f.value')}, ${row('rating', 'rating_bucket', 'f.value')},
+    ${row('in_stock', 'in_stock', 'f.value::boolean')}, NULL::text AS seller_id, NULL::text AS seller_name,
+    f.products AS count
+  FROM ${TERM_FACETS} f WHERE f.lexeme = ${lexeme} AND f.facet <> 'seller' AND f.products > 0
+  UNION ALL
+  (SELECT true, false, NULL, NULL, NULL, NULL, f.value, f.label, f.products
+   FROM ${TERM_FACETS} f WHERE f.lexeme = ${lexeme} AND f.facet = 'seller' AND f.products > 0
+   ORDER BY f.products DESC, f.value COLLATE "C" LIMIT ${SELLER_FACET_MAX})
+  UNION ALL
+  SELECT false, true, NULL, NULL, NULL, NULL, NULL, NULL, COALESCE(sum(f.products), 0)::int
+  FROM ${TERM_FACETS} f WHERE f.lexeme = ${lexeme} AND f.facet = 'in_stock'`;
+}
+
+/**
  * One row per (category, price range, rating bucket, in stock) combination present, one per seller,
  * and the total. The four small facets are summed from the combinations here rather than grouped by
  * PostgreSQL one set each: two hash keys per row instead of five, the costliest part of the query.
@@ -71,9 +115,13 @@ export interface FacetRow {
 
 export function facetCounts(rows: FacetRow[]): { total: number; facets: SearchFacets } {
   const combinations = rows.filter((r) => !r.seller_set && !r.total_set);
-  const sumBy = (value: (row: FacetRow) => string) => {
+  // A value of null: the row counts another facet (the per-word counts give one facet per row).
+  const sumBy = (value: (row: FacetRow) => string | null) => {
     const counts = new Map<string, number>();
-    for (const row of combinations) counts.set(value(row), (counts.get(value(row)) ?? 0) + row.count);
+    for (const row of combinations) {
+      const key = value(row);
+      if (key !== null) counts.set(key, (counts.get(key) ?? 0) + row.count);
+    }
     return counts;
   };
   const byCount = (a: FacetCount, b: FacetCount) => b.count - a.count || (a.value < b.value ? -1 : 1);
@@ -83,13 +131,13 @@ export function facetCounts(rows: FacetRow[]): { total: number; facets: SearchFa
   return {
     total: rows.find((r) => r.total_set)?.count ?? 0,
     facets: {
-      category: [...sumBy((r) => r.category_path ?? '')].map(([value, count]) => ({ value, count })).sort(byCount),
+      category: [...sumBy((r) => r.category_path)].map(([value, count]) => ({ value, count })).sort(byCount),
       priceRange: buckets(
-        sumBy((r) => r.price_range ?? ''),
+        sumBy((r) => r.price_range),
         priceRangeLabels,
       ),
       rating: buckets(
-        sumBy((r) => r.rating_bucket ?? ''),
+        sumBy((r) => r.rating_bucket),
         ratingBuckets,
       ),
       seller: rows
@@ -98,7 +146,7 @@ export function facetCounts(rows: FacetRow[]): { total: number; facets: SearchFa
         .sort(byCount)
         .slice(0, SELLER_FACET_MAX),
       inStock: buckets(
-        sumBy((r) => String(r.in_stock)),
+        sumBy((r) => (r.in_stock === null ? null : String(r.in_stock))),
         ['true', 'false'],
       ),
     },

@@ -39,7 +39,8 @@ export interface SearchParams {
 
 /** How many key values each sort's cursor holds before the product id. */
 const cursorKeyCount: Record<SearchSort, number> = {
-  relevance: 1,
+  // The score (the text rank, or -1 past the ranked candidates), then sales (see lib/product-search.ts).
+  relevance: 2,
   price_asc: 1,
   price_desc: 1,
   rating: 2,
@@ -53,7 +54,10 @@ const wholeIn = (max: number) => (k: number) => Number.isSafeInteger(k) && k >= 
  * range is a tampered cursor, a 400, not a cast error in PostgreSQL.
  */
 const cursorKeyFits: Record<SearchSort, ((k: number) => boolean)[]> = {
-  relevance: [(k) => Number.isFinite(k) && Math.abs(k) <= 1e30],
+  relevance: [
+    (k) => Number.isFinite(k) && Math.abs(k) <= 1e30,
+    (k) => Number.isSafeInteger(k) && Math.abs(k) <= INT4_MAX,
+  ],
   price_asc: [wholeIn(Number.MAX_SAFE_INTEGER)],
   price_desc: [wholeIn(Number.MAX_SAFE_INTEGER)],
   rating: [(k) => Number.isFinite(k) && k >= 0 && k <= 5, wholeIn(INT4_MAX)],

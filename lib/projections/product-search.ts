@@ -24,6 +24,9 @@ import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext
  *   changes stock, `available` is re-read from `inventory` (on_hand - reserved), which always
  *   converges to the truth.
  * - The seller's name is looked up in `sellers` when the product's row is written.
+ * - Facet counts (catalogue-wide, per seller and category, and per lexeme of the search vector)
+ *   follow every change: the changed products are taken out of them before it and put back after
+ *   (countFacets); a stock move recounts only the products crossing zero.
  *
  * Cache tags: every search entry carries the projection's tag (facets depend on every product),
  * so a change anything a search shows invalidates it; a change that shows nowhere (stock moving
@@ -34,6 +37,7 @@ export const PRODUCT_SEARCH_VIEW = 'product_search_view';
 export const PRODUCT_SEARCH_WORDS = 'product_search_words';
 export const PRODUCT_SEARCH_FACET_COUNTS = 'product_search_facet_counts';
 export const PRODUCT_SEARCH_SELLER_COUNTS = 'product_search_seller_counts';
+export const PRODUCT_SEARCH_TERM_FACETS = 'product_search_term_facets';
 
 /** A row as the projection reads and writes it (the generated columns are PostgreSQL's). */
 interface SearchRow {
@@ -59,7 +63,13 @@ interface SearchRow {
 export const productSearchProjection: Projection = {
   name: PRODUCT_SEARCH_VIEW,
   aggregateTypes: [PRODUCT_AGGREGATE, ORDER_AGGREGATE],
-  tables: [PRODUCT_SEARCH_VIEW, PRODUCT_SEARCH_WORDS, PRODUCT_SEARCH_FACET_COUNTS, PRODUCT_SEARCH_SELLER_COUNTS],
+  tables: [
+    PRODUCT_SEARCH_VIEW,
+    PRODUCT_SEARCH_WORDS,
+    PRODUCT_SEARCH_FACET_COUNTS,
+    PRODUCT_SEARCH_SELLER_COUNTS,
+    PRODUCT_SEARCH_TERM_FACETS,
+  ],
 
   async apply(events, ctx) {
     // Products first: an order event of this batch may concern a product created in it.
@@ -281,7 +291,16 @@ async function addSales(ctx: ProjectionContext, deltas: Map<string, number>): Pr
 async function refreshStock(ctx: ProjectionContext, productIds: string[]): Promise<string[]> {
   if (productIds.length === 0) return [];
   const view = ctx.table(PRODUCT_SEARCH_VIEW);
-  await countFacets(ctx, productIds, -1);
+  // Only a product crossing zero changes a facet (in stock or not): only those are recounted,
+  // which spares every other stock move the per-word counts' dozens of rows.
+  const flipping = (
+    await ctx.tx.$queryRawUnsafe<{ product_id: string }[]>(
+      `SELECT o.product_id::text AS product_id FROM ${view} o JOIN inventory i ON i.product_id = o.product_id
+       WHERE o.product_id = ANY($1::uuid[]) AND o.in_stock <> (i.on_hand - i.reserved > 0)`,
+      productIds,
+    )
+  ).map((row) => row.product_id);
+  await countFacets(ctx, flipping, -1);
   const changed = await ctx.tx.$queryRawUnsafe<{ product_id: string; flipped: boolean }[]>(
     `UPDATE ${view} v SET available = s.available
      FROM (
@@ -293,7 +312,7 @@ async function refreshStock(ctx: ProjectionContext, productIds: string[]): Promi
      RETURNING v.product_id::text AS product_id, s.was_in_stock <> v.in_stock AS flipped`,
     productIds,
   );
-  await countFacets(ctx, productIds, 1);
+  await countFacets(ctx, flipping, 1);
   return changed.filter((row) => row.flipped).map((row) => cacheTags.product(row.product_id));
 }
 
@@ -303,6 +322,7 @@ async function refreshStock(ctx: ProjectionContext, productIds: string[]): Promi
  * stock or activity, the counts follow, set-based, without comparing old and new values.
  */
 async function countFacets(ctx: ProjectionContext, productIds: string[], sign: 1 | -1): Promise<void> {
+  if (productIds.length === 0) return;
   const view = ctx.table(PRODUCT_SEARCH_VIEW);
   await ctx.tx.$executeRawUnsafe(
     `INSERT INTO ${ctx.table(PRODUCT_SEARCH_FACET_COUNTS)} AS c (category_path, price_range, rating_bucket, in_stock, products)
@@ -321,6 +341,26 @@ async function countFacets(ctx: ProjectionContext, productIds: string[], sign: 1
      GROUP BY seller_id, category_path
      ON CONFLICT (seller_id, category_path)
      DO UPDATE SET products = c.products + EXCLUDED.products, seller_name = EXCLUDED.seller_name`,
+    productIds,
+    sign,
+  );
+  // Per word: each distinct lexeme of a product's vector, once per facet (see the migration
+  // 20261207020000_product_search_term_facets). ORDER BY: concurrent upserts take rows in one order.
+  await ctx.tx.$executeRawUnsafe(
+    `INSERT INTO ${ctx.table(PRODUCT_SEARCH_TERM_FACETS)} AS c (lexeme, facet, value, label, products)
+     SELECT l.lexeme, f.facet, f.value, max(f.label COLLATE "C"), $2::int * count(*)::int
+     FROM ${view} v
+     CROSS JOIN LATERAL unnest(tsvector_to_array(v.search_vector)) AS l(lexeme)
+     CROSS JOIN LATERAL (VALUES
+       ('category', v.category_path::text, NULL::text), ('price_range', v.price_range::text, NULL),
+       ('rating', v.rating_bucket::text, NULL), ('in_stock', v.in_stock::text, NULL),
+       ('seller', v.seller_id::text, v.seller_name::text)
+     ) AS f(facet, value, label)
+     WHERE v.product_id = ANY($1::uuid[]) AND v.active
+     GROUP BY l.lexeme, f.facet, f.value
+     ORDER BY l.lexeme, f.facet, f.value
+     ON CONFLICT (lexeme, facet, value)
+     DO UPDATE SET products = c.products + EXCLUDED.products, label = COALESCE(EXCLUDED.label, c.label)`,
     productIds,
     sign,
   );
