@@ -246,7 +246,7 @@ export const configDefaults = {
   CODEC_SERVER_TOKEN: undefined,
   CODEC_CORS_ORIGINS: 'http://127.0.0.1:8233,http://localhost:8233',
   SNAPSHOT_EVERY: '100',
-  RELAY_BATCH_SIZE: '100',
+  RELAY_BATCH_SIZE: '500',
   RELAY_POLL_INTERVAL_MS: '1000',
   RELAY_LISTEN: 'true',
   RELAY_MAX_ATTEMPTS: '10',

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { ReplyError, type Redis } from 'ioredis';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from './config';
 import type { Logger } from './logger';
 
@@ -8,10 +9,21 @@ import type { Logger } from './logger';
  * PUBLISHED. PostgreSQL is the source of truth; Redis may lose everything (it keeps nothing on
  * disk) and `shopflow outbox republish` refills it from here.
  *
- * One batch is one transaction: claim rows (row locks + per-aggregate advisory locks), XADD them,
- * mark them, commit. A relay killed anywhere before the commit leaves its rows PENDING; what it
- * already added to a stream is added again by the next relay, and consumers de-duplicate by event
- * id (lib/stream-consumer.ts). Delivery is at least once, never lost.
+ * One batch is one transaction: claim rows (per-aggregate advisory locks, then row locks), XADD
+ * them, mark them, commit. A relay killed anywhere before the commit leaves its rows PENDING;
+ * what it already added to a stream is added again by the next relay, and consumers de-duplicate
+ * by event id (lib/stream-consumer.ts). Delivery is at least once, never lost.
+ *
+ * A batch costs three round trips however many rows it moves: one to PostgreSQL to begin and
+ * claim, one pipeline to Redis, one to PostgreSQL to mark and commit (a fourth only when some
+ * publish was refused).
+ *
+ * The batch's commit does not wait for its WAL to reach the disk (`synchronous_commit = off`, for
+ * this transaction only). The outbox rows themselves were committed durably by their writers;
+ * what a crash of PostgreSQL can lose here is only the last batches' PUBLISHED marks (WAL is
+ * flushed in order, so always the latest ones), whose rows are then published again: duplicates,
+ * which consumers absorb, as after a relay killed before its commit. Nothing is lost, and an
+ * aggregate's entries still reach its stream in order first.
  */
 
 export type RelaySettings = Config['relay'];
@@ -48,8 +60,14 @@ export function backoffMs(baseMs: number, retryCount: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, retryCount - 1), 3_600_000);
 }
 
+/** The transaction-local settings through which the claim's first statement hands its aggregates to the second … */
+const HELD_SETTING = 'shopflow.outbox_held';
+/** … and the last sequence of its window: the claim looks no further. */
+const UPTO_SETTING = 'shopflow.outbox_upto';
+
 /**
- * Claims the next batch in sequence order.
+ * Claims the next batch in sequence order: one round trip of three statements (BEGIN, lock,
+ * claim), sent as one simple query; `limit` is a validated whole number, so it is inlined.
  *
  * Several relays may run at once, and an aggregate's events must reach its stream in version
  * order. Row locks alone do not give that: while relay A holds version 3 locked, relay B would
@@ -57,40 +75,71 @@ export function backoffMs(baseMs: number, retryCount: number): number {
  * per aggregate (`pg_try_advisory_xact_lock`, never waiting: an aggregate another relay holds is
  * simply skipped this round) and then claims only rows of aggregates it holds. An aggregate is one
  * relay's until that relay commits, so its versions go out in order even across relays, and
- * different aggregates still spread over the relays. The candidates are materialized first so the
- * lock function runs on a handful of aggregates, not on every row a plan happens to scan.
+ * different aggregates still spread over the relays.
  *
- * A row waiting for its retry (next_attempt_at in the future) or FAILED blocks the later rows of
- * its aggregate: a consumer never sees version 5 before version 4.
- *
- * Rows re-read after the advisory lock are re-checked by FOR UPDATE against their newest version,
- * so a row another relay published in the meantime is not claimed again.
+ * 1. Lock: the first `limit` ready PENDING rows in sequence order, through the partial index of
+ *    unpublished rows, so published rows are never read; passing over the rows of aggregates whose
+ *    first unpublished row (one index probe) is FAILED or waiting for its retry, so that however
+ *    many rows wait behind such an aggregate, the others still go out. Their aggregates are
+ *    materialized first so the lock function runs on those only, not on every row a plan happens
+ *    to scan; the aggregates locked, and the window's last sequence, go into transaction-local
+ *    settings.
+ * 2. Claim: a new statement, so a new snapshot, taken after the locks: whatever the aggregates'
+ *    previous holder committed is seen (a single statement would still see its rows as they were
+ *    when the statement began, and could claim version 2 of an aggregate whose version 1 was just
+ *    scheduled for a retry). The unpublished rows of the held aggregates in sequence order, at most
+ *    `limit` and none past the window, each aggregate cut before its first row that is FAILED or waiting for its retry: a
+ *    consumer never sees version 5 before version 4. What is claimed is so, per aggregate, an
+ *    unbroken run from its first unpublished row on. The rows are locked too (FOR UPDATE, waiting:
+ *    under the aggregate's advisory lock only an operator's `shopflow outbox` command could hold
+ *    one, and skipping it would break the run); the re-check of FOR UPDATE keeps a row an operator
+ *    just changed from being claimed as it was.
  */
-const claimSql = `
-WITH candidates AS MATERIALIZED (
-  SELECT aggregate_id, min(sequence) AS first_sequence
-  FROM outbox_events
-  WHERE status = 'PENDING' AND next_attempt_at <= now()
-  GROUP BY aggregate_id
-  ORDER BY first_sequence
-  LIMIT $1
+function claimSql(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`batch size must be a whole number ≥ 1, not ${limit}`);
+  return `BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL synchronous_commit = off;
+WITH window_rows AS MATERIALIZED (
+  SELECT o.aggregate_id, o.sequence FROM outbox_events o
+  WHERE o.status IN ('PENDING', 'FAILED') AND o.status = 'PENDING' AND o.next_attempt_at <= now()
+    AND NOT EXISTS (
+      SELECT 1 FROM (
+        SELECT h.status, h.next_attempt_at FROM outbox_events h
+        WHERE h.status IN ('PENDING', 'FAILED') AND h.aggregate_id = o.aggregate_id
+        ORDER BY h.sequence
+        LIMIT 1
+      ) head
+      WHERE head.status = 'FAILED' OR head.next_attempt_at > now()
+    )
+  ORDER BY o.sequence
+  LIMIT ${limit}
 ), held AS MATERIALIZED (
-  SELECT aggregate_id FROM candidates
+  SELECT aggregate_id FROM (SELECT DISTINCT aggregate_id FROM window_rows) candidates
   WHERE pg_try_advisory_xact_lock(hashtext('outbox:' || aggregate_id::text))
+)
+SELECT set_config('${HELD_SETTING}', coalesce((SELECT array_agg(aggregate_id)::text FROM held), '{}'), true),
+       set_config('${UPTO_SETTING}', coalesce((SELECT max(sequence)::text FROM window_rows), '0'), true);
+WITH run AS MATERIALIZED (
+  SELECT sequence, aggregate_id, status = 'PENDING' AND next_attempt_at <= now() AS ready
+  FROM outbox_events
+  WHERE status IN ('PENDING', 'FAILED')
+    AND sequence <= (SELECT current_setting('${UPTO_SETTING}')::bigint)
+    AND aggregate_id = ANY (ARRAY(SELECT unnest(current_setting('${HELD_SETTING}')::uuid[])))
+  ORDER BY sequence
+  LIMIT ${limit}
+), claimable AS MATERIALIZED (
+  SELECT sequence FROM (
+    SELECT sequence, bool_and(ready) OVER (PARTITION BY aggregate_id ORDER BY sequence) AS unblocked FROM run
+  ) r
+  WHERE unblocked
 )
 SELECT o.sequence::text AS sequence, o.event_id, o.aggregate_type, o.aggregate_id::text AS aggregate_id,
        o.version, o.event_type, o.payload, o.stream, o.retry_count
 FROM outbox_events o
-JOIN held h ON h.aggregate_id = o.aggregate_id
-WHERE o.status = 'PENDING' AND o.next_attempt_at <= now()
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox_events p
-    WHERE p.aggregate_id = o.aggregate_id AND p.sequence < o.sequence
-      AND (p.status = 'FAILED' OR (p.status = 'PENDING' AND p.next_attempt_at > now()))
-  )
+WHERE o.sequence IN (SELECT sequence FROM claimable) AND o.status = 'PENDING' AND o.next_attempt_at <= now()
 ORDER BY o.sequence
-LIMIT $1
-FOR UPDATE OF o SKIP LOCKED`;
+FOR UPDATE OF o`;
+}
 
 interface ClaimedRecord {
   sequence: string;
@@ -137,19 +186,22 @@ export interface OutboxRelayDeps {
  */
 export async function publishBatch(deps: OutboxRelayDeps): Promise<BatchResult> {
   const client = await deps.pool.connect();
+  let inTransaction = false;
   try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<ClaimedRecord>(claimSql, [deps.settings.batchSize]);
+    inTransaction = true;
+    const results = (await client.query(claimSql(deps.settings.batchSize))) as unknown as QueryResult<ClaimedRecord>[];
+    const rows = results[results.length - 1]!.rows;
     if (rows.length === 0) {
       await client.query('COMMIT');
+      inTransaction = false;
       return { claimed: 0, published: 0, failed: 0 };
     }
     const outcome = await publishInAggregateOrder(deps, rows.map(toRow));
-    await markOutcome(client, deps.settings, outcome);
-    await client.query('COMMIT');
+    await markOutcomeAndCommit(client, deps.settings, outcome);
+    inTransaction = false;
     return { claimed: rows.length, published: outcome.published.length, failed: outcome.failed.length };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();
@@ -176,58 +228,152 @@ interface PublishOutcome {
 }
 
 /**
- * Aggregates are published in parallel (ioredis pipelines the commands on one connection); the
- * events of one aggregate one after the other, stopping at the first that Redis refuses, so a
- * later version never overtakes a failed one. A connection failure aborts the whole batch.
+ * XADDs a stream's entries in order inside Redis, stopping for an aggregate at its first entry
+ * Redis refuses, so a later version never overtakes a refused one (a plain pipeline would carry
+ * on with the aggregate's next entry). KEYS[1]: the stream. ARGV: MAXLEN, fields per entry, then
+ * per entry its aggregate id followed by its fields. Returns per entry 1 (added), 0 (held back
+ * behind a refused entry of its aggregate) or the error message.
+ */
+const xaddInOrder = `
+local maxlen, width = ARGV[1], tonumber(ARGV[2])
+local refused, out = {}, {}
+for i = 3, #ARGV, width + 1 do
+  local aggregate = ARGV[i]
+  if refused[aggregate] then
+    out[#out + 1] = 0
+  else
+    local reply = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', unpack(ARGV, i + 1, i + width))
+    if type(reply) == 'table' and reply.err then
+      refused[aggregate] = true
+      out[#out + 1] = reply.err
+    else
+      out[#out + 1] = 1
+    end
+  end
+end
+return out
+`;
+const xaddInOrderSha = createHash('sha1').update(xaddInOrder).digest('hex');
+const FIELDS_PER_ENTRY = 14;
+
+/**
+ * One pipeline per batch: one script call per stream (so each call touches one key), entries in
+ * sequence order. Redis runs a script whole, so nothing interleaves inside a stream's call. A
+ * script Redis does not know yet (after a restart) is sent once more as EVAL. A connection
+ * failure aborts the whole batch.
  */
 async function publishInAggregateOrder(deps: OutboxRelayDeps, rows: OutboxRow[]): Promise<PublishOutcome> {
-  const byAggregate = new Map<string, OutboxRow[]>();
+  const byStream = new Map<string, OutboxRow[]>();
   for (const row of rows) {
-    const list = byAggregate.get(row.aggregateId) ?? [];
-    list.push(row);
-    byAggregate.set(row.aggregateId, list);
+    const list = byStream.get(row.stream);
+    if (list) list.push(row);
+    else byStream.set(row.stream, [row]);
   }
+  const calls = [...byStream].map(([stream, entries]) => {
+    const args: (string | number)[] = [deps.settings.streamMaxLen, FIELDS_PER_ENTRY];
+    for (const row of entries) args.push(row.aggregateId, ...streamFields(row));
+    return { stream, entries, args };
+  });
+  const replies = await runPipeline(deps.redis, calls, true);
   const outcome: PublishOutcome = { published: [], failed: [] };
-  await Promise.all(
-    [...byAggregate.values()].map(async (events) => {
-      for (const row of events) {
-        try {
-          await deps.redis.xadd(row.stream, 'MAXLEN', '~', deps.settings.streamMaxLen, '*', ...streamFields(row));
-          outcome.published.push(row);
-        } catch (error) {
-          if (!(error instanceof ReplyError)) throw error;
-          outcome.failed.push({ row, error: (error as Error).message });
-          // The rest of this aggregate stays PENDING behind the failed row (see claimSql).
-          return;
-        }
+  calls.forEach((call, c) => {
+    const [error, reply] = replies[c]!;
+    if (error) {
+      // The script as a whole was refused: no entry was added; each aggregate's first entry counts an attempt.
+      const seen = new Set<string>();
+      for (const row of call.entries) {
+        if (seen.has(row.aggregateId)) continue;
+        seen.add(row.aggregateId);
+        outcome.failed.push({ row, error: error.message });
       }
-    }),
-  );
+      return;
+    }
+    const perEntry = reply as (number | string)[];
+    call.entries.forEach((row, i) => {
+      const result = perEntry[i];
+      if (result === 1) outcome.published.push(row);
+      else if (typeof result === 'string') outcome.failed.push({ row, error: result });
+    });
+  });
   return outcome;
 }
 
-async function markOutcome(client: PoolClient, settings: RelaySettings, outcome: PublishOutcome): Promise<void> {
-  if (outcome.published.length > 0) {
-    await client.query(
-      `UPDATE outbox_events SET status = 'PUBLISHED', published_at = now(), last_error = NULL
-       WHERE sequence = ANY($1::bigint[])`,
-      [outcome.published.map((r) => r.sequence)],
-    );
+type PipelineReply = [Error | null, unknown];
+
+async function runPipeline(
+  redis: Redis,
+  calls: { stream: string; args: (string | number)[] }[],
+  bySha: boolean,
+): Promise<PipelineReply[]> {
+  const pipeline = redis.pipeline();
+  for (const { stream, args } of calls) {
+    if (bySha) pipeline.evalsha(xaddInOrderSha, 1, stream, ...args);
+    else pipeline.eval(xaddInOrder, 1, stream, ...args);
   }
-  for (const { row, error } of outcome.failed) {
-    const attempts = row.retryCount + 1;
-    const status = attempts >= settings.maxAttempts ? 'FAILED' : 'PENDING';
-    await client.query(
-      `UPDATE outbox_events
-       SET retry_count = $2, status = $3, last_error = $4,
-           next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
-       WHERE sequence = $1`,
-      [row.sequence, attempts, status, error.slice(0, 2000), backoffMs(settings.backoffBaseMs, attempts)],
-    );
+  const replies = (await pipeline.exec()) ?? [];
+  if (replies.length !== calls.length) throw new Error('Redis pipeline answered only partly');
+  for (const [error] of replies) {
+    // Not an answer from Redis (connection lost, timeout): nothing is known, the batch is rolled back.
+    if (error && !(error instanceof ReplyError)) throw error;
   }
+  const typed = replies as PipelineReply[];
+  const unknown = calls.flatMap((call, c) => (typed[c]![0]?.message.startsWith('NOSCRIPT') ? [c] : []));
+  if (!bySha || unknown.length === 0) return typed;
+  // A NOSCRIPT call ran nothing: send those calls again with the script's text.
+  const again = await runPipeline(
+    redis,
+    unknown.map((c) => calls[c]!),
+    false,
+  );
+  unknown.forEach((c, i) => (typed[c] = again[i]!));
+  return typed;
 }
 
-/** Deletes published rows older than the retention, in chunks; domain_events keeps every event. */
+/**
+ * Marks the batch and commits: the published rows in one UPDATE sent with the COMMIT as one
+ * simple query (their sequences are numbers PostgreSQL gave us, checked, so they are inlined);
+ * refused rows, when there are any, in one UPDATE before it.
+ */
+async function markOutcomeAndCommit(
+  client: PoolClient,
+  settings: RelaySettings,
+  outcome: PublishOutcome,
+): Promise<void> {
+  if (outcome.failed.length > 0) {
+    const attempts = outcome.failed.map(({ row }) => row.retryCount + 1);
+    await client.query(
+      `UPDATE outbox_events o
+       SET retry_count = f.attempts, status = f.status, last_error = f.error,
+           next_attempt_at = now() + make_interval(secs => f.delay_ms / 1000)
+       FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::double precision[])
+         AS f(sequence, attempts, status, error, delay_ms)
+       WHERE o.sequence = f.sequence`,
+      [
+        outcome.failed.map(({ row }) => row.sequence),
+        attempts,
+        attempts.map((n) => (n >= settings.maxAttempts ? 'FAILED' : 'PENDING')),
+        outcome.failed.map(({ error }) => error.slice(0, 2000)),
+        attempts.map((n) => backoffMs(settings.backoffBaseMs, n)),
+      ],
+    );
+  }
+  if (outcome.published.length === 0) {
+    await client.query('COMMIT');
+    return;
+  }
+  const sequences = outcome.published.map((r) => r.sequence);
+  if (!sequences.every((s) => /^\d+$/.test(s))) throw new Error('outbox sequence is not a whole number');
+  await client.query(
+    `UPDATE outbox_events SET status = 'PUBLISHED', published_at = now(), last_error = NULL
+     WHERE sequence = ANY ('{${sequences.join(',')}}'::bigint[]);
+     COMMIT`,
+  );
+}
+
+/**
+ * Deletes published rows older than the retention, in chunks; domain_events keeps every event.
+ * Reads only expired rows, through the partial index on published_at of PUBLISHED rows.
+ */
 export async function deleteExpiredPublished(pool: Pool, retentionMs: number): Promise<number> {
   let deleted = 0;
   for (;;) {
@@ -235,6 +381,7 @@ export async function deleteExpiredPublished(pool: Pool, retentionMs: number): P
       `DELETE FROM outbox_events WHERE sequence IN (
          SELECT sequence FROM outbox_events
          WHERE status = 'PUBLISHED' AND published_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY published_at
          LIMIT 5000)`,
       [retentionMs],
     );
