@@ -1,30 +1,42 @@
-# shopflow's one image: the API (default), the worker and the migration job
-# (docker-compose.yml picks the command). TypeScript runs through tsx: no build step.
-FROM node:20-bookworm-slim
+# shopflow's one image: the API (default), the worker, the relay, the projector and the migration
+# job (docker-compose.yml picks the command). Production runs the compiled JavaScript of
+# `npm run build`: no TypeScript loader at run time, modules loaded once from dist/.
 
+# --- build: all dependencies, then tsc into dist/ ---
+FROM node:20-bookworm-slim AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false PRISMA_HIDE_UPDATE_MESSAGE=1
+WORKDIR /app
+RUN chown node:node /app
+USER node
+# npm's postinstall runs scripts/prisma-generate.ts, which generates the Prisma client into
+# generated/prisma from prisma/schema.prisma: it needs prisma/ and scripts/ now. It works offline:
+# Prisma's native schema engine is replaced by scripts/schema-engine-unavailable, since generation
+# never runs it.
+COPY --chown=node:node package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json ./
+COPY --chown=node:node prisma ./prisma
+COPY --chown=node:node scripts ./scripts
+COPY --chown=node:node cli/package.json ./cli/
+RUN npm ci --no-audit
+COPY --chown=node:node . .
+RUN npm run build
+
+# --- runtime: production dependencies and the build ---
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     PRISMA_HIDE_UPDATE_MESSAGE=1
-
 WORKDIR /app
 RUN chown node:node /app
-# Everything from here on (install included) runs as the unprivileged `node` user.
 USER node
-
-# Dependencies first, so a source change does not reinstall them. npm's postinstall runs
-# scripts/prisma-generate.ts, which generates the Prisma client into generated/prisma from
-# prisma/schema.prisma: it needs prisma/ and scripts/ now. It works offline: Prisma's native
-# schema engine (a CDN download) is replaced by scripts/schema-engine-unavailable, since
-# generation never runs it. Dev dependencies (tests, lint) are left out.
 COPY --chown=node:node package.json package-lock.json prisma.config.ts tsconfig.json ./
 COPY --chown=node:node prisma ./prisma
 COPY --chown=node:node scripts ./scripts
-RUN npm ci --omit=dev --no-audit \
-    && npm cache clean --force
-
-COPY --chown=node:node . .
+COPY --chown=node:node cli/package.json ./cli/
+RUN npm ci --omit=dev --no-audit && npm cache clean --force
+# The compiled code, and the workflow sources' build the worker bundles at start (dist/workflows).
+COPY --from=build --chown=node:node /app/dist ./dist
 
 EXPOSE 3000
-# docker-compose.yml overrides this for the worker (`npm run worker`) and migrate (`npm run db:migrate`).
-CMD ["npm", "run", "api"]
+# docker-compose.yml overrides this for the worker, relay, projector and migrate.
+CMD ["node", "dist/api/server.js"]

@@ -59,6 +59,7 @@ interface Options {
   backlog?: number;
   logLevel: 'warn' | 'info';
   redisUrl?: string;
+  cpuProfDir?: string;
 }
 
 type Figures = Record<string, number | string>;
@@ -393,7 +394,11 @@ async function withStage<T>(run: Run, name: string, measure: (stage: Stage) => P
     devServer = await startEphemeralDevServer(run.cliPath);
     const devServerPid = newestChild('temporal');
     const env = await serviceEnv(run, databaseUrl, devServer.address, dataDir);
-    platform = await startPlatform(run.options.runtime, env);
+    platform = await startPlatform(
+      run.options.runtime,
+      env,
+      run.options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${run.options.cpuProfDir}`] : [],
+    );
     drain = await ReadModelDrain.connect(databaseUrl);
     // The catalogue's events reach the read models first: the phases start from a quiet platform.
     await drain.waitUntilDrained('0', DRAIN_TIMEOUT_MS);
@@ -589,6 +594,7 @@ new Command('bench:platform')
     'use this Redis database (flushed) instead of a private redis-server; its counters are server-wide',
     parseRedisUrl,
   )
+  .option('--cpu-prof-dir <dir>', "write each shopflow process's V8 CPU profile here when it stops (--runtime node)")
   .action((options: Options) => main(options))
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .parseAsync()

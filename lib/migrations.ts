@@ -11,7 +11,13 @@ import type { Logger } from './logger';
  * We need our own runner because that engine cannot be downloaded here (see README, "Database").
  */
 
-export const defaultMigrationsDir = path.resolve(__dirname, '..', 'prisma', 'migrations');
+/** prisma/migrations beside the sources: one folder up from lib/, two from the build's dist/lib/. */
+export const defaultMigrationsDir = path.resolve(
+  __dirname,
+  path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..',
+  'prisma',
+  'migrations',
+);
 
 /** The advisory lock key Prisma's migrate uses, so our runner and Prisma's never run at once. */
 const PRISMA_MIGRATE_LOCK = 72707369;

@@ -27,11 +27,19 @@ export function compiledPath(entry: string): string {
  * Starts an entry point (a path like `api/server.ts`) as its own process. `env` overrides the
  * benchmark's environment, as with test/support/processes.ts `startEntry`, which runs the tsx case.
  */
-export function startWith(runtime: Runtime, entry: string, env: Record<string, string>): LongRunning {
-  if (runtime === 'tsx') return startEntry(entry, env);
+export function startWith(
+  runtime: Runtime,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): LongRunning {
+  if (runtime === 'tsx') {
+    if (nodeArgs.length > 0) throw new Error('node arguments (e.g. --cpu-prof) need --runtime node');
+    return startEntry(entry, env);
+  }
   const file = compiledPath(entry);
   if (!existsSync(file)) throw new Error(`${file} does not exist: run npm run build first`);
-  const child = spawn(process.execPath, [file], { env: entryEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, file], { env: entryEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -37,7 +37,12 @@ export interface RunningPlatform {
  * routes, the worker polls its task queue, the relay wrote its heartbeat (DATA_DIR). The
  * projector has no probe of its own: the caller waits for the read models to catch up.
  */
-export async function startPlatform(runtime: Runtime, env: Record<string, string>): Promise<RunningPlatform> {
+export async function startPlatform(
+  runtime: Runtime,
+  env: Record<string, string>,
+  /** Extra arguments for each node process, e.g. --cpu-prof to see where a service's time goes. */
+  nodeArgs: readonly string[] = [],
+): Promise<RunningPlatform> {
   const config = loadConfig({ ...process.env, ...env });
   const processes = {} as Record<Service, LongRunning>;
   const stop = async () => {
@@ -53,7 +58,7 @@ export async function startPlatform(runtime: Runtime, env: Record<string, string
   };
   try {
     for (const service of services) {
-      processes[service] = startWith(runtime, entries[service], env);
+      processes[service] = startWith(runtime, entries[service], env, nodeArgs);
       // The worker bundles the workflows with webpack first: the slowest to be ready.
       await waitUntil(service, processes[service], ready[service], 180_000);
     }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, parse, parseDocument, type Document } from 'yaml';
@@ -236,24 +236,20 @@ describe('docker-compose.yml structure', () => {
     expect(JSON.stringify(temporal)).not.toMatch(/sqlite/i);
   });
 
-  it('builds the app services from the Dockerfile and runs npm scripts that exist', () => {
-    const scripts = (
-      JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
-        scripts: Record<string, string>;
-      }
-    ).scripts;
+  it('builds the app services from the Dockerfile and runs the compiled entry points', () => {
+    // Each runs the compiled JavaScript of one entry point that exists in the sources.
     const expected: Record<string, string> = {
-      migrate: 'db:migrate',
-      worker: 'worker',
-      relay: 'relay',
-      projector: 'projector',
-      api: 'api',
+      migrate: 'scripts/migrate',
+      worker: 'worker/main',
+      relay: 'scripts/relay',
+      projector: 'scripts/projector',
+      api: 'api/server',
     };
     for (const name of appServices) {
       const service = services[name]!;
       expect({ name, build: service.build }).toEqual({ name, build: '.' });
-      expect({ name, command: service.command }).toEqual({ name, command: ['npm', 'run', expected[name]] });
-      expect(scripts[expected[name]!]).toBeDefined();
+      expect({ name, command: service.command }).toEqual({ name, command: ['node', `dist/${expected[name]}.js`] });
+      expect(existsSync(path.join(repoRoot, `${expected[name]!}.ts`))).toBe(true);
     }
   });
 
@@ -412,7 +408,10 @@ describe('Dockerfile', () => {
     expect(at(/^USER node$/)).toBeGreaterThan(-1);
     expect(at(/^USER node$/)).toBeLessThan(npmCi);
     expect(dockerfile).toMatch(/^ENV NODE_ENV=production\b/m);
-    expect(dockerfile).toMatch(/^CMD \["npm", "run", "api"\]$/m);
+    // Production runs the compiled JavaScript: built in the first stage, copied into the runtime.
+    expect(at(/^RUN npm run build$/)).toBeGreaterThan(npmCi);
+    expect(at(/^COPY --from=build .*\/app\/dist \.\/dist$/)).toBeGreaterThan(at(/^RUN npm run build$/));
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/api\/server\.js"\]$/m);
   });
 
   it('keeps local state out of the build context', () => {
