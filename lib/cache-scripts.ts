@@ -11,6 +11,7 @@ import type { Redis } from './redis';
 const deleteTagged = `
 local function deleteTagged(set)
   local members = redis.call('SMEMBERS', set)
+  if #members == 0 then return end
   for i = 1, #members, 1000 do
     redis.call('DEL', unpack(members, i, math.min(i + 999, #members)))
   end
@@ -59,16 +60,22 @@ return 1
 `;
 
 /**
- * Right after the commit: deletes the tags' entries again (in case an in-flight marker expired
- * during a long transaction), moves the versions (loads that began while the tag was in flight may
- * have read the old rows) and ends the in-flight marks. Same KEYS and ARGV as beginInvalidation.
+ * Right after the commit: ends the in-flight marks. While a tag's mark stood, since its begin, no
+ * entry of that tag could be stored, and loads that had looked up the tag before the begin were
+ * refused by the version the begin moved: nothing more to do. Only when the mark expired before
+ * this end (a transaction longer than its TTL; DECR then finds no key) may loads have stored rows
+ * from before the commit, so the tag's entries are deleted again and its version moved again
+ * (loads that looked it up while unmarked must not store). Same KEYS and ARGV as beginInvalidation.
  */
 const endInvalidation = `${deleteTagged}
 for i = 1, #KEYS, 3 do
-  deleteTagged(KEYS[i + 2])
-  redis.call('INCR', KEYS[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
-  if redis.call('DECR', KEYS[i + 1]) <= 0 then redis.call('DEL', KEYS[i + 1]) end
+  local marks = redis.call('DECR', KEYS[i + 1])
+  if marks <= 0 then redis.call('DEL', KEYS[i + 1]) end
+  if marks < 0 then
+    deleteTagged(KEYS[i + 2])
+    redis.call('INCR', KEYS[i])
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  end
 end
 return 1
 `;

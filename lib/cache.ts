@@ -12,8 +12,9 @@ import type { Redis } from './redis';
  *
  * Why an entry is never stale once the projection that changed it has committed:
  * - `beginInvalidation` (inside the projection's transaction) marks each tag in flight, moves its
- *   version and deletes its entries; `endInvalidation` (after the commit) deletes them again, moves
- *   the version again and clears the mark.
+ *   version and deletes its entries; `endInvalidation` (after the commit) clears the mark, and if
+ *   the mark expired meanwhile (a transaction longer than its TTL) deletes the entries again and
+ *   moves the version again (lib/cache-scripts.ts says why that is enough).
  * - A miss reads the tags' versions and marks *before* loading, and stores what it loaded with one
  *   script that refuses when a version moved or a tag is in flight: a load that may have read rows
  *   from before a commit never lands in Redis.

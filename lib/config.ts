@@ -185,6 +185,7 @@ const schema = z.object({
   PROJECTION_LAG_DEGRADED_MS: positiveMs,
   PROJECTION_REBUILD_BATCH_SIZE: countBetween(1, 100_000),
   PROJECTOR_METRICS_PORT: port,
+  PROJECTOR_LINGER_MS: nonNegativeMs,
   DASHBOARD_RECALC_INTERVAL_MS: positiveMs,
   API_KEY_CACHE_TTL_MS: nonNegativeMs,
   RATE_LIMIT_ENABLED: booleanFlag,
@@ -262,6 +263,7 @@ export const configDefaults = {
   PROJECTION_LAG_DEGRADED_MS: '30000',
   PROJECTION_REBUILD_BATCH_SIZE: '2000',
   PROJECTOR_METRICS_PORT: '9466',
+  PROJECTOR_LINGER_MS: '50',
   DASHBOARD_RECALC_INTERVAL_MS: '3600000',
   API_KEY_CACHE_TTL_MS: '10000',
   RATE_LIMIT_ENABLED: 'true',
@@ -349,6 +351,8 @@ export interface Config {
     lagDegradedMs: number;
     rebuildBatchSize: number;
     metricsPort: number;
+    /** How long the projector waits for more stream entries when they trickle in (fewer, larger transactions). */
+    lingerMs: number;
   };
   /** The seller dashboards' scheduled full recalculation (a Temporal Schedule). */
   dashboard: { recalcIntervalMs: number };
@@ -476,6 +480,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lagDegradedMs: e.PROJECTION_LAG_DEGRADED_MS,
       rebuildBatchSize: e.PROJECTION_REBUILD_BATCH_SIZE,
       metricsPort: e.PROJECTOR_METRICS_PORT,
+      lingerMs: e.PROJECTOR_LINGER_MS,
     },
     dashboard: { recalcIntervalMs: e.DASHBOARD_RECALC_INTERVAL_MS },
     apiKeys: { cacheTtlMs: e.API_KEY_CACHE_TTL_MS },

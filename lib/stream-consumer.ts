@@ -269,7 +269,10 @@ function readEntries(reply: unknown): RawEntry[] {
   return (reply as [string, RawEntry[]][]).flatMap(([, entries]) => entries);
 }
 
-async function ensureGroupWithRetry(options: ConsumeOptions, retryDelayMs: number): Promise<void> {
+async function ensureGroupWithRetry(
+  options: Pick<ConsumeOptions, 'redis' | 'stream' | 'group' | 'signal' | 'logger'>,
+  retryDelayMs: number,
+): Promise<void> {
   while (!options.signal?.aborted) {
     try {
       await ensureGroup(options.redis, options.stream, options.group);
@@ -293,4 +296,166 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+export interface ConsumeGroupsOptions {
+  /** A connection of its own: XREADGROUP BLOCK holds it. */
+  redis: Redis;
+  stream: string;
+  /** Consumer groups on the one stream, each read in stream order; all handled together. */
+  groups: readonly string[];
+  /** This instance's name within each group. */
+  consumer: string;
+  /**
+   * Handles the new entries of one round, by group (only groups with entries), all at once (e.g.
+   * in one transaction). Exactly once is the handler's to keep: there is no inbox here, and an
+   * entry may come again (redelivered, published twice). A throw leaves every entry pending; they
+   * are read again first.
+   */
+  handle(batches: ReadonlyMap<string, StreamEvent[]>): Promise<void>;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Entries per group per round. */
+  count?: number;
+  blockMs?: number;
+  /**
+   * When a round brought fewer than `count` entries, wait this long before reading again, so that
+   * entries trickling in are handled together: fewer, larger rounds for at most this much latency.
+   */
+  lingerMs?: number;
+  claimIdleMs?: number;
+  retryDelayMs?: number;
+}
+
+/**
+ * Reads several consumer groups of one stream in rounds and hands each round's entries to one
+ * handler call: the groups' reads and acknowledgements travel in one pipeline each. While every
+ * group is idle it blocks on the first group (they all follow the same stream, so new entries wake
+ * it for all), then reads the others. Runs until the signal aborts; errors are logged and retried.
+ */
+export async function consumeGroups(options: ConsumeGroupsOptions): Promise<void> {
+  const { redis, stream, groups, consumer, signal } = options;
+  const count = options.count ?? 100;
+  const blockMs = options.blockMs ?? 1_000;
+  const lingerMs = options.lingerMs ?? 0;
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const retryDelayMs = options.retryDelayMs ?? 500;
+  // Groups with entries of ours still pending (from before a crash or a failed round) go first.
+  let backlog = new Set(groups);
+  let nextClaim = 0;
+  for (const group of groups) await ensureGroupWithRetry({ ...options, group }, retryDelayMs);
+
+  const readGroups = async (which: readonly string[], from: '0' | '>'): Promise<Map<string, RawEntry[]>> => {
+    const pipeline = redis.pipeline();
+    for (const group of which) pipeline.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, from);
+    const replies = (await pipeline.exec()) ?? [];
+    const read = new Map<string, RawEntry[]>();
+    replies.forEach(([error, reply], i) => {
+      if (error) throw error;
+      const entries = readEntries(reply);
+      if (entries.length > 0) read.set(which[i]!, entries);
+    });
+    return read;
+  };
+  const total = (read: Map<string, RawEntry[]>): number => [...read.values()].reduce((n, e) => n + e.length, 0);
+
+  while (!signal?.aborted) {
+    try {
+      if (Date.now() >= nextClaim) {
+        nextClaim = Date.now() + Math.max(claimIdleMs / 2, 100);
+        // Entries a crashed consumer left pending become ours; they join our backlog.
+        for (const group of groups) await claimIdle(redis, stream, group, consumer, claimIdleMs, count);
+        backlog = new Set(groups);
+      }
+      let read: Map<string, RawEntry[]>;
+      if (backlog.size > 0) {
+        read = await readGroups([...backlog], '0');
+        for (const group of backlog) if (!read.has(group)) backlog.delete(group);
+      } else {
+        read = await readGroups(groups, '>');
+        if (read.size === 0) {
+          const first = readEntries(
+            await redis.xreadgroup(
+              'GROUP',
+              groups[0]!,
+              consumer,
+              'COUNT',
+              count,
+              'BLOCK',
+              blockMs,
+              'STREAMS',
+              stream,
+              '>',
+            ),
+          );
+          if (first.length === 0) continue;
+          if (lingerMs > 0 && first.length < count) await sleep(lingerMs, signal);
+          read = await readGroups(groups, '>');
+          read.set(groups[0]!, [...first, ...(read.get(groups[0]!) ?? [])]);
+        }
+      }
+      if (read.size === 0) continue;
+      if (signal?.aborted) return;
+      if (!(await handleRound(options, read))) {
+        backlog = new Set(groups);
+        await sleep(retryDelayMs, signal);
+      } else if (backlog.size === 0 && lingerMs > 0 && total(read) < count) {
+        await sleep(lingerMs, signal);
+      }
+    } catch (error) {
+      if (String((error as Error).message).startsWith('NOGROUP')) {
+        // The stream (or Redis's whole dataset) is gone: start again from whatever it holds now.
+        options.logger?.warn({ stream, groups }, 'consumer group missing; creating it again');
+        for (const group of groups) await ensureGroupWithRetry({ ...options, group }, retryDelayMs);
+        backlog = new Set();
+        continue;
+      }
+      options.logger?.warn({ err: error, stream, groups }, 'reading the stream failed; retrying');
+      backlog = new Set(groups);
+      await sleep(retryDelayMs, signal);
+    }
+  }
+}
+
+/** One round: parse, handle, acknowledge (one pipeline). False when the handler failed. */
+async function handleRound(options: ConsumeGroupsOptions, read: Map<string, RawEntry[]>): Promise<boolean> {
+  const { redis, stream } = options;
+  const batches = new Map<string, StreamEvent[]>();
+  const acks = new Map<string, string[]>();
+  for (const [group, entries] of read) {
+    const events: StreamEvent[] = [];
+    const ids: string[] = [];
+    for (const entry of entries) {
+      if (entry === null) continue;
+      ids.push(entry[0]);
+      try {
+        events.push(parseStreamEntry(entry[0], entry[1]));
+      } catch (error) {
+        // It can never succeed: retrying would stop this consumer for good. Acknowledged below.
+        options.logger?.error(
+          { err: error, stream, group, entryId: entry[0] },
+          'malformed stream entry; acknowledged and skipped',
+        );
+      }
+    }
+    if (events.length > 0) batches.set(group, events);
+    if (ids.length > 0) acks.set(group, ids);
+  }
+  if (batches.size > 0) {
+    try {
+      await options.handle(batches);
+    } catch (error) {
+      options.logger?.warn(
+        { err: error, stream, entries: [...batches.values()].reduce((n, e) => n + e.length, 0) },
+        'batch handler failed; will retry',
+      );
+      return false;
+    }
+  }
+  if (acks.size > 0) {
+    const pipeline = redis.pipeline();
+    for (const [group, ids] of acks) pipeline.xack(stream, group, ...ids);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+  return true;
 }

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { Counter } from 'prom-client';
 import { createReadCache } from '../lib/cache';
 import { loadConfigOrExit } from '../lib/config';
 import { createDatabase } from '../lib/database';
@@ -24,13 +26,33 @@ async function main(): Promise<void> {
   const metrics = createProjectorMetrics();
   let metricsServer: MetricsServer | undefined;
   const db = createDatabase(config);
+  // The live transactions' raw SQL goes straight to pg (lib/projections/sql.ts): two stream
+  // readers, one transaction each at a time, plus room for a reconnect.
+  // Timeouts as Prisma's transactions had them (60 s): a round stuck on a lock gives up and is retried.
+  const pool = new Pool({
+    connectionString: config.database.url,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 60_000,
+    idle_in_transaction_session_timeout: 60_000,
+  });
+  pool.on('error', (error: Error) => logger.warn({ err: error }, 'projector pg pool: idle client error'));
   const redis = createRedis(config, 'shopflow-projector');
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
   await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
   const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
 
+  const transactions = new Counter({
+    name: 'shopflow_projector_live_transactions_total',
+    help: 'Transactions the projector ran to apply stream entries (one per round of its stream readers)',
+    registers: [metrics.registry],
+  });
+
   const projector = startProjector({
     db,
+    pool,
+    onTransaction: () => transactions.inc(),
+    lingerMs: config.projections.lingerMs,
     projections,
     // Stream readers block on XREADGROUP: each needs its own connection, queueing while Redis is away.
     connectRedis: () =>
@@ -44,6 +66,7 @@ async function main(): Promise<void> {
     await projector.stop();
     await metricsServer?.close();
     await db.$disconnect();
+    await pool.end();
     redis.disconnect();
     logger.info('projector stopped');
   });

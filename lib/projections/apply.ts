@@ -64,15 +64,7 @@ export async function applyBatch(
   target: ApplyTarget,
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const ctx: ProjectionContext = {
-    tx,
-    table: (name) => {
-      if (!projection.tables.includes(name)) throw new Error(`${projection.name} does not own the table ${name}`);
-      return qualifiedTable(name, target.shadow);
-    },
-    rebuilding: target.shadow,
-  };
-  const tags = await projection.apply(events, ctx);
+  const tags = await applyEvents(tx, projection, events, target);
 
   const latest = new Map<string, number>();
   for (const event of events)
@@ -86,7 +78,6 @@ export async function applyBatch(
     JSON.stringify([...latest].map(([aggregate_id, version]) => ({ aggregate_id, version }))),
   );
   if (!target.shadow) {
-    const lastEventAt = events.reduce((max, e) => (e.occurredAt > max ? e.occurredAt : max), events[0]!.occurredAt);
     await tx.$executeRawUnsafe(
       `INSERT INTO read_models.projection_status (projection, events_applied, last_event_at, last_applied_at)
        VALUES ($1, $2, $3, clock_timestamp())
@@ -96,10 +87,37 @@ export async function applyBatch(
          last_applied_at = EXCLUDED.last_applied_at`,
       projection.name,
       events.length,
-      lastEventAt,
+      lastEventAt(events),
     );
   }
-  return [...new Set(tags)];
+  return tags;
+}
+
+/** The projection's own work on a batch (no bookkeeping); its cache tags, each once. */
+async function applyEvents(
+  tx: Tx,
+  projection: Projection,
+  events: readonly ProjectedEvent[],
+  target: ApplyTarget,
+): Promise<string[]> {
+  const ctx: ProjectionContext = {
+    tx,
+    table: (name) => {
+      if (!projection.tables.includes(name)) throw new Error(`${projection.name} does not own the table ${name}`);
+      return qualifiedTable(name, target.shadow);
+    },
+    rebuilding: target.shadow,
+  };
+  return [...new Set(await projection.apply(events, ctx))];
+}
+
+/** A SQL string literal (standard_conforming_strings, PostgreSQL's default: only quotes are doubled). */
+function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function lastEventAt(events: readonly ProjectedEvent[]): Date {
+  return events.reduce((max, e) => (e.occurredAt > max ? e.occurredAt : max), events[0]!.occurredAt);
 }
 
 /**
@@ -112,25 +130,118 @@ export async function applyUpTo(
   projection: Projection,
   reached: ReadonlyMap<string, number>,
 ): Promise<{ applied: number; tags: string[] }> {
-  if (reached.size === 0) return { applied: 0, tags: [] };
-  if (projection.serialized) await lockProjectionExclusive(tx, projection.name);
-  else await lockProjectionShared(tx, projection.name);
-  // Creates missing position rows and locks them, in id order so that concurrent appliers of
-  // overlapping aggregates queue instead of deadlocking.
-  const ids = [...reached.keys()].sort();
-  const held = await tx.$queryRawUnsafe<{ aggregate_id: string; version: number }[]>(
-    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version)
-     SELECT $1, id, 0 FROM unnest($2::uuid[]) AS id ORDER BY id
-     ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = projection_positions.version
-     RETURNING aggregate_id::text, version`,
-    projection.name,
-    ids,
+  const { applied, tags } = await applyUpToAll(tx, [{ projection, reached }]);
+  return { applied: applied.get(projection.name) ?? 0, tags };
+}
+
+/** What one stream read says for one projection: the version each aggregate reached. */
+export interface ProjectionReach {
+  projection: Projection;
+  reached: ReadonlyMap<string, number>;
+}
+
+/**
+ * `applyUpTo` for several projections in one transaction (those following one stream): one
+ * statement takes their locks, one creates and locks their position rows, one reads the events
+ * all of them need; then each applies its share. Callers pass the projections in one fixed order
+ * (the projector's list): locks are taken in that order, position rows in (that order, id), so
+ * concurrent appliers queue instead of deadlocking. Returns events applied per projection and the
+ * cache tags of all of them.
+ */
+export async function applyUpToAll(
+  tx: Tx,
+  work: readonly ProjectionReach[],
+): Promise<{ applied: Map<string, number>; tags: string[] }> {
+  const applied = new Map<string, number>();
+  const todo = work.filter((w) => w.reached.size > 0);
+  if (todo.length === 0) return { applied, tags: [] };
+  // Serialized projections exclusively, the others shared (see Projection.serialized). Without
+  // parameters, so that a pg transaction sends it together with its BEGIN (lib/projections/sql.ts).
+  await tx.$queryRawUnsafe(
+    `SELECT ${todo
+      .map(
+        (w, i) =>
+          `${w.projection.serialized ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtext(${sqlString(projectionLockKey(w.projection.name))}))::text AS l${i}`,
+      )
+      .join(', ')}`,
   );
-  const ranges = held
-    .map((row) => ({ aggregate_id: row.aggregate_id, after: row.version, upto: reached.get(row.aggregate_id) ?? 0 }))
-    .filter((range) => range.upto > range.after);
-  if (ranges.length === 0) return { applied: 0, tags: [] };
-  const events = await eventsInRanges(tx, ranges);
-  const tags = await applyBatch(tx, projection, events, liveTarget(projection));
-  return { applied: events.length, tags };
+  const wanted = todo.flatMap((w, order) =>
+    [...w.reached.keys()].map((aggregate_id) => ({ projection: w.projection.name, order, aggregate_id })),
+  );
+  const held = await tx.$queryRawUnsafe<{ projection: string; aggregate_id: string; version: number }[]>(
+    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version)
+     SELECT x.projection, x.aggregate_id, 0 FROM jsonb_to_recordset($1::jsonb) AS x(projection text, "order" int, aggregate_id uuid)
+     ORDER BY x."order", x.aggregate_id
+     ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = projection_positions.version
+     RETURNING projection, aggregate_id::text, version`,
+    JSON.stringify(wanted),
+  );
+  const heldBy = new Map<string, Map<string, number>>();
+  for (const row of held) {
+    const versions = heldBy.get(row.projection) ?? new Map<string, number>();
+    versions.set(row.aggregate_id, row.version);
+    heldBy.set(row.projection, versions);
+  }
+  // Per projection, the versions it lacks; read once for all of them (their union per aggregate).
+  const lacking = new Map<string, Map<string, { after: number; upto: number }>>();
+  const union = new Map<string, { after: number; upto: number }>();
+  for (const { projection, reached } of todo) {
+    const ranges = new Map<string, { after: number; upto: number }>();
+    for (const [aggregateId, version] of heldBy.get(projection.name) ?? []) {
+      const upto = reached.get(aggregateId) ?? 0;
+      if (upto <= version) continue;
+      ranges.set(aggregateId, { after: version, upto });
+      const all = union.get(aggregateId);
+      union.set(
+        aggregateId,
+        all ? { after: Math.min(all.after, version), upto: Math.max(all.upto, upto) } : { after: version, upto },
+      );
+    }
+    lacking.set(projection.name, ranges);
+  }
+  if (union.size === 0) return { applied, tags: [] };
+  const events = await eventsInRanges(
+    tx,
+    [...union].map(([aggregate_id, range]) => ({ aggregate_id, ...range })),
+  );
+  const tags = new Set<string>();
+  const positions: { projection: string; aggregate_id: string; version: number }[] = [];
+  const statuses: { projection: string; events: number; last_event_at: Date }[] = [];
+  for (const { projection } of todo) {
+    const ranges = lacking.get(projection.name)!;
+    const mine = events.filter((e) => {
+      const range = ranges.get(e.aggregateId);
+      return range !== undefined && e.version > range.after && e.version <= range.upto;
+    });
+    if (mine.length === 0) continue;
+    for (const tag of await applyEvents(tx, projection, mine, liveTarget(projection))) tags.add(tag);
+    applied.set(projection.name, mine.length);
+    const latest = new Map<string, number>();
+    for (const e of mine) latest.set(e.aggregateId, Math.max(latest.get(e.aggregateId) ?? 0, e.version));
+    for (const [aggregate_id, version] of latest)
+      positions.push({ projection: projection.name, aggregate_id, version });
+    statuses.push({ projection: projection.name, events: mine.length, last_event_at: lastEventAt(mine) });
+  }
+  if (statuses.length > 0) {
+    // Every projection's bookkeeping in one statement (as applyBatch's two per projection). The
+    // position rows exist and are locked since the start of this transaction.
+    await tx.$executeRawUnsafe(
+      `WITH positions AS (
+         UPDATE read_models.projection_positions p SET version = GREATEST(p.version, x.version)
+         FROM jsonb_to_recordset($1::jsonb) AS x(projection text, aggregate_id uuid, version int)
+         WHERE p.projection = x.projection AND p.aggregate_id = x.aggregate_id
+         RETURNING 1
+       )
+       INSERT INTO read_models.projection_status (projection, events_applied, last_event_at, last_applied_at)
+       SELECT s.projection, s.events, s.last_event_at, clock_timestamp()
+       FROM jsonb_to_recordset($2::jsonb) AS s(projection text, events int, last_event_at timestamptz)
+       ON CONFLICT (projection) DO UPDATE SET
+         events_applied = projection_status.events_applied + EXCLUDED.events_applied,
+         last_event_at = GREATEST(projection_status.last_event_at, EXCLUDED.last_event_at),
+         last_applied_at = EXCLUDED.last_applied_at`,
+      JSON.stringify(positions),
+      JSON.stringify(statuses),
+    );
+  }
+  return { applied, tags: [...tags] };
 }

@@ -242,16 +242,18 @@ async function loadNames(tx: Tx, placed: OrderEventPayloads['OrderPlaced'][]): P
   if (placed.length === 0) return { customers: new Map(), sellers: new Map() };
   const customerIds = [...new Set(placed.map((p) => p.customerId))];
   const sellerIds = [...new Set(placed.flatMap((p) => p.lines.map((l) => l.sellerId)))];
-  const customers = await tx.$queryRawUnsafe<{ id: string; name: string; email: string }[]>(
-    `SELECT id::text, name, email FROM customers WHERE id = ANY($1::uuid[])`,
+  // One round trip for both kinds of names.
+  const rows = await tx.$queryRawUnsafe<{ kind: 'c' | 's'; id: string; name: string; email: string | null }[]>(
+    `SELECT 'c' AS kind, id::text AS id, name, email FROM customers WHERE id = ANY($1::uuid[])
+     UNION ALL
+     SELECT 's', id::text, name, NULL FROM sellers WHERE id = ANY($2::uuid[])`,
     customerIds,
-  );
-  const sellers = await tx.$queryRawUnsafe<{ id: string; name: string }[]>(
-    `SELECT id::text, name FROM sellers WHERE id = ANY($1::uuid[])`,
     sellerIds,
   );
+  const customers = rows.filter((r) => r.kind === 'c');
+  const sellers = rows.filter((r) => r.kind === 's');
   return {
-    customers: new Map(customers.map((c) => [c.id, { name: c.name, email: c.email }])),
+    customers: new Map(customers.map((c) => [c.id, { name: c.name, email: c.email ?? '' }])),
     sellers: new Map(sellers.map((s) => [s.id, s.name])),
   };
 }

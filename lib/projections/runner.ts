@@ -1,21 +1,25 @@
 import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import type { Database } from '../database';
 import type { Logger } from '../logger';
 import type { ProjectorMetrics } from '../metrics';
 import { eventStreamName } from '../outbox-relay';
-import { consume } from '../stream-consumer';
-import { applyBatch, applyUpTo, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
+import { consumeGroups } from '../stream-consumer';
+import { applyBatch, applyUpToAll, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
 import { unappliedEvents } from './event-feed';
 import type { Projection } from './projection';
+import { inTransaction } from './sql';
 
 /**
  * Runs projections: live from the relay's streams, and catch-up straight from the event store.
  *
  * Live, each projection reads each of its aggregate types' streams in a consumer group named after
- * it; every entry is applied in its own transaction (lib/projections/apply.ts keeps it exactly
- * once and gap-free), and the cache tags it touched are invalidated around the commit: begun inside
- * the transaction, ended right after it, so no reader can see a stale entry once the commit is done
- * (lib/cache.ts explains the protocol).
+ * it. One reader per stream reads all the groups on it in rounds (lib/stream-consumer.ts
+ * consumeGroups) and applies a round's entries for every projection in one transaction
+ * (lib/projections/apply.ts keeps it exactly once and gap-free, per projection), and the cache tags
+ * they touched are invalidated around the commit, in one call: begun inside the transaction, ended
+ * right after it, so no reader can see a stale entry once the commit is done (lib/cache.ts explains
+ * the protocol). When entries trickle in, a round waits `lingerMs` to take more at once.
  *
  * At start-up a projector first catches up from the event store, so events that never reached a
  * stream, or that Redis lost, are applied too.
@@ -81,6 +85,11 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
 
 export interface ProjectorOptions {
   db: Database;
+  /**
+   * A pg pool for the live transactions (the hot path), created once by the process. Without it
+   * they run through Prisma, as the start-up catch-up always does.
+   */
+  pool?: Pool;
   projections: readonly Projection[];
   /** A fresh Redis connection for each stream reader (XREADGROUP BLOCK holds its connection). */
   connectRedis: () => Redis;
@@ -92,7 +101,16 @@ export interface ProjectorOptions {
   blockMs?: number;
   claimIdleMs?: number;
   retryDelayMs?: number;
+  /** Entries per group and round. */
+  count?: number;
+  /** Called once per live transaction, committed or not (a metric of the process). */
+  onTransaction?: () => void;
+  /** How long a round that brought fewer than `count` entries waits before the next (see consumeGroups). */
+  lingerMs?: number;
 }
+
+/** The default wait for more entries when they trickle in. */
+export const DEFAULT_LINGER_MS = 50;
 
 export interface RunningProjector {
   /** Resolves once the start-up catch-up is done and every stream is being read. */
@@ -105,16 +123,6 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   const abort = new AbortController();
   const connections: Redis[] = [];
   const loops: Promise<void>[] = [];
-  // Per stream reader (each handles one read at a time): the tags its transaction began
-  // invalidating, ended after the commit or rollback, and how many events it applied.
-  const begun = new Map<string, string[]>();
-  const appliedInBatch = new Map<string, number>();
-  const endBegun = async (key: string): Promise<void> => {
-    const tags = begun.get(key) ?? [];
-    begun.delete(key);
-    appliedInBatch.delete(key);
-    if (cache && tags.length > 0) await endInvalidationQuietly(cache, tags, logger);
-  };
 
   const ready = (async () => {
     for (const projection of projections) {
@@ -124,44 +132,61 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
         logger?.info({ projection: projection.name, applied }, 'projection caught up from the event store');
       }
     }
-    for (const projection of projections) {
-      for (const aggregateType of projection.aggregateTypes) {
-        const loopKey = `${projection.name}/${aggregateType}`;
-        const redis = options.connectRedis();
-        redis.on('error', (error: Error) => logger?.debug({ err: error }, 'projector Redis connection error'));
-        connections.push(redis);
-        loops.push(
-          consume({
-            redis,
-            db,
-            stream: eventStreamName(aggregateType),
-            group: projection.name,
-            consumer: options.consumer,
-            signal: abort.signal,
-            ...(logger ? { logger } : {}),
-            ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
-            ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
-            ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
-            // Every new entry of a read in one transaction: one commit, one cache invalidation.
-            handleBatch: async (events, tx) => {
+    const aggregateTypes = [...new Set(projections.flatMap((p) => p.aggregateTypes))];
+    for (const aggregateType of aggregateTypes) {
+      // In the projector's order: applyUpToAll takes their locks in the order given.
+      const following = projections.filter((p) => p.aggregateTypes.includes(aggregateType));
+      const redis = options.connectRedis();
+      redis.on('error', (error: Error) => logger?.debug({ err: error }, 'projector Redis connection error'));
+      connections.push(redis);
+      loops.push(
+        consumeGroups({
+          redis,
+          stream: eventStreamName(aggregateType),
+          groups: following.map((p) => p.name),
+          consumer: options.consumer,
+          signal: abort.signal,
+          lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
+          ...(logger ? { logger } : {}),
+          ...(options.count !== undefined ? { count: options.count } : {}),
+          ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
+          ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
+          ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+          // Every projection's new entries of a round in one transaction: one commit, one invalidation.
+          handle: async (batches) => {
+            const work = following.map((projection) => {
               const reached = new Map<string, number>();
-              for (const e of events) reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
-              const { applied, tags } = await applyUpTo(tx, projection, reached);
-              // Recorded once begun: ending a begin that failed would clear another transaction's marker.
-              if (cache && tags.length > 0) await cache.beginInvalidation(tags);
-              begun.set(loopKey, tags);
-              appliedInBatch.set(loopKey, applied);
-            },
-            // Ended whether the transaction committed or not: a rolled-back begin must not keep
-            // its tags uncacheable until the in-flight marker expires.
-            afterBatchCommit: async () => {
-              metrics?.eventsApplied.inc({ projection: projection.name }, appliedInBatch.get(loopKey) ?? 0);
-              await endBegun(loopKey);
-            },
-            afterBatchRollback: () => endBegun(loopKey),
-          }),
-        );
-      }
+              for (const e of batches.get(projection.name) ?? [])
+                reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
+              return { projection, reached };
+            });
+            // Recorded once begun: ending a begin that failed would clear another transaction's marker.
+            let begun: string[] = [];
+            let applied: Map<string, number>;
+            options.onTransaction?.();
+            try {
+              applied = await inTransaction(
+                db,
+                options.pool,
+                async (tx) => {
+                  const result = await applyUpToAll(tx, work);
+                  if (cache && result.tags.length > 0) {
+                    await cache.beginInvalidation(result.tags);
+                    begun = result.tags;
+                  }
+                  return result.applied;
+                },
+                { maxWaitMs: 10_000, timeoutMs: 60_000 },
+              );
+            } finally {
+              // Ended whether the transaction committed or not: a rolled-back begin must not keep
+              // its tags uncacheable until the in-flight marker expires.
+              if (cache && begun.length > 0) await endInvalidationQuietly(cache, begun, logger);
+            }
+            for (const [name, count] of applied) if (count > 0) metrics?.eventsApplied.inc({ projection: name }, count);
+          },
+        }),
+      );
     }
   })();
 
