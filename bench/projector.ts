@@ -266,6 +266,7 @@ async function main(options: Options): Promise<void> {
     const write = async (orders: number, sampleLatency: boolean): Promise<number[]> => {
       const latencies: number[] = [];
       const running: Promise<void>[] = [];
+      let failure: Error | undefined;
       const startedAt = performance.now();
       for (let i = 0; i < orders; i++) {
         const due = startedAt + (i * 1000) / options.rate;
@@ -295,10 +296,15 @@ async function main(options: Options): Promise<void> {
               }
               latencies.push(performance.now() - appendedAt);
             }
-          })(),
+          })().catch((error: unknown) => {
+            // Held until every order was started, so that no rejection goes unheard (it would end
+            // the process before the finally below stops the relay and the projector).
+            failure ??= error instanceof Error ? error : new Error(String(error));
+          }),
         );
       }
       await Promise.all(running);
+      if (failure !== undefined) throw failure;
       return latencies;
     };
 
