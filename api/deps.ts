@@ -4,6 +4,7 @@ import type { Config } from '../lib/config';
 import type { Database } from '../lib/database';
 import type { Logger } from '../lib/logger';
 import type { ApiMetrics } from '../lib/metrics';
+import type { PositionWatcher } from '../lib/projections/position-watcher';
 import type { Redis } from '../lib/redis';
 import type { TemporalClient } from '../lib/temporal';
 
@@ -20,4 +21,6 @@ export interface AppDeps {
   cache?: ReadCache;
   /** Checks API keys; createApp makes one on `db` (with config.apiKeys' cache) when none is given. */
   apiKeys?: ApiKeyAuthenticator;
+  /** Read-your-writes waits listen for positions; without one they poll (lib/projections/consistency.ts). */
+  positionWatcher?: PositionWatcher;
 }

@@ -14,13 +14,18 @@ import { parseOrProblem } from './validation';
  * projection's tag: facets count every product, so any change a search could show invalidates all
  * of them, and a rebuild's swap too.
  */
-export function productSearchRoutes({ db, cache, config }: Pick<AppDeps, 'db' | 'cache' | 'config'>): Router {
+export function productSearchRoutes({
+  db,
+  cache,
+  config,
+  positionWatcher,
+}: Pick<AppDeps, 'db' | 'cache' | 'config' | 'positionWatcher'>): Router {
   const router = Router();
 
   router.get('/v1/products/search', async (req, res) => {
     const params = parseOrProblem(searchQuerySchema, req.query, 'query');
     // Read-your-writes: a seller that just changed a product sees the change in the next search.
-    const consistency = await awaitMinPositions(req, { db, config }, productSearchProjection);
+    const consistency = await awaitMinPositions(req, { db, config, positionWatcher }, productSearchProjection);
     markFreshness(res, consistency);
     const entry = await readEntry(cache, consistency, {
       kind: 'search',

@@ -19,7 +19,7 @@ export type ReadConsistency = 'none' | 'reached' | 'timeout';
  */
 export async function awaitMinPositions(
   req: Request,
-  deps: Pick<AppDeps, 'db' | 'config'> & Partial<Pick<AppDeps, 'temporal'>>,
+  deps: Pick<AppDeps, 'db' | 'config'> & Partial<Pick<AppDeps, 'temporal' | 'positionWatcher'>>,
   projection: Pick<Projection, 'name' | 'aggregateTypes'>,
 ): Promise<ReadConsistency> {
   const { db, config } = deps;
@@ -40,7 +40,10 @@ export async function awaitMinPositions(
     );
   }
   await ensureOwnOrders(req, deps, positions, field);
-  const reached = await waitForPositions(db, projection.name, positions, config.projections.readYourWritesWaitMs);
+  const waitMs = config.projections.readYourWritesWaitMs;
+  const reached = deps.positionWatcher
+    ? await deps.positionWatcher.waitFor(projection.name, positions, waitMs)
+    : await waitForPositions(db, projection.name, positions, waitMs);
   return reached ? 'reached' : 'timeout';
 }
 

@@ -70,14 +70,14 @@ async function loadDashboard(db: Database, sellerId: string): Promise<SellerDash
   return row ? toSellerDashboard(row, new Date()) : undefined;
 }
 
-export function sellerDashboardRoutes({ db, cache, config }: AppDeps): Router {
+export function sellerDashboardRoutes({ db, cache, config, positionWatcher }: AppDeps): Router {
   const router = Router();
 
   router.get('/v1/sellers/:sellerId/dashboard', allowRoles('seller', 'operator'), async (req, res) => {
     const { sellerId } = parseOrProblem(dashboardPath, req.params, 'path');
     ensureVisible(actsForSeller(principalOf(req), sellerId), `seller ${sellerId}`);
     // Read-your-writes: a seller that just changed a product waits for the dashboard to show it.
-    const consistency = await awaitMinPositions(req, { db, config }, sellerDashboardProjection);
+    const consistency = await awaitMinPositions(req, { db, config, positionWatcher }, sellerDashboardProjection);
     markFreshness(res, consistency);
     const entry = await readEntry(cache, consistency, {
       kind: 'dashboard',

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../lib/config';
 import { createDatabase } from '../lib/database';
 import { createLogger } from '../lib/logger';
+import { startPositionWatcher } from '../lib/projections/position-watcher';
 import { createRedis } from '../lib/redis';
 import { createTemporalClient } from '../lib/temporal';
 import { onShutdownSignal } from '../lib/shutdown';
@@ -19,8 +20,9 @@ async function main(): Promise<void> {
   // A Redis that is away at start is reported by /health/ready; ioredis keeps reconnecting.
   await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
   const temporal = createTemporalClient(config);
+  const positionWatcher = await startPositionWatcher(db, logger);
 
-  const server = createServer(createApp({ config, db, redis, temporal, logger }));
+  const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher }));
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     await once(server, 'close');
     await sweeper.stop();
+    await positionWatcher.close();
     await temporal.close();
     await db.$disconnect();
     redis.disconnect();

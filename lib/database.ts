@@ -18,6 +18,10 @@ export function createDatabase(config: Pick<Config, 'database'>): Database {
     // Fail fast instead of hanging a request when PostgreSQL does not answer.
     connectionTimeoutMillis: 5_000,
   });
+  // An idle connection the server closed (restart, failover, an operator's terminate) leaves the
+  // pool by itself and the next query opens a new one: nothing to do, but the event needs a
+  // listener or Node treats it as an uncaught error.
+  pool.on('error', () => undefined);
   const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   Object.defineProperty(db, sqlPoolKey, { value: pool, enumerable: false, configurable: true });
   return db;

@@ -1,5 +1,6 @@
 import { isUuid } from '../../domain/ids';
 import type { Database } from '../database';
+import { sqlPoolOf } from '../sql-pool';
 import type { EventPosition } from './projection';
 
 /**
@@ -49,19 +50,20 @@ export async function positionsReached(
   positions: readonly EventPosition[],
 ): Promise<boolean> {
   if (positions.length === 0) return true;
-  const rows = await db.$queryRawUnsafe<{ aggregate_id: string; version: number }[]>(
-    `SELECT aggregate_id::text, version FROM read_models.projection_positions
-     WHERE projection = $1 AND aggregate_id = ANY($2::uuid[])`,
-    projection,
-    positions.map((p) => p.aggregateId),
-  );
+  const { rows } = await sqlPoolOf(db).query<{ aggregate_id: string; version: number }>({
+    name: 'projection-positions-reached',
+    text: `SELECT aggregate_id::text, version FROM read_models.projection_positions
+           WHERE projection = $1 AND aggregate_id = ANY($2::uuid[])`,
+    values: [projection, positions.map((p) => p.aggregateId)],
+  });
   const applied = new Map(rows.map((r) => [r.aggregate_id, r.version]));
   return positions.every((p) => (applied.get(p.aggregateId) ?? 0) >= p.version);
 }
 
 /**
  * Waits until the projection reached every position, polling with a growing delay (5 ms, 10 ms …
- * 100 ms). Returns false when `timeoutMs` ran out first.
+ * 100 ms). Returns false when `timeoutMs` ran out first. The API waits with a PositionWatcher
+ * (position-watcher.ts), which listens instead; this is for callers without one.
  */
 export async function waitForPositions(
   db: Database,

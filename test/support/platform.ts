@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { createDatabase, type Database } from '../../lib/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../lib/metrics';
 import { createRedis, type Redis } from '../../lib/redis';
+import { startPositionWatcher } from '../../lib/projections/position-watcher';
 import { createTemporalClient } from '../../lib/temporal';
 import { installTemporalRuntimeLogger } from '../../lib/temporal-logger';
 import { createProviders, type Providers } from '../../worker/providers';
@@ -57,7 +58,10 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
   const redis = createRedis(config, 'shopflow-test');
   await redis.connect().catch(() => undefined);
   const temporal = createTemporalClient(config);
-  const deps: AppDeps = { config, db, redis, temporal, logger: pino({ level: 'silent' }) };
+  const logger = pino({ level: 'silent' });
+  // As api/server.ts: read-your-writes waits listen. A database that is away (health tests) polls.
+  const positionWatcher = await startPositionWatcher(db, logger).catch(() => undefined);
+  const deps: AppDeps = { config, db, redis, temporal, logger, ...(positionWatcher ? { positionWatcher } : {}) };
   // Every response any test gets through this app is checked against the OpenAPI document.
   const contract = contractChecked(createApp(deps), buildOpenApiDocument(config));
   const bareApp = contract.handler;
@@ -81,6 +85,7 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
     },
     keyFor,
     async close() {
+      await positionWatcher?.close();
       await temporal.close();
       await db.$disconnect();
       redis.disconnect();

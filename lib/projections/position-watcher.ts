@@ -1,0 +1,146 @@
+import { Client } from 'pg';
+import type { Database } from '../database';
+import type { Logger } from '../logger';
+import { sqlPoolOf } from '../sql-pool';
+import { positionsReached } from './consistency';
+import type { EventPosition } from './projection';
+
+/**
+ * Read-your-writes waits without polling. Every commit that moves a projection's positions
+ * notifies on `projection_positions` (a statement trigger, migration 20261207040000), naming the
+ * aggregates and versions it applied; one LISTEN connection per process wakes exactly the waiters
+ * those positions satisfy. A wait costs one query to start and usually nothing more. Notifications
+ * are not durable (a dropped connection misses some), so each waiter also looks again now and
+ * then, and once more when its time runs out.
+ */
+
+export const POSITIONS_CHANNEL = 'projection_positions';
+
+const RECONNECT_MS = 1_000;
+
+export interface PositionWatcherOptions {
+  /** How often a waiter looks again on its own, in case a notification was missed. */
+  safetyCheckMs?: number;
+}
+
+export interface PositionWatcher {
+  /** True once `projection` applied every position; false when `timeoutMs` ran out first. */
+  waitFor(projection: string, positions: readonly EventPosition[], timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  projection: string;
+  /** Versions still awaited, by aggregate id. */
+  missing: Map<string, number>;
+  positions: readonly EventPosition[];
+  settle(reached: boolean): void;
+}
+
+export async function startPositionWatcher(
+  db: Database,
+  logger: Logger,
+  { safetyCheckMs = 1_000 }: PositionWatcherOptions = {},
+): Promise<PositionWatcher> {
+  const waiters = new Set<Waiter>();
+  let listener: Client | undefined;
+  let closed = false;
+
+  const lookAgain = (waiter: Waiter): void => {
+    positionsReached(db, waiter.projection, waiter.positions).then(
+      (reached) => reached && waiter.settle(true),
+      (error: unknown) => logger.warn({ err: error }, 'read-your-writes check failed; will look again'),
+    );
+  };
+
+  const onNotification = (payload: string | undefined): void => {
+    const space = payload?.indexOf(' ') ?? -1;
+    if (!payload || space < 0) return;
+    const projection = payload.slice(0, space);
+    const moved = payload.slice(space + 1);
+    const applied = new Map<string, number>();
+    if (moved !== '*') {
+      for (const position of moved.split(',')) {
+        const [id, version] = position.split(':');
+        if (id && version) applied.set(id, Number(version));
+      }
+    }
+    for (const waiter of waiters) {
+      if (waiter.projection !== projection) continue;
+      if (moved === '*') {
+        lookAgain(waiter);
+        continue;
+      }
+      for (const [id, wanted] of waiter.missing) {
+        if ((applied.get(id) ?? 0) >= wanted) waiter.missing.delete(id);
+      }
+      if (waiter.missing.size === 0) waiter.settle(true);
+    }
+  };
+
+  const connect = async (): Promise<void> => {
+    const client = new Client({ connectionString: sqlPoolOf(db).options.connectionString });
+    client.on('notification', (message) => onNotification(message.payload));
+    client.on('error', (error) => {
+      logger.warn({ err: error }, 'read-your-writes listener lost its connection; reconnecting');
+      listener = undefined;
+      client.end().catch(() => undefined);
+      if (!closed) setTimeout(() => void connect().catch(() => undefined), RECONNECT_MS).unref();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${POSITIONS_CHANNEL}`);
+    listener = client;
+    // Whatever moved while no one listened: every waiter looks again.
+    for (const waiter of waiters) lookAgain(waiter);
+  };
+  await connect();
+
+  return {
+    waitFor(projection, positions, timeoutMs) {
+      if (positions.length === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve, reject) => {
+        const timers: NodeJS.Timeout[] = [];
+        const waiter: Waiter = {
+          projection,
+          positions,
+          missing: new Map(positions.map((p) => [p.aggregateId, p.version])),
+          settle(reached) {
+            if (!waiters.delete(waiter)) return;
+            for (const timer of timers) clearTimeout(timer);
+            resolve(reached);
+          },
+        };
+        // Registered before the first look, so a commit between the two is not missed.
+        waiters.add(waiter);
+        timers.push(
+          setInterval(() => lookAgain(waiter), safetyCheckMs),
+          setTimeout(() => {
+            positionsReached(db, projection, positions).then(
+              (reached) => waiter.settle(reached),
+              (error: unknown) => {
+                waiters.delete(waiter);
+                for (const timer of timers) clearTimeout(timer);
+                reject(error instanceof Error ? error : new Error(String(error)));
+              },
+            );
+          }, timeoutMs),
+        );
+        positionsReached(db, projection, positions).then(
+          (reached) => reached && waiter.settle(true),
+          (error: unknown) => {
+            if (!waiters.delete(waiter)) return;
+            for (const timer of timers) clearTimeout(timer);
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
+    },
+
+    async close() {
+      closed = true;
+      for (const waiter of [...waiters]) waiter.settle(false);
+      await listener?.end();
+      listener = undefined;
+    },
+  };
+}
