@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { entryEnv, repoRoot, startEntry, type LongRunning } from '../../test/support/processes';
+import { repoRoot, startEntry, startNode, type LongRunning } from '../../test/support/processes';
 
 /**
  * How a benchmark runs shopflow's entry points: `node`, as production does, the JavaScript that
@@ -39,28 +39,7 @@ export function startWith(
   }
   const file = compiledPath(entry);
   if (!existsSync(file)) throw new Error(`${file} does not exist: run npm run build first`);
-  const child = spawn(process.execPath, [...nodeArgs, file], { env: entryEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    output: () => output,
-    exited,
-    async waitForOutput(text, timeoutMs = 90_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!output.includes(text)) {
-        if (child.exitCode !== null || child.signalCode !== null)
-          throw new Error(`${file} exited before printing "${text}":\n${output}`);
-        if (Date.now() > deadline)
-          throw new Error(`${file} did not print "${text}" within ${timeoutMs} ms:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    },
-  };
+  return startNode([...nodeArgs, file], env, file);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has gone. */

@@ -44,10 +44,12 @@ export interface LongRunning {
 }
 
 export function startEntry(entry: string, env: Record<string, string>): LongRunning {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry)], {
-    env: entryEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return startNode(['--import', 'tsx', path.join(repoRoot, entry)], env, entry);
+}
+
+/** Runs `node <args>` with the entry-point environment, collecting its output; `name` is for messages. */
+export function startNode(args: readonly string[], env: Record<string, string>, name: string): LongRunning {
+  const child = spawn(process.execPath, args, { env: entryEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -63,9 +65,9 @@ export function startEntry(entry: string, env: Record<string, string>): LongRunn
       let gone = false;
       void exited.then(() => (gone = true));
       while (!output.includes(text)) {
-        if (gone) throw new Error(`${entry} exited before printing "${text}":\n${output}`);
+        if (gone) throw new Error(`${name} exited before printing "${text}":\n${output}`);
         if (Date.now() > deadline)
-          throw new Error(`${entry} did not print "${text}" within ${timeoutMs} ms:\n${output}`);
+          throw new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
