@@ -99,25 +99,9 @@ async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDe
     // A retry after the first attempt committed: report what is held, change nothing.
     return { reserved: existing };
   }
-  const lines = sortedByProduct(input.lines);
-  // Rows are locked in product order (every stock writer does so: two orders never deadlock), and
-  // a line is taken only where on hand minus reserved covers it: all lines or none.
-  const { rowCount } = await tx.query({
-    name: 'inventory-reserve',
-    text: `WITH wanted AS (
-             SELECT product_id, sum(quantity)::int AS quantity
-             FROM unnest($1::uuid[], $2::int[]) AS l(product_id, quantity) GROUP BY product_id
-           ), locked AS (
-             SELECT i.product_id FROM inventory i JOIN wanted w USING (product_id)
-             ORDER BY i.product_id FOR UPDATE OF i
-           )
-           UPDATE inventory i SET reserved = i.reserved + w.quantity, updated_at = now()
-           FROM wanted w
-           WHERE i.product_id = w.product_id AND i.product_id IN (SELECT product_id FROM locked)
-             AND i.on_hand - i.reserved >= w.quantity`,
-    values: [lines.map((l) => l.productId), lines.map((l) => l.quantity)],
-  });
-  if (rowCount !== new Set(lines.map((l) => l.productId)).size) throw new InsufficientStock();
+  // All lines or none: a line is taken only where on hand minus reserved covers it.
+  const rowCount = await adjustStock(tx, input.lines, { onHand: 0, reserved: 1, onlyWhereAvailable: true });
+  if (rowCount !== new Set(input.lines.map((l) => l.productId)).size) throw new InsufficientStock();
   await tx.query({
     name: 'reservations-insert',
     text: `INSERT INTO reservations (order_id, product_id, quantity, status)
@@ -140,17 +124,19 @@ async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDe
 }
 
 /**
- * Applies `sign` times each line's quantity to on hand and reserved, in one statement that locks
- * the rows in product order (as every stock writer does: two orders never deadlock).
+ * Applies `change` (a sign per column) times each line's quantity to on hand and reserved, in one statement that locks
+ * the rows in product order (as every stock writer does: two orders never deadlock). With
+ * `onlyWhereAvailable`, a product whose on hand minus reserved does not cover its quantity is
+ * left alone. Returns how many products changed.
  */
 export async function adjustStock(
   tx: Tx,
   lines: readonly StockLine[],
-  sign: { onHand: -1 | 0 | 1; reserved: -1 | 1 },
-): Promise<void> {
-  if (lines.length === 0) return;
+  change: { onHand: -1 | 0 | 1; reserved: -1 | 1; onlyWhereAvailable?: boolean },
+): Promise<number> {
+  if (lines.length === 0) return 0;
   const sorted = sortedByProduct(lines);
-  await tx.query({
+  const { rowCount } = await tx.query({
     name: 'inventory-adjust',
     text: `WITH delta AS (
              SELECT product_id, sum(quantity)::int AS quantity
@@ -162,9 +148,17 @@ export async function adjustStock(
            UPDATE inventory i SET on_hand = i.on_hand + $3::int * d.quantity,
                                   reserved = i.reserved + $4::int * d.quantity, updated_at = now()
            FROM delta d
-           WHERE i.product_id = d.product_id AND i.product_id IN (SELECT product_id FROM locked)`,
-    values: [sorted.map((l) => l.productId), sorted.map((l) => l.quantity), sign.onHand, sign.reserved],
+           WHERE i.product_id = d.product_id AND i.product_id IN (SELECT product_id FROM locked)
+             AND (NOT $5::boolean OR i.on_hand - i.reserved >= d.quantity)`,
+    values: [
+      sorted.map((l) => l.productId),
+      sorted.map((l) => l.quantity),
+      change.onHand,
+      change.reserved,
+      change.onlyWhereAvailable ?? false,
+    ],
   });
+  return rowCount ?? 0;
 }
 
 async function shortLines(db: Database, lines: StockLine[]): Promise<ShortLine[]> {
