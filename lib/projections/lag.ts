@@ -31,7 +31,7 @@ export async function measureLags(
   const streams = [...new Set(projections.flatMap((p) => p.aggregateTypes.map(eventStreamName)))];
   const outbox = await db.$queryRawUnsafe<{ stream: string; n: number; oldest: Date | null }[]>(
     // FAILED rows count: the projection never gets them until an operator retries them. Naming
-    // the statuses lets the (status, next_attempt_at, sequence) index skip the published rows.
+    // the statuses lets the partial index over unpublished rows skip the published ones.
     `SELECT stream, count(*)::int AS n, min(created_at) AS oldest FROM outbox_events
      WHERE status IN ('PENDING', 'FAILED') AND stream = ANY($1::text[])
      GROUP BY stream`,
