@@ -16,7 +16,7 @@ import { projections } from '../lib/projections';
 import { ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
 import { appendEvents, currentVersion } from '../lib/event-store';
 import { lifecycle, type HistoryLine } from '../test/support/order-history';
-import { entryEnv, freePort, repoRoot, startEntry, type LongRunning } from '../test/support/processes';
+import { freePort, repoRoot, startEntry, startNode, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
 
@@ -182,33 +182,11 @@ async function appendOrderEvent(db: Database, orderId: string, event: OrderEvent
   );
 }
 
-/** scripts/projector.ts as test/support/processes.ts startEntry runs it, with --cpu-prof when asked (not allowed in NODE_OPTIONS). */
+/** scripts/projector.ts as startEntry runs it, with --cpu-prof when asked (not allowed in NODE_OPTIONS). */
 function startProjector(env: Record<string, string>, profileDir: string | undefined): LongRunning {
   if (!profileDir) return startEntry('scripts/projector.ts', env);
-  const child = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', path.join(repoRoot, 'scripts/projector.ts')],
-    { env: entryEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    output: () => output,
-    exited,
-    async waitForOutput(text, timeoutMs = 90_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!output.includes(text)) {
-        if (child.exitCode !== null) throw new Error(`the projector exited before printing "${text}":\n${output}`);
-        if (Date.now() > deadline) throw new Error(`the projector did not print "${text}":\n${output}`);
-        await sleep(100);
-      }
-    },
-  };
+  const entry = path.join(repoRoot, 'scripts/projector.ts');
+  return startNode(['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', entry], env, 'the projector');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
