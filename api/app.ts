@@ -10,6 +10,7 @@ import { createHealthMonitor } from '../lib/health';
 import { createApiMetrics } from '../lib/metrics';
 import { identifyCaller, requireKey } from './authentication';
 import type { AppDeps } from './deps';
+import { createOrderCustomers } from './order-customers';
 import { docsRoutes } from './docs-routes';
 import { apiHealthChecks, healthRoutes } from './health-routes';
 import { httpMetrics, metricsRoutes } from './metrics-routes';
@@ -34,7 +35,8 @@ export function createApp(given: AppDeps): Express {
     given.cache ??
     createReadCache({ redis: given.redis, metrics, ttlMs: given.config.cache.ttlMs, logger: given.logger });
   const apiKeys = given.apiKeys ?? createApiKeyAuthenticator(given.db, given.config.apiKeys);
-  const deps: AppDeps = { ...given, metrics, cache, apiKeys };
+  const orderCustomers = given.orderCustomers ?? createOrderCustomers();
+  const deps: AppDeps = { ...given, metrics, cache, apiKeys, orderCustomers };
   const health = createHealthMonitor(apiHealthChecks(deps), {
     ...deps.config.health,
     onReport: (report) => metrics.recordHealth(report),

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger';
 import type { ApiMetrics } from '../lib/metrics';
 import type { PositionWatcher } from '../lib/projections/position-watcher';
 import type { Redis } from '../lib/redis';
+import type { OrderCustomers } from './order-customers';
 import type { TemporalClient } from '../lib/temporal';
 
 /** Everything the API needs, created by the entry point (or a test) and passed in. */
@@ -23,4 +24,6 @@ export interface AppDeps {
   apiKeys?: ApiKeyAuthenticator;
   /** Read-your-writes waits listen for positions; without one they poll (lib/projections/consistency.ts). */
   positionWatcher?: PositionWatcher;
+  /** Whose each order is, as this process learnt it (api/order-access.ts); createApp makes one. */
+  orderCustomers?: OrderCustomers;
 }

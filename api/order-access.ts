@@ -1,7 +1,7 @@
 import type { Principal } from './principal';
 import { actsForCustomer, actsForSeller } from './access';
 import type { AppDeps } from './deps';
-import { readEvents } from '../lib/event-store';
+import { sqlPoolOf } from '../lib/sql-pool';
 import { startedInput } from './order-workflows';
 
 /** The parties of an order as its views show them. */
@@ -17,21 +17,33 @@ export function mayReadOrder(principal: Principal, order: OrderParties): boolean
 }
 
 /** What finding an order's customer needs; without Temporal, an order not yet recorded is not found. */
-export type OrderLookupDeps = Pick<AppDeps, 'db'> & Partial<Pick<AppDeps, 'temporal'>>;
+export type OrderLookupDeps = Pick<AppDeps, 'db'> & Partial<Pick<AppDeps, 'temporal' | 'orderCustomers'>>;
 
 /**
  * The customer who placed an order, wherever it is known first: the read model, the order's first
  * event, or (accepted but not yet recorded) the input its workflow was started with.
  */
 export async function orderCustomerId(deps: OrderLookupDeps, orderId: string): Promise<string | undefined> {
-  const [row] = await deps.db.$queryRawUnsafe<{ customer_id: string }[]>(
-    'SELECT customer_id::text FROM read_models.orders_read WHERE order_id = $1::uuid',
-    orderId,
-  );
-  if (row) return row.customer_id;
-  const [placed] = await readEvents(deps.db, orderId, { afterVersion: 0, limit: 1 });
-  const fromEvent = (placed?.payload as { customerId?: unknown } | undefined)?.customerId;
-  if (typeof fromEvent === 'string') return fromEvent;
+  const key = orderId.toLowerCase();
+  const known = deps.orderCustomers?.get(key);
+  if (known !== undefined) return known;
+  const found = await lookUpOrderCustomer(deps, orderId);
+  if (found !== undefined) deps.orderCustomers?.set(key, found);
+  return found;
+}
+
+async function lookUpOrderCustomer(deps: OrderLookupDeps, orderId: string): Promise<string | undefined> {
+  // The read model, else the order's first event, in one round trip.
+  const { rows } = await sqlPoolOf(deps.db).query<{ customer_id: string }>({
+    name: 'order-customer',
+    text: `(SELECT customer_id::text FROM read_models.orders_read WHERE order_id = $1::uuid)
+           UNION ALL
+           (SELECT payload->>'customerId' FROM domain_events WHERE aggregate_id = $1::uuid AND version = 1)
+           LIMIT 1`,
+    values: [orderId],
+  });
+  const fromStore = rows[0]?.customer_id;
+  if (typeof fromStore === 'string') return fromStore;
   return deps.temporal ? (await startedInput({ temporal: deps.temporal }, orderId))?.customerId : undefined;
 }
 

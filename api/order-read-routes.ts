@@ -6,6 +6,7 @@ import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../
 import { cacheTags } from '../lib/projections/projection';
 import { actsForCustomer, actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
 import type { AppDeps } from './deps';
+import { sqlPoolOf } from '../lib/sql-pool';
 import { sendEntry } from './http-cache';
 import { decodeCursor, encodeCursor } from './keyset-cursor';
 import { sendOrderAsOf } from './order-event-routes';
@@ -73,11 +74,13 @@ export function orderReadRoutes(deps: AppDeps): Router {
   const projectionTag = cacheTags.projection(ordersReadProjection.name);
 
   const readRow = async (orderId: string): Promise<OrderReadRow | undefined> => {
-    const [found] = await db.$queryRawUnsafe<{ row: OrderReadRow }[]>(
-      `SELECT to_jsonb(o) AS row FROM read_models.orders_read o WHERE o.order_id = $1::uuid`,
-      orderId,
-    );
-    return found?.row;
+    // On every cache miss of the most read route: plain SQL on the pool rather than through Prisma.
+    const { rows } = await sqlPoolOf(db).query<{ row: OrderReadRow }>({
+      name: 'order-read-row',
+      text: 'SELECT to_jsonb(o) AS row FROM read_models.orders_read o WHERE o.order_id = $1::uuid',
+      values: [orderId],
+    });
+    return rows[0]?.row;
   };
 
   router.get('/v1/orders/:orderId', async (req, res) => {

@@ -145,6 +145,7 @@ export function orderRoutes(deps: AppDeps): Router {
       }
     }
     const accepted = { orderId, status: 'PENDING', workflowId };
+    deps.orderCustomers?.set(orderId, body.customerId.toLowerCase());
     await idempotency.complete(scope, key, 202, accepted);
     sendAccepted(res, 202, accepted);
   });
