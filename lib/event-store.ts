@@ -117,6 +117,11 @@ export async function currentVersion(tx: Reader, aggregateId: string): Promise<n
  * there was no earlier attempt and the head is the expected one), insert their outbox rows, and
  * say what happened. A concurrent writer that slipped in trips the unique (aggregate_id, version).
  */
+/** A domain_events row under the names `storedEvent` reads (Prisma's field names). */
+const storedColumns = `id, aggregate_type AS "aggregateType", aggregate_id AS "aggregateId", version,
+  event_type AS "eventType", payload, occurred_at AS "occurredAt", workflow_id AS "workflowId", run_id AS "runId",
+  activity, causation_key AS "causationKey", user_id AS "userId"`;
+
 const appendStatement = `
 WITH head AS (
   SELECT coalesce(max(version), 0) AS version, max(occurred_at) AS occurred_at
@@ -138,8 +143,8 @@ WITH head AS (
   INSERT INTO outbox_events (event_id, aggregate_type, aggregate_id, version, event_type, payload, stream)
   SELECT id, aggregate_type, aggregate_id, version, event_type, payload, $11 FROM inserted
 )
-SELECT 'earlier' AS source, id, aggregate_type, aggregate_id, version, event_type, payload, occurred_at, workflow_id, run_id, activity, causation_key, user_id FROM earlier
-UNION ALL SELECT 'inserted', id, aggregate_type, aggregate_id, version, event_type, payload, occurred_at, workflow_id, run_id, activity, causation_key, user_id FROM inserted
+SELECT 'earlier' AS source, ${storedColumns} FROM earlier
+UNION ALL SELECT 'inserted', ${storedColumns} FROM inserted
 UNION ALL SELECT 'head', NULL, NULL, NULL, version, NULL, NULL, occurred_at, NULL, NULL, NULL, NULL, NULL FROM head
 ORDER BY version`;
 
@@ -147,7 +152,7 @@ interface EventRow extends StoredEventRow {
   source: 'earlier' | 'inserted' | 'head';
 }
 
-/** A transaction of either kind: Prisma's (most writers) or a plain pg one (saga steps, lib/database.ts). */
+/** A transaction of either kind: Prisma's (most writers) or a plain pg one (saga steps, lib/sql-pool.ts). */
 export type AppendTx = Tx | SqlClient;
 
 /** Runs SQL text in either kind of transaction and returns its rows. */
@@ -269,7 +274,7 @@ export async function readEvents(
     orderBy: { version: 'asc' },
     take: limit,
   });
-  return rows.map(storedEventOf);
+  return rows.map(storedEvent);
 }
 
 /**
@@ -317,40 +322,8 @@ function reducerFor(aggregateType: string, reducers: ReducerRegistry = defaultRe
   return reduce;
 }
 
-/** A domain_events row as SQL returns it. */
+/** A domain_events row as Prisma returns it, or SQL under `storedColumns`. */
 interface StoredEventRow {
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  version: number;
-  event_type: string;
-  payload: unknown;
-  occurred_at: Date;
-  workflow_id: string | null;
-  run_id: string | null;
-  activity: string | null;
-  causation_key: string | null;
-  user_id: string | null;
-}
-
-function storedEvent(row: StoredEventRow): StoredEvent {
-  return storedEventOf({
-    id: row.id,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    version: row.version,
-    eventType: row.event_type,
-    payload: row.payload,
-    occurredAt: row.occurred_at,
-    workflowId: row.workflow_id,
-    runId: row.run_id,
-    activity: row.activity,
-    causationKey: row.causation_key,
-    userId: row.user_id,
-  });
-}
-
-function storedEventOf(row: {
   id: string;
   aggregateType: string;
   aggregateId: string;
@@ -363,7 +336,9 @@ function storedEventOf(row: {
   activity: string | null;
   causationKey: string | null;
   userId: string | null;
-}): StoredEvent {
+}
+
+function storedEvent(row: StoredEventRow): StoredEvent {
   return {
     eventId: row.id,
     aggregateType: row.aggregateType,
