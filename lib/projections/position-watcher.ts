@@ -100,39 +100,29 @@ export async function startPositionWatcher(
       if (positions.length === 0) return Promise.resolve(true);
       return new Promise<boolean>((resolve, reject) => {
         const timers: NodeJS.Timeout[] = [];
+        /** Ends the wait once: with an answer, or with the error of a look that failed. */
+        const end = (outcome: { reached: boolean } | { error: unknown }): void => {
+          if (!waiters.delete(waiter)) return;
+          for (const timer of timers) clearTimeout(timer);
+          if ('reached' in outcome) resolve(outcome.reached);
+          else reject(outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error)));
+        };
         const waiter: Waiter = {
           projection,
           positions,
           missing: new Map(positions.map((p) => [p.aggregateId, p.version])),
-          settle(reached) {
-            if (!waiters.delete(waiter)) return;
-            for (const timer of timers) clearTimeout(timer);
-            resolve(reached);
-          },
+          settle: (reached) => end({ reached }),
+        };
+        const look = (answer: (reached: boolean) => void): void => {
+          positionsReached(db, projection, positions).then(answer, (error: unknown) => end({ error }));
         };
         // Registered before the first look, so a commit between the two is not missed.
         waiters.add(waiter);
         timers.push(
           setInterval(() => lookAgain(waiter), safetyCheckMs),
-          setTimeout(() => {
-            positionsReached(db, projection, positions).then(
-              (reached) => waiter.settle(reached),
-              (error: unknown) => {
-                waiters.delete(waiter);
-                for (const timer of timers) clearTimeout(timer);
-                reject(error instanceof Error ? error : new Error(String(error)));
-              },
-            );
-          }, timeoutMs),
+          setTimeout(() => look((reached) => end({ reached })), timeoutMs),
         );
-        positionsReached(db, projection, positions).then(
-          (reached) => reached && waiter.settle(true),
-          (error: unknown) => {
-            if (!waiters.delete(waiter)) return;
-            for (const timer of timers) clearTimeout(timer);
-            reject(error instanceof Error ? error : new Error(String(error)));
-          },
-        );
+        look((reached) => reached && end({ reached }));
       });
     },
 
