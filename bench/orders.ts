@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pidusage from 'pidusage';
 import pino from 'pino';
 import { createApp } from '../api/app';
@@ -23,6 +23,7 @@ import { startEphemeralDevServer } from '../test/support/dev-server';
 import { startEntry } from '../test/support/processes';
 import { closedLoop, quantile, round, type LoadResult } from './support/load';
 import { writeResults } from './support/results';
+import { parseLevels, parseSeconds } from './support/options';
 
 /**
  * Question: how many orders per second does shopflow accept over HTTP and complete through the
@@ -46,19 +47,6 @@ interface Phase {
   startP50Ms: number;
   startP99Ms: number;
   errors: number;
-}
-
-function parseLevels(value: string): number[] {
-  const levels = value.split(',').map(Number);
-  if (levels.some((n) => !Number.isInteger(n) || n < 1))
-    throw new InvalidArgumentError('must be positive integers, e.g. 1,8,32');
-  return levels;
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
-  return n;
 }
 
 async function main(options: Options): Promise<void> {

@@ -28,6 +28,7 @@ import { ReadModelDrain } from './support/read-model-drain';
 import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
 import { writeResults } from './support/results';
+import { parseLevels, parseSeconds, parseWholeNumber } from './support/options';
 
 /**
  * Question (issue 15): what does one order cost the whole platform, run the way users run it, and
@@ -538,19 +539,6 @@ function printTable(figures: Figures, options: Options): void {
   );
 }
 
-function parseLevels(value: string): number[] {
-  const levels = value.split(',').map(Number);
-  if (levels.some((n) => !Number.isInteger(n) || n < 1))
-    throw new InvalidArgumentError('must be positive integers, e.g. 1,8,32');
-  return levels;
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
-  return n;
-}
-
 /** A Redis database the benchmark may flush: never 0, where someone's data may live. */
 function parseRedisUrl(value: string): string {
   let url: URL;
@@ -567,12 +555,6 @@ function parseRedisUrl(value: string): string {
   return value;
 }
 
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
-
 new Command('bench:platform')
   .description(
     'Orders per second and what each costs the whole platform (CPU per process, PostgreSQL transactions, ' +
@@ -585,7 +567,11 @@ new Command('bench:platform')
       .choices(runtimes)
       .default('node'),
   )
-  .option('--backlog <orders>', 'also: submit this many orders at once and time their drain to DELIVERED', parseCount)
+  .option(
+    '--backlog <orders>',
+    'also: submit this many orders at once and time their drain to DELIVERED',
+    parseWholeNumber,
+  )
   .addOption(
     new Option('--log-level <level>', "shopflow processes' LOG_LEVEL").choices(['warn', 'info']).default('warn'),
   )

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { seedCatalogue } from '../lib/catalogue-seed';
 import { loadConfigOrExit } from '../lib/config';
@@ -12,13 +12,12 @@ import { PrismaClient } from '../generated/prisma/client';
 import type { Database } from '../lib/database';
 import { migrate } from '../lib/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
-import { projections } from '../lib/projections';
-import { ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
-import { appendEvents, currentVersion } from '../lib/event-store';
-import { lifecycle, type HistoryLine } from '../test/support/order-history';
+import { appendOrderEvents, lifecycle, type HistoryLine } from '../test/support/order-history';
 import { freePort, repoRoot, startEntry, startNode, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
+import { ReadModelDrain } from './support/read-model-drain';
 import { writeResults } from './support/results';
+import { parseWholeNumber } from './support/options';
 
 /**
  * Question: what does the projector (scripts/projector.ts, its own process as in production) cost
@@ -52,12 +51,6 @@ const CLOCK_TICK_MS = 10; // sysconf(_SC_CLK_TCK) = 100 on Linux
 const EVENTS_PER_ORDER = 6;
 /** PostgreSQL 15 backends flush their statistics when idle, at the latest after 10 s. */
 const STATS_FLUSH_MS = 11_000;
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
 
 /** utime + stime of a process, in ms; 0 once it is gone. */
 function cpuMs(pid: number): number {
@@ -164,24 +157,6 @@ function startRedis(port: number): Promise<ChildProcess> {
   });
 }
 
-/** One event appended through the event store in its own transaction, as a saga step appends it. */
-async function appendOrderEvent(db: Database, orderId: string, event: OrderEvent): Promise<void> {
-  // A busy shared machine can keep a pool connection away for seconds: wait rather than fail.
-  await db.$transaction(
-    async (tx) => {
-      const version = await currentVersion(tx, orderId);
-      await appendEvents(tx, {
-        aggregateType: ORDER_AGGREGATE,
-        aggregateId: orderId,
-        expectedVersion: version,
-        events: [event],
-        correlation: { causationKey: `bench:${orderId}:${version + 1}` },
-      });
-    },
-    { maxWait: 60_000, timeout: 60_000 },
-  );
-}
-
 /** scripts/projector.ts as startEntry runs it, with --cpu-prof when asked (not allowed in NODE_OPTIONS). */
 function startProjector(env: Record<string, string>, profileDir: string | undefined): LongRunning {
   if (!profileDir) return startEntry('scripts/projector.ts', env);
@@ -202,6 +177,7 @@ async function main(options: Options): Promise<void> {
   };
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
+  const drain = await ReadModelDrain.connect(databaseUrl);
   const redisPort = await freePort();
   const redisServer = await startRedis(redisPort);
   const redisUrl = `redis://127.0.0.1:${redisPort}/0`;
@@ -257,7 +233,7 @@ async function main(options: Options): Promise<void> {
         running.push(
           (async () => {
             for (const event of events) {
-              await appendOrderEvent(db, orderId, event);
+              await appendOrderEvents(db, orderId, [event], 'bench');
               benchXacts += 1;
               await sleep(options.stepMs);
             }
@@ -323,25 +299,11 @@ async function main(options: Options): Promise<void> {
     );
     children.push(projector);
     await projector.waitForOutput('projector started', 120_000);
+    // Caught up: the relay published everything and every projection applied every event.
     const caughtUp = async (): Promise<void> => {
-      for (;;) {
-        let behind = 0;
-        for (const projection of projections) {
-          const [row] = await db.$queryRawUnsafe<{ n: number }[]>(
-            `SELECT count(*)::int AS n FROM (
-               SELECT aggregate_id, max(version) AS version FROM domain_events
-               WHERE aggregate_type = ANY($2::text[]) GROUP BY aggregate_id) e
-             LEFT JOIN read_models.projection_positions p ON p.projection = $1 AND p.aggregate_id = e.aggregate_id
-             WHERE p.version IS DISTINCT FROM e.version`,
-            projection.name,
-            [...projection.aggregateTypes],
-          );
-          benchXacts += 1;
-          behind += row!.n;
-        }
-        if (behind === 0) return;
-        await sleep(100);
-      }
+      const before = drain.queries;
+      await drain.waitUntilDrained('0', 600_000, 100);
+      benchXacts += drain.queries - before;
     };
     await caughtUp();
     await sleep(STATS_FLUSH_MS);
@@ -421,6 +383,7 @@ async function main(options: Options): Promise<void> {
     console.log(JSON.stringify(figures, null, 2));
     console.log(`written to ${writeResults('projector', figures)}`);
   } finally {
+    await drain.close();
     for (const child of children) {
       if (child.child.exitCode === null && child.child.signalCode === null) {
         child.child.kill('SIGTERM');
@@ -437,9 +400,9 @@ async function main(options: Options): Promise<void> {
 const program = new Command()
   .name('bench:projector')
   .description('What the projector costs per order at a steady order rate (see the comment at the top)')
-  .option('--orders <n>', 'orders per phase', positiveInt, 200)
-  .option('--rate <n>', 'orders started per second', positiveInt, 10)
-  .option('--step-ms <n>', 'pause between one order’s events', positiveInt, 100)
+  .option('--orders <n>', 'orders per phase', parseWholeNumber, 200)
+  .option('--rate <n>', 'orders started per second', parseWholeNumber, 10)
+  .option('--step-ms <n>', 'pause between one order’s events', parseWholeNumber, 100)
   .option('--profile <dir>', 'run the projector with --cpu-prof, profiles written into <dir>')
   .option('--keep', 'keep the database', false)
   .action(async (options: Options) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import express from 'express';
 import pino from 'pino';
 import { productSearchRoutes } from '../api/product-search-routes';
@@ -19,6 +19,7 @@ import { productSearchProjection } from '../lib/projections/product-search';
 import { catchUp } from '../lib/projections/runner';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
+import { parseWholeNumber } from './support/options';
 
 /**
  * Question: how fast is the product search (hits, snippets and facets) on a catalogue of
@@ -67,12 +68,6 @@ const QUERIES: Record<string, Record<string, string>> = {
   sort_best_selling: { q: 'shoes', sort: 'best_selling' },
   browse_all: {},
 };
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
 
 /** /proc/loadavg's 1, 5 and 15 minute averages and running/total tasks ("1.20 0.80 0.50 3/210"). */
 function loadAverage(): string {
@@ -435,9 +430,9 @@ async function explain(db: Database, query: Record<string, string>): Promise<str
 const program = new Command()
   .name('bench:search')
   .description('Product search latency (hits, snippets, facets) on a seeded catalogue, uncached')
-  .option('--products <n>', 'products in the catalogue', positiveInt, 100_000)
-  .option('--sellers <n>', 'sellers in the catalogue', positiveInt, 500)
-  .option('--rounds <n>', 'runs of each query', positiveInt, 40)
+  .option('--products <n>', 'products in the catalogue', parseWholeNumber, 100_000)
+  .option('--sellers <n>', 'sellers in the catalogue', parseWholeNumber, 500)
+  .option('--rounds <n>', 'runs of each query', parseWholeNumber, 40)
   .option('--keep', 'keep the database (to EXPLAIN ANALYZE by hand)', false)
   .addOption(
     new Option('--build <how>', 'build the read model by the projection (its catch-up) or set-based from the tables')

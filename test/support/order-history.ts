@@ -87,18 +87,27 @@ export function lifecycle(orderId: string, customerId: string, lines: HistoryLin
 }
 
 /** Appends events to an order, one append per event (as the saga's steps do). */
-export async function appendOrderEvents(db: Database, orderId: string, events: OrderEvent[]): Promise<void> {
+export async function appendOrderEvents(
+  db: Database,
+  orderId: string,
+  events: OrderEvent[],
+  causationPrefix = 'test',
+): Promise<void> {
   for (const event of events) {
-    await db.$transaction(async (tx) => {
-      const version = await currentVersion(tx, orderId);
-      await appendEvents(tx, {
-        aggregateType: ORDER_AGGREGATE,
-        aggregateId: orderId,
-        expectedVersion: version,
-        events: [event],
-        correlation: { causationKey: `test:${orderId}:${version + 1}` },
-      });
-    });
+    // A busy shared machine can keep a pool connection away for seconds (benchmarks): wait rather than fail.
+    await db.$transaction(
+      async (tx) => {
+        const version = await currentVersion(tx, orderId);
+        await appendEvents(tx, {
+          aggregateType: ORDER_AGGREGATE,
+          aggregateId: orderId,
+          expectedVersion: version,
+          events: [event],
+          correlation: { causationKey: `${causationPrefix}:${orderId}:${version + 1}` },
+        });
+      },
+      { maxWait: 60_000, timeout: 60_000 },
+    );
   }
 }
 
