@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import type { ReadCache } from '../lib/cache';
+import type { TagInvalidator } from '../lib/cache';
 import type { Database } from '../lib/database';
 import { recalculateDashboards, type RecalculationSummary } from '../lib/dashboard-recalculation';
 import type { WorkerMetrics } from '../lib/metrics';
@@ -11,7 +11,7 @@ export interface DashboardActivityDeps {
   /** Drift found is counted here (shopflow_dashboard_drift_total). */
   metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
   /** The recalculated sellers' cached dashboards are invalidated through it. */
-  cache?: Pick<ReadCache, 'beginInvalidation' | 'endInvalidation'>;
+  cache?: TagInvalidator;
 }
 
 export function createDashboardActivities({ db, metrics, cache }: DashboardActivityDeps) {

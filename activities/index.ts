@@ -6,7 +6,7 @@ import { createProbeActivities } from './probe';
 import type { PaymentProvider } from './providers/payment-provider';
 import type { ShippingProvider } from './providers/shipping-provider';
 import { createShippingActivities } from './shipping';
-import type { ReadCache } from '../lib/cache';
+import type { TagInvalidator } from '../lib/cache';
 import type { Database } from '../lib/database';
 import type { WorkerMetrics } from '../lib/metrics';
 import type { Redis } from '../lib/redis';
@@ -22,7 +22,7 @@ export interface ActivityDeps {
   /** The worker's metrics (the dashboard recalculation counts drift there). */
   metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
   /** The API's read cache, for invalidating what the dashboard recalculation heals. */
-  cache?: Pick<ReadCache, 'beginInvalidation' | 'endInvalidation'>;
+  cache?: TagInvalidator;
 }
 
 /** All activities the worker registers, one factory per business area. */

@@ -361,7 +361,7 @@ async function stopCounters(run: Run, stage: Stage, start: Counters, completed: 
     ),
     tmprl1104_warnings: countTaskWarnings(stage.platform.processes.worker) - start.warnings,
   };
-  const top = [...redisCalls].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  const top = [...redisCalls].sort((a, b) => b[1] - a[1]).slice(0, 8);
   for (const [command, calls] of top) figures[`redis_${command.replace(/\W/g, '_')}_per_order`] = perOrder(calls, 2);
   return figures;
 }

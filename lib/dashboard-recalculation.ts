@@ -1,4 +1,4 @@
-import type { TagInvalidator } from './projections/runner';
+import type { TagInvalidation, TagInvalidator } from './cache';
 import type { Database } from './database';
 import { projectionLockKey } from './projections/apply';
 import { cacheTags, qualifiedTable, type Tx } from './projections/projection';
@@ -110,25 +110,25 @@ function figuresJson(alias: string, monthlySql: string): string {
 const TRUTH_ORDER_FACTS = 'dashboard_truth_order_facts';
 const TRUTH_PRODUCT_FACTS = 'dashboard_truth_product_facts';
 const TRUTH_ROWS = 'dashboard_truth_rows';
-const INVALIDATION_CHUNK = 500;
 
 export async function recalculateDashboards(options: RecalculationOptions): Promise<RecalculationSummary> {
   const { db, cache, metrics, logger } = options;
   const view = qualifiedTable(SELLER_DASHBOARD_VIEW);
   const orderFacts = qualifiedTable(SELLER_ORDER_FACTS);
   const productFacts = qualifiedTable(SELLER_PRODUCT_FACTS);
-  let tags: string[] = [];
+  let invalidation: TagInvalidation | undefined;
 
-  const summary = await db.$transaction(
-    async (tx) => {
-      await tx.$queryRawUnsafe(
-        `SELECT pg_advisory_xact_lock(hashtext($1))::text`,
-        projectionLockKey(SELLER_DASHBOARD_VIEW),
-      );
+  const summary = await db
+    .$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe(
+          `SELECT pg_advisory_xact_lock(hashtext($1))::text`,
+          projectionLockKey(SELLER_DASHBOARD_VIEW),
+        );
 
-      // The facts as the write model tells them, each with its aggregate's latest event version.
-      await tx.$executeRawUnsafe(
-        `CREATE TEMP TABLE ${TRUTH_ORDER_FACTS} ON COMMIT DROP AS
+        // The facts as the write model tells them, each with its aggregate's latest event version.
+        await tx.$executeRawUnsafe(
+          `CREATE TEMP TABLE ${TRUTH_ORDER_FACTS} ON COMMIT DROP AS
          SELECT l.order_id, l.seller_id, COALESCE(ev.version, 0) AS version,
            sum(l.line_total_minor)::bigint AS gross_minor, o.status, o.created_at AS placed_at,
            p.created_at AS paid_at, (p.status = 'REFUNDED' OR r.id IS NOT NULL) IS TRUE AS refunded
@@ -139,9 +139,9 @@ export async function recalculateDashboards(options: RecalculationOptions): Prom
          LEFT JOIN (SELECT aggregate_id, max(version) AS version FROM domain_events
                     WHERE aggregate_type = 'order' GROUP BY aggregate_id) ev ON ev.aggregate_id = o.id
          GROUP BY l.order_id, l.seller_id, ev.version, o.status, o.created_at, p.created_at, p.status, r.id`,
-      );
-      await tx.$executeRawUnsafe(
-        `CREATE TEMP TABLE ${TRUTH_PRODUCT_FACTS} ON COMMIT DROP AS
+        );
+        await tx.$executeRawUnsafe(
+          `CREATE TEMP TABLE ${TRUTH_PRODUCT_FACTS} ON COMMIT DROP AS
          SELECT pr.id AS product_id, pr.seller_id, COALESCE(ev.version, 0) AS version, pr.active,
            COALESCE(rv.rating_sum, 0)::bigint AS rating_sum, COALESCE(rv.review_count, 0)::int AS review_count
          FROM products pr
@@ -149,54 +149,53 @@ export async function recalculateDashboards(options: RecalculationOptions): Prom
                     FROM product_reviews GROUP BY product_id) rv ON rv.product_id = pr.id
          LEFT JOIN (SELECT aggregate_id, max(version) AS version FROM domain_events
                     WHERE aggregate_type = 'product' GROUP BY aggregate_id) ev ON ev.aggregate_id = pr.id`,
-      );
-      await tx.$executeRawUnsafe(`CREATE INDEX ON ${TRUTH_ORDER_FACTS} (seller_id)`);
-      await tx.$executeRawUnsafe(`CREATE INDEX ON ${TRUTH_PRODUCT_FACTS} (seller_id)`);
-      await tx.$executeRawUnsafe(
-        `CREATE TEMP TABLE ${TRUTH_ROWS} ON COMMIT DROP AS
+        );
+        await tx.$executeRawUnsafe(`CREATE INDEX ON ${TRUTH_ORDER_FACTS} (seller_id)`);
+        await tx.$executeRawUnsafe(`CREATE INDEX ON ${TRUTH_PRODUCT_FACTS} (seller_id)`);
+        await tx.$executeRawUnsafe(
+          `CREATE TEMP TABLE ${TRUTH_ROWS} ON COMMIT DROP AS
          ${dashboardRowsSql(TRUTH_ORDER_FACTS, TRUTH_PRODUCT_FACTS, `(SELECT id AS seller_id FROM sellers) AS s`)}`,
-      );
+        );
 
-      const compared = await tx.$queryRawUnsafe<{ seller_id: string; current: Figures | null; truth: Figures }[]>(
-        `SELECT t.seller_id::text,
+        const compared = await tx.$queryRawUnsafe<{ seller_id: string; current: Figures | null; truth: Figures }[]>(
+          `SELECT t.seller_id::text,
            CASE WHEN v.seller_id IS NOT NULL THEN
              ${figuresJson('v', `CASE WHEN v.revenue_month = ${CURRENT_MONTH_SQL} THEN v.monthly_revenue_minor ELSE 0 END`)}
            END AS current,
            ${figuresJson('t', 't.monthly_revenue_minor')} AS truth
          FROM ${TRUTH_ROWS} t LEFT JOIN ${view} v ON v.seller_id = t.seller_id
          ORDER BY t.seller_id`,
-      );
-      const drifts = compared.flatMap((row) => sellerDrift(row.seller_id, row.current ?? undefined, row.truth) ?? []);
+        );
+        const drifts = compared.flatMap((row) => sellerDrift(row.seller_id, row.current ?? undefined, row.truth) ?? []);
 
-      // Heal: the facts become the write model's, then every row is recomputed from them.
-      await replaceFacts(
-        tx,
-        orderFacts,
-        TRUTH_ORDER_FACTS,
-        ['order_id', 'seller_id'],
-        ['version', 'gross_minor', 'status', 'placed_at', 'paid_at', 'refunded'],
-      );
-      await replaceFacts(
-        tx,
-        productFacts,
-        TRUTH_PRODUCT_FACTS,
-        ['product_id'],
-        ['seller_id', 'version', 'active', 'rating_sum', 'review_count'],
-      );
-      await tx.$executeRawUnsafe(upsertDashboardRowsSql(view, `SELECT * FROM ${TRUTH_ROWS}`));
-      await tx.$executeRawUnsafe(
-        `UPDATE ${view} SET last_calculated_at = now() WHERE seller_id IN (SELECT seller_id FROM ${TRUTH_ROWS})`,
-      );
-      const [clock] = await tx.$queryRawUnsafe<{ now: Date }[]>(`SELECT now()::timestamptz(3) AS now`);
+        // Heal: the facts become the write model's, then every row is recomputed from them.
+        await replaceFacts(
+          tx,
+          orderFacts,
+          TRUTH_ORDER_FACTS,
+          ['order_id', 'seller_id'],
+          ['version', 'gross_minor', 'status', 'placed_at', 'paid_at', 'refunded'],
+        );
+        await replaceFacts(
+          tx,
+          productFacts,
+          TRUTH_PRODUCT_FACTS,
+          ['product_id'],
+          ['seller_id', 'version', 'active', 'rating_sum', 'review_count'],
+        );
+        await tx.$executeRawUnsafe(upsertDashboardRowsSql(view, `SELECT * FROM ${TRUTH_ROWS}`));
+        await tx.$executeRawUnsafe(
+          `UPDATE ${view} SET last_calculated_at = now() WHERE seller_id IN (SELECT seller_id FROM ${TRUTH_ROWS})`,
+        );
+        const [clock] = await tx.$queryRawUnsafe<{ now: Date }[]>(`SELECT now()::timestamptz(3) AS now`);
 
-      // Every row's last_calculated_at changed, so every seller's cached dashboard is stale.
-      tags = compared.map((row) => cacheTags.seller(row.seller_id));
-      if (cache) for (const chunk of chunks(tags, INVALIDATION_CHUNK)) await cache.beginInvalidation(chunk);
-      return { sellers: compared.length, drifts, calculatedAt: (clock?.now ?? new Date()).toISOString() };
-    },
-    { timeout: 600_000, maxWait: 30_000 },
-  );
-  if (cache) for (const chunk of chunks(tags, INVALIDATION_CHUNK)) await cache.endInvalidation(chunk);
+        // Every row's last_calculated_at changed, so every seller's cached dashboard is stale.
+        if (cache) invalidation = await cache.beginInvalidation(compared.map((row) => cacheTags.seller(row.seller_id)));
+        return { sellers: compared.length, drifts, calculatedAt: (clock?.now ?? new Date()).toISOString() };
+      },
+      { timeout: 600_000, maxWait: 30_000 },
+    )
+    .finally(() => invalidation?.end());
 
   for (const drift of summary.drifts) {
     logger?.warn('seller dashboard drifted from the write model; healed', {
@@ -226,10 +225,4 @@ async function replaceFacts(tx: Tx, table: string, truth: string, key: string[],
      ON CONFLICT (${keyList}) DO UPDATE SET (${columns.join(', ')}) = (${columns.map((c) => `EXCLUDED.${c}`).join(', ')})
      WHERE (${columns.map((c) => `f.${c}`).join(', ')}) IS DISTINCT FROM (${columns.map((c) => `EXCLUDED.${c}`).join(', ')})`,
   );
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }

@@ -20,6 +20,8 @@ import { onShutdownSignal } from '../lib/shutdown';
  * hand and exits; a SIGKILL loses nothing (the transaction rolls back, the entry stays pending and
  * is claimed again). `/metrics` on PROJECTOR_METRICS_PORT.
  */
+const VERSION_PRUNING_INTERVAL_MS = 60_000;
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'shopflow-projector');
@@ -62,7 +64,15 @@ async function main(): Promise<void> {
     logger,
     consumer: `${hostname()}-${process.pid}`,
   });
+  // Tag versions live in one hash (lib/cache.ts); the projectors, which always run, forget old ones.
+  const pruning = setInterval(() => {
+    cache
+      .pruneVersions()
+      .then((pruned) => pruned > 0 && logger.debug({ pruned }, 'read cache: old tag versions forgotten'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'read cache: pruning tag versions failed'));
+  }, VERSION_PRUNING_INTERVAL_MS).unref();
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    clearInterval(pruning);
     await projector.stop();
     await metricsServer?.close();
     await db.$disconnect();

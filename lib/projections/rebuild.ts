@@ -1,3 +1,4 @@
+import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database } from '../database';
 import { applyBatch, lockProjectionExclusive, shadowTarget } from './apply';
 import { countEvents, unappliedEvents } from './event-feed';
@@ -10,7 +11,7 @@ import {
   type ProjectionContext,
   type Tx,
 } from './projection';
-import { catchUp, type TagInvalidator } from './runner';
+import { catchUp } from './runner';
 
 /**
  * Rebuilds a read model from the event store while the old one keeps serving, then swaps.
@@ -107,7 +108,7 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
   let applied = bulk.applied + sweep.applied;
 
   const everything = [cacheTags.projection(projection.name)];
-  let begun = false;
+  let begun: TagInvalidation | undefined;
   await db
     .$transaction(
       async (tx) => {
@@ -140,14 +141,11 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
           ms,
         );
         // Begun before the commit, ended after it: no entry of the old tables outlives the swap.
-        if (options.cache) {
-          await options.cache.beginInvalidation(everything);
-          begun = true;
-        }
+        if (options.cache) begun = await options.cache.beginInvalidation(everything);
       },
       { timeout: 600_000, maxWait: 60_000 },
     )
-    .finally(() => (begun ? options.cache?.endInvalidation(everything) : undefined));
+    .finally(() => begun?.end());
   report('swap', applied);
   return { events: applied, ms: Math.round(performance.now() - startedAt) };
 }

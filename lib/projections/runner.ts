@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database } from '../database';
 import type { Logger } from '../logger';
 import type { ProjectorMetrics } from '../metrics';
@@ -24,12 +25,6 @@ import { inTransaction } from './sql';
  * At start-up a projector first catches up from the event store, so events that never reached a
  * stream, or that Redis lost, are applied too.
  */
-
-/** The part of the read cache a projection needs: invalidation by tag around its commit. */
-export interface TagInvalidator {
-  beginInvalidation(tags: string[]): Promise<void>;
-  endInvalidation(tags: string[]): Promise<void>;
-}
 
 export interface CatchUpOptions {
   db: Database;
@@ -56,7 +51,7 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   let after = options.afterPosition ?? 0n;
   let applied = 0;
   for (;;) {
-    let begun: string[] = [];
+    let begun: TagInvalidation | undefined;
     const batch = await db
       .$transaction(
         async (tx) => {
@@ -66,16 +61,14 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
           const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
           if (events.length === 0) return undefined;
           const tags = await applyBatch(tx, projection, events, target);
-          if (cache && tags.length > 0) {
-            begun = tags;
-            await cache.beginInvalidation(tags);
-          }
+          if (cache && tags.length > 0) begun = await cache.beginInvalidation(tags);
           return { count: events.length, last: events[events.length - 1]!.position };
         },
         { timeout: 300_000, maxWait: 30_000 },
       )
-      // Ended whether the batch committed or not (see endInvalidationQuietly).
-      .finally(() => (cache && begun.length > 0 ? endInvalidationQuietly(cache, begun) : undefined));
+      // Ended whether the batch committed or not: a rolled-back begin must not keep its tags
+      // uncacheable until the in-flight record expires.
+      .finally(() => begun?.end());
     if (!batch) return { applied, lastPosition: after };
     after = batch.last;
     applied += batch.count;
@@ -160,8 +153,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
                 reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
               return { projection, reached };
             });
-            // Recorded once begun: ending a begin that failed would clear another transaction's marker.
-            let begun: string[] = [];
+            let begun: TagInvalidation | undefined;
             let applied: Map<string, number>;
             options.onTransaction?.();
             try {
@@ -170,18 +162,14 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
                 options.pool,
                 async (tx) => {
                   const result = await applyUpToAll(tx, work);
-                  if (cache && result.tags.length > 0) {
-                    await cache.beginInvalidation(result.tags);
-                    begun = result.tags;
-                  }
+                  if (cache && result.tags.length > 0) begun = await cache.beginInvalidation(result.tags);
                   return result.applied;
                 },
                 { maxWaitMs: 10_000, timeoutMs: 60_000 },
               );
             } finally {
-              // Ended whether the transaction committed or not: a rolled-back begin must not keep
-              // its tags uncacheable until the in-flight marker expires.
-              if (cache && begun.length > 0) await endInvalidationQuietly(cache, begun, logger);
+              // Ended whether the transaction committed or not (as in catchUp).
+              await begun?.end();
             }
             for (const [name, count] of applied) if (count > 0) metrics?.eventsApplied.inc({ projection: name }, count);
           },
@@ -199,19 +187,4 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
       for (const redis of connections) redis.disconnect();
     },
   };
-}
-
-/**
- * After the commit the change is durable whatever happens here; a failed end of an invalidation
- * only delays refilling those entries until the in-flight marker expires.
- */
-async function endInvalidationQuietly(cache: TagInvalidator, tags: string[], logger?: Logger): Promise<void> {
-  try {
-    await cache.endInvalidation(tags);
-  } catch (error) {
-    logger?.warn(
-      { err: error, tags: tags.length },
-      'could not end a cache invalidation; entries stay uncached until it expires',
-    );
-  }
 }

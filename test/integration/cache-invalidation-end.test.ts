@@ -6,10 +6,10 @@ import { createRedis, type Redis } from '../../lib/redis';
 import { redisUrlOn } from '../support/outbox';
 
 /**
- * The end of a tag invalidation (lib/cache-scripts.ts endInvalidation) does only what is needed:
- * while the in-flight mark stood since the begin, clearing it is enough; when the mark expired
- * before the end (a transaction longer than its TTL), what readers stored or looked up meanwhile
- * must not survive the end. Redis database 14 is this file's (keys are unique per test).
+ * The end of a tag invalidation (lib/cache.ts) does only what is needed: while the in-flight record
+ * stood since the begin, removing it is enough; when it outlived its deadline (a transaction longer
+ * than the in-flight TTL), what readers stored or looked up meanwhile must not be served after the
+ * end. Redis database 14 is this file's (keys are unique per test).
  */
 
 const ttlMs: Record<CacheKind, number> = { order: 60_000, orderList: 30_000, search: 20_000, dashboard: 10_000 };
@@ -26,39 +26,41 @@ afterAll(() => redis.disconnect());
 
 const bodyOf = (entry: { body: string } | undefined) => (entry ? (JSON.parse(entry.body) as unknown) : undefined);
 
-it('with the mark standing, the end clears it and moves nothing else', async () => {
+it('with the record standing, the end removes it and moves no version', async () => {
   const tag = `order:${randomUUID()}`;
   await cache.get('order', tag, [tag], () => Promise.resolve({ v: 1 }));
-  await cache.beginInvalidation([tag]);
-  const versionAfterBegin = await redis.get(cacheKeys.tagVersion(tag));
-  await cache.endInvalidation([tag]);
-  expect(await redis.exists(cacheKeys.inflight(tag))).toBe(0);
-  expect(await redis.exists(cacheKeys.tagSet(tag))).toBe(0);
-  expect(await redis.get(cacheKeys.tagVersion(tag))).toBe(versionAfterBegin);
+  const invalidation = await cache.beginInvalidation([tag]);
+  const versionAfterBegin = await redis.hget(cacheKeys.tagVersions, tag);
+  // In flight: loaded, not stored.
+  expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 'during' })))).toEqual({ v: 'during' });
+  await invalidation.end();
+  expect(await redis.hlen(cacheKeys.inFlight)).toBe(0);
+  expect(await redis.hget(cacheKeys.tagVersions, tag)).toBe(versionAfterBegin);
   // Stored again after the end, and served.
   expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 2 })))).toEqual({ v: 2 });
   expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 3 })))).toEqual({ v: 2 });
 });
 
-it('with the mark expired before the end, an entry stored meanwhile is gone after the end', async () => {
+it('with the record past its deadline before the end, an entry stored meanwhile is not served after the end', async () => {
   const tag = `order:${randomUUID()}`;
-  await cache.beginInvalidation([tag]);
-  await sleep(300); // the mark expires: the transaction took longer than its TTL
+  const invalidation = await cache.beginInvalidation([tag]);
+  await sleep(300); // past the deadline: the transaction took longer than its TTL
   // A reader stores the row as it was before the commit.
   expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 'before' })))).toEqual({
     v: 'before',
   });
-  expect(await redis.exists(cacheKeys.entry('order', tag))).toBe(1);
+  expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 'not loaded' })))).toEqual({
+    v: 'before',
+  });
   // Commit, then end.
-  await cache.endInvalidation([tag]);
-  expect(await redis.exists(cacheKeys.entry('order', tag))).toBe(0);
-  expect(await redis.exists(cacheKeys.inflight(tag))).toBe(0);
+  await invalidation.end();
+  expect(await redis.hlen(cacheKeys.inFlight)).toBe(0);
   expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 'after' })))).toEqual({ v: 'after' });
 });
 
-it('with the mark expired before the end, a load that looked up meanwhile and stores after the end is refused', async () => {
+it('with the record past its deadline, a load that looked up before the end and stores after it is not served', async () => {
   const tag = `order:${randomUUID()}`;
-  await cache.beginInvalidation([tag]);
+  const invalidation = await cache.beginInvalidation([tag]);
   await sleep(300);
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -67,9 +69,9 @@ it('with the mark expired before the end, a load that looked up meanwhile and st
     return { v: 'before' };
   });
   await sleep(20);
-  await cache.endInvalidation([tag]);
+  await invalidation.end();
   release();
   expect(bodyOf(await slow)).toEqual({ v: 'before' });
-  expect(await redis.exists(cacheKeys.entry('order', tag))).toBe(0);
+  expect(await redis.exists(cacheKeys.entry('order', tag))).toBe(1);
   expect(bodyOf(await cache.get('order', tag, [tag], () => Promise.resolve({ v: 'after' })))).toEqual({ v: 'after' });
 });

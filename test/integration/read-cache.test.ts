@@ -5,7 +5,14 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import request from 'supertest';
 import { sendEntry } from '../../api/http-cache';
-import { cacheKeys, createReadCache, etagOf, type CacheEntry, type ReadCache } from '../../lib/cache';
+import {
+  cacheKeys,
+  createReadCache,
+  etagOf,
+  type CacheEntry,
+  type ReadCache,
+  type TagInvalidation,
+} from '../../lib/cache';
 import type { CacheKind } from '../../lib/config';
 import { createApiMetrics, metricNames, type ApiMetrics } from '../../lib/metrics';
 import { createRedis, type Redis } from '../../lib/redis';
@@ -110,7 +117,7 @@ describe('read cache: single flight', () => {
 });
 
 describe('read cache: TTLs and tags', () => {
-  it('keeps each kind for its TTL, records tags as sets, and invalidates by tag exactly the tagged entries', async () => {
+  it('keeps each kind for its TTL, and invalidating a tag reloads exactly the entries tagged with it', async () => {
     const cache = cacheWith();
     const run = randomUUID();
     const [order, seller, other] = [`order:${run}`, `seller:${run}`, `seller:other-${run}`];
@@ -121,33 +128,72 @@ describe('read cache: TTLs and tags', () => {
       dashboard: [seller, other],
     };
     const kinds = Object.keys(tagsOf) as CacheKind[];
-    for (const kind of kinds) await cache.get(kind, run, tagsOf[kind], () => Promise.resolve({ kind }));
+    const loads: CacheKind[] = [];
+    const readAll = async () => {
+      for (const kind of kinds)
+        await cache.get(kind, run, tagsOf[kind], () => {
+          loads.push(kind);
+          return Promise.resolve({ kind });
+        });
+    };
+    await readAll();
 
     for (const kind of kinds) {
       const pttl = await redis.pttl(cacheKeys.entry(kind, run));
       expect({ kind, within: pttl > ttlMs[kind] - 5_000 && pttl <= ttlMs[kind] }).toEqual({ kind, within: true });
     }
-    const members = (tag: string) => redis.smembers(cacheKeys.tagSet(tag)).then((m) => m.sort());
-    expect(await members(seller)).toEqual(
-      [cacheKeys.entry('dashboard', run), cacheKeys.entry('order', run), cacheKeys.entry('orderList', run)].sort(),
-    );
-    expect(await members(other)).toEqual([cacheKeys.entry('dashboard', run), cacheKeys.entry('search', run)].sort());
-    // A tag set outlives every entry it names.
-    expect(await redis.pttl(cacheKeys.tagSet(other))).toBeGreaterThanOrEqual(
-      await redis.pttl(cacheKeys.entry('dashboard', run)),
-    );
+    loads.length = 0;
+    await readAll();
+    expect(loads).toEqual([]);
 
     await cache.invalidate([seller]);
+    await readAll();
+    expect(loads.sort()).toEqual(['dashboard', 'order', 'orderList']);
+    // Stored again with the new versions: served from Redis until the next invalidation.
+    loads.length = 0;
+    await readAll();
+    expect(loads).toEqual([]);
+  });
 
-    const present = async (kind: CacheKind) => (await redis.exists(cacheKeys.entry(kind, run))) === 1;
-    expect({
-      order: await present('order'),
-      orderList: await present('orderList'),
-      search: await present('search'),
-      dashboard: await present('dashboard'),
-    }).toEqual({ order: false, orderList: false, search: true, dashboard: false });
-    expect(await redis.exists(cacheKeys.tagSet(seller))).toBe(0);
-    expect(await redis.exists(cacheKeys.inflight(seller))).toBe(0);
+  it('an invalidation of many tags is in flight by kind: no entry of that kind is stored until it ends', async () => {
+    const cache = cacheWith();
+    const run = randomUUID();
+    const sellers = Array.from({ length: 200 }, (_, i) => `seller:${run}-${i}`);
+    const invalidation = await cache.beginInvalidation(sellers);
+    let loads = 0;
+    const load = () => {
+      loads += 1;
+      return Promise.resolve({ run });
+    };
+    // A seller not in the list: its kind is in flight, so it is loaded but not stored.
+    await cache.get('dashboard', run, [`seller:${run}-unrelated`], load);
+    await cache.get('dashboard', run, [`seller:${run}-unrelated`], load);
+    expect(loads).toBe(2);
+    // Another kind of tag is unaffected.
+    await cache.get('order', run, [`order:${run}`], load);
+    await cache.get('order', run, [`order:${run}`], load);
+    expect(loads).toBe(3);
+    await invalidation.end();
+    await cache.get('dashboard', run, [`seller:${run}-unrelated`], load);
+    await cache.get('dashboard', run, [`seller:${run}-unrelated`], load);
+    expect(loads).toBe(4);
+    expect(await redis.hlen(cacheKeys.inFlight)).toBe(0);
+  });
+
+  it('forgets versions older than the version TTL, and only those', async () => {
+    const cache = createReadCache({
+      redis,
+      ttlMs: { order: 20, orderList: 20, search: 20, dashboard: 20 },
+      logger: silent,
+      versionTtlMs: 40,
+    });
+    const run = randomUUID();
+    await cache.invalidate([`order:${run}-old`]);
+    await sleep(60);
+    await cache.invalidate([`order:${run}-new`]);
+    expect(await cache.pruneVersions()).toBeGreaterThanOrEqual(1);
+    expect(await redis.hget(cacheKeys.tagVersions, `order:${run}-old`)).toBeNull();
+    expect(await redis.hget(cacheKeys.tagVersions, `order:${run}-new`)).not.toBeNull();
   });
 });
 
@@ -159,24 +205,24 @@ describe('read cache: TTLs and tags', () => {
 function naiveCache(on: Redis): ReadCache {
   return {
     async get(kind, key, tags, load) {
-      const stored = await on.get(cacheKeys.entry(kind, key));
+      const stored = await on.get(`naive:${kind}:${key}`);
       if (stored) return JSON.parse(stored) as CacheEntry;
       const body = JSON.stringify(await load());
       const entry = { body, etag: etagOf(body) };
-      await on.set(cacheKeys.entry(kind, key), JSON.stringify(entry), 'PX', ttlMs[kind]);
-      for (const tag of tags) await on.sadd(cacheKeys.tagSet(tag), cacheKeys.entry(kind, key));
+      await on.set(`naive:${kind}:${key}`, JSON.stringify(entry), 'PX', ttlMs[kind]);
+      for (const tag of tags) await on.sadd(`naive-tag:${tag}`, `naive:${kind}:${key}`);
       return entry;
     },
-    beginInvalidation: () => Promise.resolve(),
-    async endInvalidation(tags) {
+    beginInvalidation(tags) {
+      return Promise.resolve({ end: () => this.invalidate(tags) });
+    },
+    async invalidate(tags) {
       for (const tag of tags) {
-        const keys = await on.smembers(cacheKeys.tagSet(tag));
+        const keys = await on.smembers(`naive-tag:${tag}`);
         if (keys.length > 0) await on.del(...keys);
       }
     },
-    async invalidate(tags) {
-      await this.endInvalidation(tags);
-    },
+    pruneVersions: () => Promise.resolve(0),
   };
 }
 
@@ -207,13 +253,14 @@ describe('read cache: no stale entry after the projection that changed it commit
   /** A projection's commit: the row changes and the tag is invalidated around the commit. */
   async function project(cache: ReadCache, id: string, pauseBeforeCommitMs = 0): Promise<number> {
     const client = await pool.connect();
+    let invalidation: TagInvalidation | undefined;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ version: number }>(
         'UPDATE cache_race SET version = version + 1 WHERE id = $1 RETURNING version',
         [id],
       );
-      await cache.beginInvalidation([`order:${id}`]);
+      invalidation = await cache.beginInvalidation([`order:${id}`]);
       if (pauseBeforeCommitMs > 0) await sleep(pauseBeforeCommitMs);
       await client.query('COMMIT');
       return rows[0]!.version;
@@ -222,6 +269,7 @@ describe('read cache: no stale entry after the projection that changed it commit
       throw error;
     } finally {
       client.release();
+      await invalidation?.end();
     }
   }
 
@@ -241,7 +289,6 @@ describe('read cache: no stale entry after the projection that changed it commit
       });
       await sleep(50);
       await project(cache, id);
-      await cache.endInvalidation(tags);
 
       // Reader B starts after the commit, while A's load of version 1 is still open.
       const readerB = await cache.get('order', id, tags, async () => ({ version: await readVersion(id) }));
@@ -276,7 +323,6 @@ describe('read cache: no stale entry after the projection that changed it commit
     const writer = (async () => {
       for (let i = 0; i < commits; i += 1) {
         committed = await project(cache, id, Math.random() * 5);
-        await cache.endInvalidation(tags);
         await sleep(Math.random() * 10);
       }
       writing = false;
@@ -318,7 +364,6 @@ describe('read cache: Redis unavailable', () => {
 
     await expect(cache.beginInvalidation(['product:1'])).rejects.toThrow(/cannot invalidate product:1/);
     await expect(cache.invalidate(['product:1'])).rejects.toThrow(/cannot invalidate/);
-    await expect(cache.endInvalidation(['product:1'])).resolves.toBeUndefined();
   });
 
   it('reads from the loader within the deadline when Redis accepts connections but never answers', async () => {
