@@ -130,6 +130,8 @@ export function orderRoutes(deps: AppDeps): Router {
       // A takeover may follow a first attempt that got as far as starting the workflow.
       if (!claim.resumed || !(await workflowExists(handleOf(orderId)))) {
         const order = await priceOrFail(db, config, body);
+        // Before its first event can exist: read-your-writes waits on it then need no query.
+        if (!claim.resumed) deps.positionWatcher?.expectNew(orderId);
         await startOrderWorkflow(deps, orderId, body, order, requestIdOf(req));
         req.log?.info({ orderId, workflowId }, 'order workflow started');
         // Counted where the workflow starts: a resumed key whose workflow exists, or a replay, is no new order.

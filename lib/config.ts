@@ -171,6 +171,7 @@ const schema = z.object({
   SNAPSHOT_EVERY: countBetween(1, 1_000_000),
   RELAY_BATCH_SIZE: countBetween(1, 10_000),
   RELAY_POLL_INTERVAL_MS: positiveMs,
+  RELAY_LINGER_MS: nonNegativeMs,
   RELAY_LISTEN: booleanFlag,
   RELAY_MAX_ATTEMPTS: countBetween(1, 1000),
   RELAY_BACKOFF_BASE_MS: positiveMs,
@@ -249,6 +250,7 @@ export const configDefaults = {
   SNAPSHOT_EVERY: '100',
   RELAY_BATCH_SIZE: '500',
   RELAY_POLL_INTERVAL_MS: '1000',
+  RELAY_LINGER_MS: '20',
   RELAY_LISTEN: 'true',
   RELAY_MAX_ATTEMPTS: '10',
   RELAY_BACKOFF_BASE_MS: '200',
@@ -333,6 +335,8 @@ export interface Config {
   relay: {
     batchSize: number;
     pollIntervalMs: number;
+    /** How long a NOTIFY that woke the relay waits for more commits to claim at once. */
+    lingerMs: number;
     listen: boolean;
     maxAttempts: number;
     backoffBaseMs: number;
@@ -460,6 +464,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relay: {
       batchSize: e.RELAY_BATCH_SIZE,
       pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+      lingerMs: e.RELAY_LINGER_MS,
       listen: e.RELAY_LISTEN,
       maxAttempts: e.RELAY_MAX_ATTEMPTS,
       backoffBaseMs: e.RELAY_BACKOFF_BASE_MS,

@@ -38,8 +38,13 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
         options.onHeartbeat?.();
         if (result.failed > 0) logger.warn(result, 'outbox batch: some publishes failed');
         else if (result.claimed > 0) logger.debug(result, 'outbox batch published');
-        // A full batch means there is probably more; anything less and we wait for news.
-        if (result.claimed < settings.batchSize) await wake.wait(settings.pollIntervalMs);
+        // A full batch means there is probably more; anything less and we wait for news. Commits
+        // come in bursts (a saga step's, then the next order's): lingering a moment after the first
+        // takes them in one batch, instead of one claim each and an empty one for the NOTIFYs of
+        // rows the previous claim already took.
+        if (result.claimed < settings.batchSize && (await wake.wait(settings.pollIntervalMs)) === 'notified') {
+          await wake.linger(settings.lingerMs);
+        }
       } catch (error) {
         failures += 1;
         const delay = Math.min(settings.backoffBaseMs * 2 ** Math.min(failures - 1, 10), 30_000);
@@ -57,7 +62,7 @@ class Wakeup {
   private pending = false;
   private resolve: (() => void) | undefined;
 
-  constructor(signal: AbortSignal) {
+  constructor(private readonly signal: AbortSignal) {
     signal.addEventListener('abort', () => this.notify());
   }
 
@@ -66,21 +71,37 @@ class Wakeup {
     this.resolve?.();
   }
 
-  wait(ms: number): Promise<void> {
+  /** Until a NOTIFY (or the abort), or `ms`: 'notified' or 'timeout'. */
+  wait(ms: number): Promise<'notified' | 'timeout'> {
     if (this.pending) {
       this.pending = false;
-      return Promise.resolve();
+      return Promise.resolve('notified');
     }
     return new Promise((resolve) => {
-      const done = (): void => {
+      const done = (outcome: 'notified' | 'timeout'): void => {
         clearTimeout(timer);
         this.resolve = undefined;
         this.pending = false;
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => done('timeout'), ms);
+      this.resolve = () => done('notified');
+    });
+  }
+
+  /** Sleeps `ms` (cut short only by the abort); NOTIFYs meanwhile are absorbed, the claim after it finds their rows. */
+  async linger(ms: number): Promise<void> {
+    if (ms <= 0 || this.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.resolve = done;
+      this.signal.addEventListener('abort', done);
     });
+    this.pending = false;
   }
 }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Client } from 'pg';
 import type { Database } from '../database';
 import type { Logger } from '../logger';
@@ -9,9 +10,13 @@ import type { EventPosition } from './projection';
  * Read-your-writes waits without polling. Every commit that moves a projection's positions
  * notifies on `projection_positions` (a statement trigger, migration 20261207040000), naming the
  * aggregates and versions it applied; one LISTEN connection per process wakes exactly the waiters
- * those positions satisfy. A wait costs one query to start and usually nothing more. Notifications
- * are not durable (a dropped connection misses some), so each waiter also looks again now and
- * then, and once more when its time runs out.
+ * those positions satisfy. Notifications are not durable (a dropped connection misses some), so
+ * each waiter also looks again now and then, and once more when its time runs out.
+ *
+ * A wait usually costs no query at all: while one connection stays up, the watcher remembers the
+ * versions it heard of, and the aggregates this process saw created after it connected (`expectNew`:
+ * every version of those will be heard of). Only a wait on an aggregate it knows nothing of
+ * starts with a query; a reconnect forgets everything, since notifications may have been missed.
  */
 
 export const POSITIONS_CHANNEL = 'projection_positions';
@@ -21,11 +26,15 @@ const RECONNECT_MS = 1_000;
 export interface PositionWatcherOptions {
   /** How often a waiter looks again on its own, in case a notification was missed. */
   safetyCheckMs?: number;
+  /** How many aggregates' versions are remembered (least recently heard of forgotten first). */
+  rememberedAggregates?: number;
 }
 
 export interface PositionWatcher {
   /** True once `projection` applied every position; false when `timeoutMs` ran out first. */
   waitFor(projection: string, positions: readonly EventPosition[], timeoutMs: number): Promise<boolean>;
+  /** Call before the aggregate's first event can exist (an order about to be started): no projection has applied it. */
+  expectNew(aggregateId: string): void;
   close(): Promise<void>;
 }
 
@@ -40,11 +49,21 @@ interface Waiter {
 export async function startPositionWatcher(
   db: Database,
   logger: Logger,
-  { safetyCheckMs = 1_000 }: PositionWatcherOptions = {},
+  { safetyCheckMs = 5_000, rememberedAggregates = 100_000 }: PositionWatcherOptions = {},
 ): Promise<PositionWatcher> {
   const waiters = new Set<Waiter>();
   let listener: Client | undefined;
   let closed = false;
+  // Heard on the current connection only: `${projection} ${aggregateId}` → version applied.
+  const heard = new LRUCache<string, number>({ max: rememberedAggregates });
+  const created = new LRUCache<string, true>({ max: rememberedAggregates });
+  const forget = (): void => {
+    heard.clear();
+    created.clear();
+  };
+  /** The version `projection` applied of `aggregateId`, when this connection's notifications tell it. */
+  const knownVersion = (projection: string, aggregateId: string): number | undefined =>
+    heard.get(`${projection} ${aggregateId}`) ?? (created.has(aggregateId) ? 0 : undefined);
 
   const lookAgain = (waiter: Waiter): void => {
     positionsReached(db, waiter.projection, waiter.positions).then(
@@ -59,10 +78,15 @@ export async function startPositionWatcher(
     const projection = payload.slice(0, space);
     const moved = payload.slice(space + 1);
     const applied = new Map<string, number>();
-    if (moved !== '*') {
+    if (moved === '*')
+      forget(); // too many to name: nothing known stays exact
+    else {
       for (const position of moved.split(',')) {
         const [id, version] = position.split(':');
-        if (id && version) applied.set(id, Number(version));
+        if (!id || !version) continue;
+        applied.set(id, Number(version));
+        const key = `${projection} ${id}`;
+        heard.set(key, Math.max(heard.get(key) ?? 0, Number(version)));
       }
     }
     for (const waiter of waiters) {
@@ -84,6 +108,7 @@ export async function startPositionWatcher(
     client.on('error', (error) => {
       logger.warn({ err: error }, 'read-your-writes listener lost its connection; reconnecting');
       listener = undefined;
+      forget();
       client.end().catch(() => undefined);
       if (!closed) setTimeout(() => void connect().catch(() => undefined), RECONNECT_MS).unref();
     });
@@ -122,8 +147,19 @@ export async function startPositionWatcher(
           setInterval(() => lookAgain(waiter), safetyCheckMs),
           setTimeout(() => look((reached) => end({ reached })), timeoutMs),
         );
-        look((reached) => reached && end({ reached }));
+        const known = listener ? positions.map((p) => knownVersion(projection, p.aggregateId)) : [];
+        if (known.length === 0 || known.includes(undefined)) {
+          look((reached) => reached && end({ reached }));
+          return;
+        }
+        // Known: what is reached is no longer missing; the notifications of the rest are still to come.
+        positions.forEach((p, i) => known[i]! >= p.version && waiter.missing.delete(p.aggregateId));
+        if (waiter.missing.size === 0) end({ reached: true });
       });
+    },
+
+    expectNew(aggregateId) {
+      if (listener) created.set(aggregateId, true);
     },
 
     async close() {

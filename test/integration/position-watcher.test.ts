@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createDatabase, type Database } from '../../lib/database';
 import { startPositionWatcher, type PositionWatcher } from '../../lib/projections/position-watcher';
 import type { EventPosition } from '../../lib/projections/projection';
+import { sqlPoolOf } from '../../lib/sql-pool';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 
 /**
@@ -87,5 +88,35 @@ describe('position watcher', () => {
       [[awaited, ...Array.from({ length: 200 }, () => randomUUID())]],
     );
     await expect(wait).resolves.toBe(true);
+  });
+});
+
+describe('position watcher: what it heard of answers without a query', () => {
+  let ownDb: Database;
+  let own: PositionWatcher;
+  beforeAll(async () => {
+    ownDb = createDatabase({ database: { url: database.url, poolSize: 2 } });
+    own = await startPositionWatcher(ownDb, pino({ level: 'silent' }), { safetyCheckMs: 60_000 });
+  });
+  afterAll(async () => {
+    await own.close();
+    await ownDb.$disconnect().catch(() => undefined);
+  });
+
+  it('waits on an aggregate announced as new, and on versions it heard of, with its query pool gone', async () => {
+    const announced = randomUUID();
+    own.expectNew(announced);
+    const first = own.waitFor('orders_read', [position(announced, 1)], 30_000);
+    await applied('orders_read', announced, 1);
+    await expect(first).resolves.toBe(true);
+
+    // From here on, any wait that needed a query would fail.
+    await sqlPoolOf(ownDb).end();
+    await expect(own.waitFor('orders_read', [position(announced, 1)], 30_000)).resolves.toBe(true);
+    const second = own.waitFor('orders_read', [position(announced, 2)], 30_000);
+    await applied('orders_read', announced, 2);
+    await expect(second).resolves.toBe(true);
+    // (control) an aggregate it knows nothing of needs the query, which now fails.
+    await expect(own.waitFor('orders_read', [position(randomUUID(), 1)], 30_000)).rejects.toThrow(/pool/i);
   });
 });
