@@ -1,27 +1,22 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import request from 'supertest';
 import { buildOpenApiDocument } from '../../api/openapi/document';
+import { launchChromium, type LaunchedChromium } from '../support/chromium';
 import { startApi, type TestPlatform } from '../support/platform';
 
 /**
  * The API's contract as clients see it: /openapi.json is the generated document, and /docs shows
  * it in Swagger UI from files the API serves itself, so the page works with no internet access and
- * under helmet's content security policy.
+ * under helmet's content security policy. The browser is headless Chromium from
+ * test/support/chromium.ts.
  */
-
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 describe('the API contract, served by the API', () => {
   let api: TestPlatform;
   let server: Server;
   let baseUrl: string;
-  let browser: BrowserContext | undefined;
-  let userDataDir: string | undefined;
+  let browser: LaunchedChromium | undefined;
 
   beforeAll(async () => {
     api = await startApi();
@@ -31,7 +26,6 @@ describe('the API contract, served by the API', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
     await new Promise((resolve) => server.close(resolve));
     await api.close();
   });
@@ -42,14 +36,8 @@ describe('the API contract, served by the API', () => {
   });
 
   it('shows every operation in Swagger UI, loading nothing from elsewhere and breaking no CSP rule', async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`the docs test needs Chromium at ${chromiumPath} (CHROMIUM_PATH)`);
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-docs-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
-    const page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await launchChromium();
+    const { page } = browser;
     const foreign: string[] = [];
     const errors: string[] = [];
     page.on('request', (r) => {

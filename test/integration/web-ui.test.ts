@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import request from 'supertest';
 import { orderWorkflowId } from '../../domain/ids';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
+import { launchChromium, type LaunchedChromium } from '../support/chromium';
 import {
   eventually,
   requiredEnv,
@@ -22,26 +22,16 @@ import { repoRoot } from '../support/processes';
  * lists orders by search attribute, finds the test's compensated order and shows its readable
  * summary. Screenshots go to test/artifacts/ (git-ignored) for a human to look at.
  *
- * Needs Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it), driven by
- * playwright-core: Playwright's own browser download cannot reach its CDN from our machines.
+ * The browser is the Chromium of the npm package @sparticuz/chromium (or CHROMIUM_PATH), driven by
+ * playwright-core: see test/support/chromium.ts. No system browser is needed.
  */
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const artifactsDir = path.join(repoRoot, 'test', 'artifacts');
-// As root Chromium needs --no-sandbox; without the networking flags it keeps calling home.
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 describe('Temporal Web UI, in a headless browser', () => {
   const uiUrl = requiredEnv('SHOPFLOW_TEST_TEMPORAL_UI');
   let api: TestPlatform;
   let worker: RunningWorker;
-  let userDataDir: string | undefined;
-  let browser: BrowserContext | undefined;
+  let browser: LaunchedChromium | undefined;
 
   beforeAll(async () => {
     const config = testConfig();
@@ -50,28 +40,14 @@ describe('Temporal Web UI, in a headless browser', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
     await worker.stop();
     await api.close();
   });
 
-  async function launchChromium(): Promise<Page> {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(
-        `the Web UI test needs Chromium at ${chromiumPath}: run \`apt-get install -y chromium\` ` +
-          '(or set CHROMIUM_PATH); `npx playwright install` cannot download browsers here',
-      );
-    }
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: chromiumArgs,
-      viewport: { width: 1440, height: 1000 },
-    });
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(15_000);
-    return page;
+  async function openBrowser(): Promise<Page> {
+    browser = await launchChromium({ viewport: { width: 1440, height: 1000 } });
+    browser.page.setDefaultTimeout(15_000);
+    return browser.page;
   }
 
   async function screenshot(page: Page, name: string): Promise<void> {
@@ -117,7 +93,7 @@ describe('Temporal Web UI, in a headless browser', () => {
       return undefined;
     });
 
-    const page = await launchChromium();
+    const page = await openBrowser();
     try {
       // The list, filtered the way an operator would: UI 2.x takes the visibility query as `query`.
       const listUrl = `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
