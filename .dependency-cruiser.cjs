@@ -14,11 +14,20 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
-      name: 'workflows-no-lib',
-      comment: 'lib/ is infrastructure (database, Redis, config): workflows reach it only through activities.',
+      name: 'workflows-no-infrastructure',
+      comment:
+        'Every part but domain/ does I/O (database, Redis, config, HTTP): workflows reach it only through activities.',
       severity: 'error',
       from: { path: '^workflows/' },
-      to: { path: '^(lib|api|worker|generated|cli|scripts)/' },
+      to: { path: '^(platform|events|read-models|catalogue|access|dev|api|worker|generated|cli|scripts)/' },
+    },
+    {
+      name: 'platform-imports-no-part',
+      comment:
+        'platform/ is what every part stands on (config, database, Redis, Temporal, logs, metrics): it imports none of them.',
+      severity: 'error',
+      from: { path: '^platform/' },
+      to: { path: '^(events|read-models|catalogue|access|dev|activities|workflows|api|worker|cli|scripts)/' },
     },
     {
       name: 'workflows-no-io-packages',
@@ -46,6 +55,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^api/' },
       to: { path: '^activities/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'activities-no-api',
+      comment: 'Activities run in the worker; the HTTP layer is the API process alone.',
+      severity: 'error',
+      from: { path: '^activities/' },
+      to: { path: '^api/' },
     },
     {
       name: 'no-circular',

@@ -10,6 +10,9 @@ import tseslint from 'typescript-eslint';
  */
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
+/** Import paths that reach the top-level folder `part` from one or two folders below the root. */
+const relativeTo = (part) => ['../', '../../'].flatMap((up) => [`${up}${part}`, `${up}${part}/**`]);
+
 export default tseslint.config(
   {
     ignores: [
@@ -68,7 +71,13 @@ export default tseslint.config(
             message: 'workflow code must not use Node built-ins (not deterministic).',
           })),
           patterns: [
-            { group: ['**/lib', '**/lib/**'], message: 'workflow code must not import lib/ (infrastructure, I/O).' },
+            {
+              group: ['platform', 'events', 'read-models', 'catalogue', 'access', 'dev'].flatMap((part) => [
+                `**/${part}`,
+                `**/${part}/**`,
+              ]),
+              message: 'workflow code must not import infrastructure (I/O): only domain/ and activity types.',
+            },
             {
               group: ['**/activities', '**/activities/**'],
               allowTypeImports: true,
@@ -113,6 +122,35 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // platform/ is what every part stands on: it imports none of them.
+    files: ['platform/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['events', 'read-models', 'catalogue', 'access', 'dev', 'activities', 'workflows', 'api', 'worker']
+                .concat(['cli', 'scripts'])
+                .flatMap((part) => relativeTo(part)),
+              message: 'platform/ imports no other part of shopflow (they stand on it).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Activities run in the worker; HTTP is the API process alone.
+    files: ['activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: relativeTo('api'), message: 'activities/ never import the HTTP layer (api/).' }] },
       ],
     },
   },

@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
-import type { TagInvalidator } from '../lib/cache';
-import type { Database } from '../lib/database';
-import { recalculateDashboards, type RecalculationSummary } from '../lib/dashboard-recalculation';
-import type { WorkerMetrics } from '../lib/metrics';
+import type { TagInvalidator } from '../read-models/cache';
+import type { Database } from '../platform/database';
+import { recalculateDashboards, type RecalculationSummary } from '../read-models/seller-dashboard/recalculation';
+import type { WorkerMetrics } from '../platform/metrics';
 
 /** The seller dashboards' scheduled recalculation, as an activity (workflows/dashboard-recalculation.ts). */
 

@@ -6,10 +6,10 @@ import { createProbeActivities } from './probe';
 import type { PaymentProvider } from './providers/payment-provider';
 import type { ShippingProvider } from './providers/shipping-provider';
 import { createShippingActivities } from './shipping';
-import type { TagInvalidator } from '../lib/cache';
-import type { Database } from '../lib/database';
-import type { WorkerMetrics } from '../lib/metrics';
-import type { Redis } from '../lib/redis';
+import type { TagInvalidator } from '../read-models/cache';
+import type { Database } from '../platform/database';
+import type { WorkerMetrics } from '../platform/metrics';
+import type { Redis } from '../platform/redis';
 
 /** What the worker needs to build every activity; each area takes the part it uses. */
 export interface ActivityDeps {

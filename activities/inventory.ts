@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
-import type { Database } from '../lib/database';
+import type { Database } from '../platform/database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, lockOrderIfRecorded, orderTransaction, transitionOrder, type Tx } from './order-store';
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { canTransition, isOrderStatus, type OrderStatus } from '../domain/order-status';
-import type { Database } from '../lib/database';
-import { inTransaction, sqlPoolOf, type SqlClient } from '../lib/sql-pool';
+import type { Database } from '../platform/database';
+import { inTransaction, sqlPoolOf, type SqlClient } from '../platform/sql-pool';
 
 /**
  * What every order activity does inside its transaction before it changes anything: lock the
@@ -9,7 +9,7 @@ import { inTransaction, sqlPoolOf, type SqlClient } from '../lib/sql-pool';
  * one while its first attempt is still running, so "check, then write" is safe.
  *
  * Order steps run on every order, so they speak plain SQL on the pool under Prisma
- * (lib/database.ts): a few round trips per step instead of Prisma's runtime per query.
+ * (platform/database.ts): a few round trips per step instead of Prisma's runtime per query.
  */
 export type Tx = SqlClient;
 

@@ -1,7 +1,7 @@
 import { orderEvent, type OrderEvent } from '../domain/order-events';
 import type { OrderStatus } from '../domain/order-status';
 import type { PricedOrder } from '../domain/pricing';
-import type { Database } from '../lib/database';
+import type { Database } from '../platform/database';
 import type { ShippingAddress } from '../workflows/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, orderTransaction, transitionOrder } from './order-store';

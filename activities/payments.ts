@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
-import type { Database } from '../lib/database';
+import type { Database } from '../platform/database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, orderTransaction, transitionOrder } from './order-store';
 import { PaymentDeclinedError, type PaymentProvider } from './providers/payment-provider';

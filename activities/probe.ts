@@ -1,5 +1,5 @@
-import type { Database } from '../lib/database';
-import type { Redis } from '../lib/redis';
+import type { Database } from '../platform/database';
+import type { Redis } from '../platform/redis';
 
 /**
  * The platform probe's steps: each touches one dependency from inside the worker, so a

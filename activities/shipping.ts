@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
-import type { Database } from '../lib/database';
+import type { Database } from '../platform/database';
 import type { ShippingAddress } from '../workflows/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { adjustStock, type StockLine } from './inventory';

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { ApiKeyAuthenticator } from '../lib/api-keys';
+import type { ApiKeyAuthenticator } from '../access/api-keys';
 import './principal';
 import { HttpProblem, problemTypes } from './problem';
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { degraded, up, type HealthChecks, type HealthMonitor } from '../lib/health';
-import { projections } from '../lib/projections';
-import { measureLags } from '../lib/projections/lag';
+import { degraded, up, type HealthChecks, type HealthMonitor } from '../platform/health';
+import { projections } from '../read-models/projections';
+import { measureLags } from '../read-models/projections/lag';
 import type { AppDeps } from './deps';
 
 /**

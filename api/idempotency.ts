@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Database } from '../lib/database';
-import { sqlPoolOf } from '../lib/sql-pool';
+import type { Database } from '../platform/database';
+import { sqlPoolOf } from '../platform/sql-pool';
 import { HttpProblem, problemTypes } from './problem';
 
 /**

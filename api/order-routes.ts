@@ -6,9 +6,9 @@ import { formatMoney, money } from '../domain/money';
 import { cancellationRefusal, isOrderStatus } from '../domain/order-status';
 import { orderSummary } from '../domain/order-summary';
 import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../domain/pricing';
-import type { Config } from '../lib/config';
-import type { Database } from '../lib/database';
-import { sqlPoolOf } from '../lib/sql-pool';
+import type { Config } from '../platform/config';
+import type { Database } from '../platform/database';
+import { sqlPoolOf } from '../platform/sql-pool';
 import {
   cancelOrderUpdate,
   orderStateQuery,
@@ -21,11 +21,11 @@ import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './ac
 import type { AppDeps } from './deps';
 import { actsForOrderCustomer } from './order-access';
 import { principalSubject, type Principal } from './principal';
-import { requestIdOf } from '../lib/request-context';
+import { requestIdOf } from '../platform/request-context';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
 import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
 import { ORDER_AGGREGATE } from '../domain/order-events';
-import { formatPosition, POSITION_HEADER } from '../lib/projections/projection';
+import { formatPosition, POSITION_HEADER } from '../read-models/projections/projection';
 import { safeNumber } from './order-views';
 import { ORDER_WORKFLOW_TYPE, orderHandle, workflowExists, type OrderWorkflow } from './order-workflows';
 import { parseOrProblem } from './validation';

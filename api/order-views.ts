@@ -1,7 +1,7 @@
 import { orderWorkflowId } from '../domain/ids';
 import { formatMoney, money } from '../domain/money';
 import type { OrderStatus } from '../domain/order-status';
-import type { OrderReadRow } from '../lib/projections/orders-read';
+import type { OrderReadRow } from '../read-models/projections/orders-read';
 import type { OrderSagaState, OrderWorkflowInput } from '../workflows/order-contract';
 
 /**

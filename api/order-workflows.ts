@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { orderWorkflowId } from '../domain/ids';
-import type { TemporalClient } from '../lib/temporal';
+import type { TemporalClient } from '../platform/temporal';
 import {
   orderStateQuery,
   type OrderSagaState,

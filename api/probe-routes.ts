@@ -1,4 +1,4 @@
-import { requestIdOf } from '../lib/request-context';
+import { requestIdOf } from '../platform/request-context';
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';

@@ -16,8 +16,8 @@ import {
   updateProduct,
   VersionMismatch,
   type ProductWriteResult,
-} from '../lib/product-store';
-import { formatPosition, POSITION_HEADER, type EventPosition } from '../lib/projections/projection';
+} from '../catalogue/product-store';
+import { formatPosition, POSITION_HEADER, type EventPosition } from '../read-models/projections/projection';
 import { actsForSeller, allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { HttpProblem, notFound, problemTypes } from './problem';

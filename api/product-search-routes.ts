@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { searchProducts } from '../lib/product-search';
-import { searchCacheKey, searchQuerySchema } from '../lib/product-search-params';
-import { cacheTags } from '../lib/projections/projection';
-import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../lib/projections/product-search';
+import { searchProducts } from '../read-models/product-search/search';
+import { searchCacheKey, searchQuerySchema } from '../read-models/product-search/params';
+import { cacheTags } from '../read-models/projections/projection';
+import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../read-models/projections/product-search';
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
 import { awaitMinPositions, markFreshness, readEntry } from './read-consistency';
@@ -10,7 +10,7 @@ import { parseOrProblem } from './validation';
 
 /**
  * GET /v1/products/search: hits, facets and the next page's cursor, from the product search read
- * model (lib/product-search.ts), through the read cache. Every search entry carries the
+ * model (read-models/product-search/search.ts), through the read cache. Every search entry carries the
  * projection's tag: facets count every product, so any change a search could show invalidates all
  * of them, and a rebuild's swap too.
  */

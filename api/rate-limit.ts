@@ -1,8 +1,8 @@
 import type { RequestHandler, Response } from 'express';
-import type { RateLimitClass, RateLimitScope } from '../lib/config';
-import { throttledWarning } from '../lib/throttled-warning';
-import type { ApiMetrics } from '../lib/metrics';
-import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../lib/rate-limit';
+import type { RateLimitClass, RateLimitScope } from '../platform/config';
+import { throttledWarning } from '../platform/throttled-warning';
+import type { ApiMetrics } from '../platform/metrics';
+import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../access/rate-limit';
 import type { AppDeps } from './deps';
 import { principalSubject } from './principal';
 import { HttpProblem, problemTypes } from './problem';

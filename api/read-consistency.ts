@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import { entryOf, type CacheEntry, type ReadCache } from '../lib/cache';
-import type { CacheKind } from '../lib/config';
-import { parsePositions, PositionSyntaxError, waitForPositions } from '../lib/projections/consistency';
-import { MIN_POSITION_HEADER, type EventPosition, type Projection } from '../lib/projections/projection';
+import { entryOf, type CacheEntry, type ReadCache } from '../read-models/cache';
+import type { CacheKind } from '../platform/config';
+import { parsePositions, PositionSyntaxError, waitForPositions } from '../read-models/projections/consistency';
+import { MIN_POSITION_HEADER, type EventPosition, type Projection } from '../read-models/projections/projection';
 import { ORDER_AGGREGATE } from '../domain/order-events';
 import { actsForOrderCustomer } from './order-access';
 import type { AppDeps } from './deps';
@@ -15,7 +15,7 @@ export type ReadConsistency = 'none' | 'reached' | 'timeout';
 
 /**
  * For a read of `projection`'s tables: waits for the positions the client sent in
- * `Shopflow-Min-Position` (lib/projections/consistency.ts). `none` when it sent none.
+ * `Shopflow-Min-Position` (read-models/projections/consistency.ts). `none` when it sent none.
  */
 export async function awaitMinPositions(
   req: Request,

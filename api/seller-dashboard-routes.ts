@@ -1,14 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { isUuid } from '../domain/ids';
-import type { Database } from '../lib/database';
-import { cacheTags, qualifiedTable } from '../lib/projections/projection';
+import type { Database } from '../platform/database';
+import { cacheTags, qualifiedTable } from '../read-models/projections/projection';
 import {
   monthlyRevenueAt,
   SELLER_DASHBOARD_VIEW,
   sellerDashboardProjection,
   type SellerDashboardRow,
-} from '../lib/projections/seller-dashboard';
+} from '../read-models/projections/seller-dashboard';
 import { actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
 import type { AppDeps } from './deps';
 import { sendEntry } from './http-cache';
@@ -18,7 +18,7 @@ import { parseOrProblem } from './validation';
 
 /**
  * GET /v1/sellers/{sellerId}/dashboard: the seller's metrics from `read_models.seller_dashboard_view`
- * (lib/projections/seller-dashboard.ts defines each figure), through the read cache. Never reads the
+ * (read-models/projections/seller-dashboard.ts defines each figure), through the read cache. Never reads the
  * write model: a seller with no row yet (no order, no product, and no recalculation since they
  * joined) is a 404.
  */

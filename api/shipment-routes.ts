@@ -5,7 +5,7 @@ import { isUuid, orderWorkflowId } from '../domain/ids';
 import { shipmentDeliveredSignal } from '../workflows/order-contract';
 import { actsForSeller, allowRoles, principalOf } from './access';
 import type { AppDeps } from './deps';
-import { sqlPoolOf } from '../lib/sql-pool';
+import { sqlPoolOf } from '../platform/sql-pool';
 import { HttpProblem, notFound, problemTypes } from './problem';
 import { parseOrProblem } from './validation';
 

@@ -1,11 +1,11 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfigOrExit } from '../lib/config';
-import { createDataConverter } from '../lib/data-converter';
-import { createDatabase } from '../lib/database';
-import { createLogger } from '../lib/logger';
-import { createRedis } from '../lib/redis';
-import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
+import { loadConfigOrExit } from '../platform/config';
+import { createDataConverter } from '../platform/data-converter';
+import { createDatabase } from '../platform/database';
+import { createLogger } from '../platform/logger';
+import { createRedis } from '../platform/redis';
+import { installTemporalRuntimeLogger } from '../platform/temporal-logger';
 import { createProviders } from '../worker/providers';
 
 /**

@@ -3,13 +3,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { loadConfigOrExit } from '../lib/config';
-import { createTokenBuckets, type Bucket } from '../lib/rate-limit';
+import { loadConfigOrExit } from '../platform/config';
+import { createTokenBuckets, type Bucket } from '../access/rate-limit';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
 
 /**
- * Question: how many rate-limit checks per second does our token-bucket script (lib/rate-limit.ts,
+ * Question: how many rate-limit checks per second does our token-bucket script (access/rate-limit.ts,
  * the code the API runs) serve, against the npm package rate-limiter-flexible (RateLimiterRedis,
  * `consume`: a fixed-window counter, one Lua script per check) on the same Redis, same concurrency?
  *

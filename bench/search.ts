@@ -7,16 +7,16 @@ import express from 'express';
 import pino from 'pino';
 import { productSearchRoutes } from '../api/product-search-routes';
 import { progressBar } from '../cli/output';
-import { seedCatalogue } from '../lib/catalogue-seed';
-import { loadConfigOrExit } from '../lib/config';
-import { createDatabase, type Database } from '../lib/database';
-import { migrate } from '../lib/migrations';
-import { databaseUrlFor, dropDatabase, ensureDatabase } from '../lib/postgres-admin';
-import { searchProducts } from '../lib/product-search';
-import { priceRanges, ratingBuckets } from '../lib/product-search-buckets';
-import { searchQuerySchema } from '../lib/product-search-params';
-import { productSearchProjection } from '../lib/projections/product-search';
-import { catchUp } from '../lib/projections/runner';
+import { seedCatalogue } from '../catalogue/seed';
+import { loadConfigOrExit } from '../platform/config';
+import { createDatabase, type Database } from '../platform/database';
+import { migrate } from '../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../platform/postgres-admin';
+import { searchProducts } from '../read-models/product-search/search';
+import { priceRanges, ratingBuckets } from '../read-models/product-search/buckets';
+import { searchQuerySchema } from '../read-models/product-search/params';
+import { productSearchProjection } from '../read-models/projections/product-search';
+import { catchUp } from '../read-models/projections/runner';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
 import { parseWholeNumber } from './support/options';
@@ -25,7 +25,7 @@ import { parseWholeNumber } from './support/options';
  * Question: how fast is the product search (hits, snippets and facets) on a catalogue of
  * 100,000 products, uncached? Aim: p95 under 50 ms on this machine.
  *
- * A fresh database (dropped at the end) seeded with lib/catalogue-seed.ts. The read model is built
+ * A fresh database (dropped at the end) seeded with catalogue/seed.ts. The read model is built
  * by the projection itself (catch-up over the ProductCreated events) when the seed writes events;
  * a seed that writes only the product tables is projected set-based straight from them (the same
  * columns the projection writes), which the results say (`view_built_by`). Reviews and sales are

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../lib/config';
+import type { Config } from '../platform/config';
 
 /** A Temporal client for one CLI command, closed when the command is done. */
 export async function withClient<T>(config: Pick<Config, 'temporal'>, use: (client: Client) => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { installTemporalRuntimeLogger } from '../lib/temporal-logger';
+import { installTemporalRuntimeLogger } from '../platform/temporal-logger';
 import pino from 'pino';
 import { apiKeyCommand } from './commands/apikey';
 import { historyCommand } from './commands/history-export';

@@ -1,7 +1,7 @@
 import type { History } from '@temporalio/common/lib/proto-utils';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import { bundleWorkflows } from '../lib/workflow-bundle';
+import { bundleWorkflows } from '../platform/workflow-bundle';
 import { locateDivergence, type Divergence } from './divergence';
 import type { NamedHistory } from './history-sources';
 

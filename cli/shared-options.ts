@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { InvalidArgumentError, Option } from 'commander';
-import { loadConfigOrExit } from '../lib/config';
-import { createDataConverter } from '../lib/data-converter';
+import { loadConfigOrExit } from '../platform/config';
+import { createDataConverter } from '../platform/data-converter';
 
 export const defaultWorkflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 

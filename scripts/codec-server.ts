@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { CONFIG_EXIT_CODE, loadConfigOrExit } from '../lib/config';
-import { createCodecApp } from '../lib/codec-server';
-import { createPayloadCodec } from '../lib/data-converter';
-import { createLogger } from '../lib/logger';
-import { onShutdownSignal } from '../lib/shutdown';
+import { CONFIG_EXIT_CODE, loadConfigOrExit } from '../platform/config';
+import { createCodecApp } from '../platform/codec-server';
+import { createPayloadCodec } from '../platform/data-converter';
+import { createLogger } from '../platform/logger';
+import { onShutdownSignal } from '../platform/shutdown';
 
 /**
  * `npm run codec-server`: decrypts payloads for the Web UI and operators' tools (see
- * lib/codec-server.ts). `npm start` runs it with a token of its own; run alone, it needs
+ * platform/codec-server.ts). `npm start` runs it with a token of its own; run alone, it needs
  * CODEC_SERVER_TOKEN: a codec server open to anyone would undo the encryption.
  */
 async function main(): Promise<void> {

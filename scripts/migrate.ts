@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { loadConfigOrExit } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { MigrationError, migrate } from '../lib/migrations';
-import { ensureDatabase } from '../lib/postgres-admin';
+import { loadConfigOrExit } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { MigrationError, migrate } from '../platform/migrations';
+import { ensureDatabase } from '../platform/postgres-admin';
 
 const program = new Command('db:migrate')
   .description(

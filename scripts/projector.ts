@@ -2,19 +2,19 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { Counter } from 'prom-client';
-import { createReadCache } from '../lib/cache';
-import { loadConfigOrExit } from '../lib/config';
-import { createDatabase } from '../lib/database';
-import { createLogger } from '../lib/logger';
-import { createProjectorMetrics } from '../lib/metrics';
-import { startMetricsServer, type MetricsServer } from '../lib/metrics-server';
-import { projections } from '../lib/projections';
-import { startProjector } from '../lib/projections/runner';
-import { createRedis } from '../lib/redis';
-import { onShutdownSignal } from '../lib/shutdown';
+import { createReadCache } from '../read-models/cache';
+import { loadConfigOrExit } from '../platform/config';
+import { createDatabase } from '../platform/database';
+import { createLogger } from '../platform/logger';
+import { createProjectorMetrics } from '../platform/metrics';
+import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
+import { projections } from '../read-models/projections';
+import { startProjector } from '../read-models/projections/runner';
+import { createRedis } from '../platform/redis';
+import { onShutdownSignal } from '../platform/shutdown';
 
 /**
- * The projector process (`npm run projector`): keeps every read model (lib/projections) up to date
+ * The projector process (`npm run projector`): keeps every read model (read-models/projections) up to date
  * from the relay's streams and invalidates the read cache around each commit. Any number may run:
  * each projection's consumer group shares the entries among them. SIGTERM finishes the event in
  * hand and exits; a SIGKILL loses nothing (the transaction rolls back, the entry stays pending and
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const metrics = createProjectorMetrics();
   let metricsServer: MetricsServer | undefined;
   const db = createDatabase(config);
-  // The live transactions' raw SQL goes straight to pg (lib/projections/sql.ts): two stream
+  // The live transactions' raw SQL goes straight to pg (read-models/projections/sql.ts): two stream
   // readers, one transaction each at a time, plus room for a reconnect.
   // Timeouts as Prisma's transactions had them (60 s): a round stuck on a lock gives up and is retried.
   const pool = new Pool({
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     logger,
     consumer: `${hostname()}-${process.pid}`,
   });
-  // Tag versions live in one hash (lib/cache.ts); the projectors, which always run, forget old ones.
+  // Tag versions live in one hash (read-models/cache.ts); the projectors, which always run, forget old ones.
   const pruning = setInterval(() => {
     cache
       .pruneVersions()

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { loadConfigOrExit } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { runRelayLoop } from '../lib/outbox-relay-loop';
-import { createRedis } from '../lib/redis';
-import { onShutdownSignal } from '../lib/shutdown';
+import { loadConfigOrExit } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { runRelayLoop } from '../events/outbox-relay-loop';
+import { createRedis } from '../platform/redis';
+import { onShutdownSignal } from '../platform/shutdown';
 
 /**
  * The outbox relay process (`npm run relay`): publishes outbox_events to Redis Streams. Any

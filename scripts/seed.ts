@@ -1,9 +1,9 @@
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfigOrExit } from '../lib/config';
-import { createDatabase } from '../lib/database';
-import { createLogger } from '../lib/logger';
-import { seedCatalogue, type SeedOptions, type SeedProgress } from '../lib/catalogue-seed';
+import { loadConfigOrExit } from '../platform/config';
+import { createDatabase } from '../platform/database';
+import { createLogger } from '../platform/logger';
+import { seedCatalogue, type SeedOptions, type SeedProgress } from '../catalogue/seed';
 
 function count(name: string, min: number) {
   return (value: string): number => {

@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfigOrExit, type Config } from '../lib/config';
-import { spawnManaged, type ManagedProcess } from '../lib/child-process';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/embedded-postgres';
-import { createLogger, type Logger } from '../lib/logger';
-import { migrate } from '../lib/migrations';
-import { ensureDatabase, isPostgresAnswering } from '../lib/postgres-admin';
-import { isRedisAnswering } from '../lib/redis';
-import { hasWorkflowPollers, isTemporalAnswering } from '../lib/temporal';
-import { ensureTemporalCli } from '../lib/temporal-cli';
-import { devServerArgs } from '../lib/temporal-dev-server';
+import { loadConfigOrExit, type Config } from '../platform/config';
+import { spawnManaged, type ManagedProcess } from '../dev/child-process';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../dev/embedded-postgres';
+import { createLogger, type Logger } from '../platform/logger';
+import { migrate } from '../platform/migrations';
+import { ensureDatabase, isPostgresAnswering } from '../platform/postgres-admin';
+import { isRedisAnswering } from '../platform/redis';
+import { hasWorkflowPollers, isTemporalAnswering } from '../platform/temporal';
+import { ensureTemporalCli } from '../dev/temporal-cli';
+import { devServerArgs } from '../dev/temporal-dev-server';
 
 /**
  * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { loadConfigOrExit } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { TEMPORAL_CLI_VERSION, buildTemporalCli, findTemporalCli } from '../lib/temporal-cli';
+import { loadConfigOrExit } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { TEMPORAL_CLI_VERSION, buildTemporalCli, findTemporalCli } from '../dev/temporal-cli';
 
 const program = new Command('temporal:install')
   .description(

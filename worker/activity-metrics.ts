@@ -6,7 +6,7 @@ import type {
   ActivityInterceptorsFactory,
 } from '@temporalio/worker';
 import { isOrderStatus } from '../domain/order-status';
-import type { WorkerMetrics } from '../lib/metrics';
+import type { WorkerMetrics } from '../platform/metrics';
 import type { CompensationName, SagaStepName } from '../workflows/order-contract';
 
 /**

@@ -1,9 +1,9 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import type { Config } from '../lib/config';
-import { createWorkerMetrics, type WorkerMetrics } from '../lib/metrics';
+import type { Config } from '../platform/config';
+import { createWorkerMetrics, type WorkerMetrics } from '../platform/metrics';
 import { activityMetricsInterceptor } from './activity-metrics';
-import { createDataConverter } from '../lib/data-converter';
+import { createDataConverter } from '../platform/data-converter';
 
 export interface CreateWorkerOptions {
   config: Pick<Config, 'temporal' | 'shutdownTimeoutMs' | 'payloads'>;
@@ -30,7 +30,7 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities({ metrics, ...deps }),
     interceptors: { activity: [activityMetricsInterceptor(metrics)] },
-    // Every payload the worker writes to history is encrypted (lib/payload-codec.ts).
+    // Every payload the worker writes to history is encrypted (platform/payload-codec.ts).
     dataConverter: createDataConverter(config),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     // Spread only when set: an explicit `undefined` would replace the SDK's default identity.

@@ -1,13 +1,13 @@
-import { createReadCache } from '../lib/cache';
-import { loadConfigOrExit, type Config } from '../lib/config';
-import { ensureDashboardSchedule } from '../lib/dashboard-schedule';
-import { createDatabase } from '../lib/database';
-import { createLogger, type Logger } from '../lib/logger';
-import { createRedis } from '../lib/redis';
-import { createWorkerMetrics } from '../lib/metrics';
-import { startMetricsServer, type MetricsServer } from '../lib/metrics-server';
-import { createTemporalClient } from '../lib/temporal';
-import { installTemporalRuntime } from '../lib/temporal-logger';
+import { createReadCache } from '../read-models/cache';
+import { loadConfigOrExit, type Config } from '../platform/config';
+import { ensureDashboardSchedule } from '../read-models/seller-dashboard/schedule';
+import { createDatabase } from '../platform/database';
+import { createLogger, type Logger } from '../platform/logger';
+import { createRedis } from '../platform/redis';
+import { createWorkerMetrics } from '../platform/metrics';
+import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
+import { createTemporalClient } from '../platform/temporal';
+import { installTemporalRuntime } from '../platform/temporal-logger';
 import { connectWorker, createWorker } from './create-worker';
 import { createProviders } from './providers';
 
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * Every worker keeps the dashboard recalculation's Schedule as configured (lib/dashboard-schedule.ts).
+ * Every worker keeps the dashboard recalculation's Schedule as configured (read-models/seller-dashboard/schedule.ts).
  * Failing to is logged, not fatal: orders matter more than a dashboard check, and the next worker
  * start (or `shopflow setup`) tries again.
  */

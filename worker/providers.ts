@@ -2,8 +2,8 @@ import type { PaymentProvider } from '../activities/providers/payment-provider';
 import type { ShippingProvider } from '../activities/providers/shipping-provider';
 import { SimulatedPaymentProvider } from '../activities/providers/simulated-payment-provider';
 import { SimulatedShippingProvider } from '../activities/providers/simulated-shipping-provider';
-import type { Config } from '../lib/config';
-import type { Redis } from '../lib/redis';
+import type { Config } from '../platform/config';
+import type { Redis } from '../platform/redis';
 
 export interface Providers {
   payments: PaymentProvider;

@@ -17,7 +17,7 @@ const { recalculateSellerDashboards } = proxyActivities<DashboardActivities>(das
 
 /**
  * The seller dashboards' full recalculation: started by the `seller-dashboard-recalculation`
- * Schedule (lib/dashboard-schedule.ts), or by hand. One activity does the work in one database
+ * Schedule (read-models/seller-dashboard/schedule.ts), or by hand. One activity does the work in one database
  * transaction; the workflow only gives it a timeout and retries, and returns what it found (the
  * summary is the workflow's result, visible in the Web UI and `temporal workflow show`).
  */

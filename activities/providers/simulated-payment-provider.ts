@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from '../../lib/redis';
+import type { Redis } from '../../platform/redis';
 import {
   PaymentDeclinedError,
   ProviderUnavailableError,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { searchQuerySchema } from '../../lib/product-search-params';
+import { searchQuerySchema } from '../../read-models/product-search/params';
 import { createProductBody, productPath, reviewBody, updateProductBody } from '../product-routes';
 import { dashboardPath } from '../seller-dashboard-routes';
 import {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { priceRangeLabels, ratingBuckets } from '../../lib/product-search-buckets';
-import { searchSorts } from '../../lib/product-search-params';
+import { priceRangeLabels, ratingBuckets } from '../../read-models/product-search/buckets';
+import { searchSorts } from '../../read-models/product-search/params';
 import { timestamp, uuid } from './responses';
 
 /**
- * Response bodies of the catalogue: products and reviews (lib/product-store.ts), the product
- * search (lib/product-search.ts) and the seller dashboard (api/seller-dashboard-routes.ts).
+ * Response bodies of the catalogue: products and reviews (catalogue/product-store.ts), the product
+ * search (read-models/product-search/search.ts) and the seller dashboard (api/seller-dashboard-routes.ts).
  */
 
 export const product = z

@@ -1,5 +1,5 @@
 import { createDocument, type oas31 } from 'zod-openapi';
-import type { Config } from '../../lib/config';
+import type { Config } from '../../platform/config';
 import { cataloguePaths } from './catalogue-paths';
 import { BEARER, problem } from './operations';
 import { orderPaths } from './order-paths';

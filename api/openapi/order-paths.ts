@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import type { Config } from '../../lib/config';
+import type { Config } from '../../platform/config';
 import { asOfQuery, eventsQuery, orderPath as eventsPath } from '../order-event-routes';
 import { customerPath, listQuery, orderPath as readPath, sellerPath } from '../order-read-routes';
 import { cancelBody, createOrderBody, orderPath } from '../order-routes';

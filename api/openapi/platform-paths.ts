@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
-import { PROMETHEUS_CONTENT_TYPE } from '../../lib/metrics';
+import { PROMETHEUS_CONTENT_TYPE } from '../../platform/metrics';
 import { createProbeBody, probePath } from '../probe-routes';
 import { bodyProblems, json, problems, responseHeaders, v1Operation } from './operations';
 import { healthReport, liveness, probe } from './platform-responses';

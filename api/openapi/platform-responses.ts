@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timestamp, uuid } from './responses';
 
-/** Response bodies of the platform's own routes: probes (workflows/probe.ts) and health (lib/health.ts). */
+/** Response bodies of the platform's own routes: probes (workflows/probe.ts) and health (platform/health.ts). */
 
 const probeStep = z.enum(['record-request', 'check-redis', 'record-completion', 'completed']);
 

@@ -5,11 +5,11 @@ import { ORDER_AGGREGATE, type OrderEventPayloads, type OrderEventType } from '.
 import type { OrderStatus } from '../../domain/order-status';
 import { priceOrder, type CatalogueProduct, type PricedOrder } from '../../domain/pricing';
 import type { ShippingAddress } from '../../domain/shipping-address';
-import { seedCatalogue } from '../../lib/catalogue-seed';
-import type { Database } from '../../lib/database';
+import { seedCatalogue } from '../../catalogue/seed';
+import type { Database } from '../../platform/database';
 
 /**
- * A marketplace with a history, for read-side benchmarks: the catalogue (lib/catalogue-seed.ts:
+ * A marketplace with a history, for read-side benchmarks: the catalogue (catalogue/seed.ts:
  * sellers, products with their ProductCreated events; customers are written here) and then orders that already
  * happened, as the event store would hold them (OrderPlaced … OrderDelivered, some failed or
  * cancelled) plus the write-model rows those events describe (orders, order_lines, payments).

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { CONSISTENCY_HEADER } from '../../api/read-consistency';
 import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
-import { MIN_POSITION_HEADER } from '../../lib/projections/projection';
+import { MIN_POSITION_HEADER } from '../../read-models/projections/projection';
 import { pickAny, randomOrderRequest } from './random-order';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../lib/config';
-import { hasWorkflowPollers } from '../../lib/temporal';
+import { loadConfig } from '../../platform/config';
+import { hasWorkflowPollers } from '../../platform/temporal';
 import type { LongRunning } from '../../test/support/processes';
 import { startWith, stopProcess, type Runtime } from './entry-runtime';
 

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { projections } from '../../lib/projections';
+import { projections } from '../../read-models/projections';
 
 /**
  * Whether the asynchronous part of the platform has finished with the events written so far:
- * the outbox relay has published every outbox row, and every projection (lib/projections) has
+ * the outbox relay has published every outbox row, and every projection (read-models/projections) has
  * applied every event of the aggregates it follows. Plain SQL only, on one connection of its own:
  * reading Redis stream state would count as shopflow's Redis commands, and the connection's pid
  * lets a benchmark leave its CPU time out. Each check is one transaction in the database:

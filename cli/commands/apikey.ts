@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { roles, type Role } from '../../domain/principal';
 import { isUuid } from '../../domain/ids';
-import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../lib/api-keys';
-import { loadConfigOrExit } from '../../lib/config';
-import { createDatabase, type Database } from '../../lib/database';
+import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../access/api-keys';
+import { loadConfigOrExit } from '../../platform/config';
+import { createDatabase, type Database } from '../../platform/database';
 import { UsageError } from '../history-sources';
 import { printJson } from '../output';
 

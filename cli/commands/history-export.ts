@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Command } from 'commander';
-import { loadConfigOrExit } from '../../lib/config';
+import { loadConfigOrExit } from '../../platform/config';
 import { withClient } from '../connection';
 import { historiesFromQuery, historyFromServer, UsageError, type NamedHistory } from '../history-sources';
 import { printJson, progressBar } from '../output';

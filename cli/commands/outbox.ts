@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Pool } from 'pg';
-import { loadConfigOrExit } from '../../lib/config';
-import { outboxCounts, republishFrom, retryFailed } from '../../lib/outbox-relay';
+import { loadConfigOrExit } from '../../platform/config';
+import { outboxCounts, republishFrom, retryFailed } from '../../events/outbox-relay';
 import { printJson } from '../output';
 
 /**

@@ -1,19 +1,19 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { createReadCache } from '../../lib/cache';
-import { loadConfigOrExit, type Config } from '../../lib/config';
-import { createDatabase, type Database } from '../../lib/database';
-import { projectionNamed, projections } from '../../lib/projections';
-import { measureLags } from '../../lib/projections/lag';
-import type { Projection } from '../../lib/projections/projection';
-import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
-import { createRedis, type Redis } from '../../lib/redis';
+import { createReadCache } from '../../read-models/cache';
+import { loadConfigOrExit, type Config } from '../../platform/config';
+import { createDatabase, type Database } from '../../platform/database';
+import { projectionNamed, projections } from '../../read-models/projections';
+import { measureLags } from '../../read-models/projections/lag';
+import type { Projection } from '../../read-models/projections/projection';
+import { rebuildProjection, type RebuildProgress } from '../../read-models/projections/rebuild';
+import { createRedis, type Redis } from '../../platform/redis';
 import { UsageError } from '../history-sources';
 import { printJson } from '../output';
 
 /**
- * `shopflow projections`: operate the read models (lib/projections). `status` shows each one's
+ * `shopflow projections`: operate the read models (read-models/projections). `status` shows each one's
  * progress and lag; `rebuild` builds one (or all) again from the event store into fresh tables and
  * swaps them in atomically while the API keeps reading the old ones and the projector keeps running.
  */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { loadConfigOrExit } from '../../lib/config';
+import { loadConfigOrExit } from '../../platform/config';
 import { withClient } from '../connection';
 import {
   historiesFromQuery,

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter, type DataConverter } from '@temporalio/common';
 import { Command } from 'commander';
-import { loadConfigOrExit } from '../../lib/config';
+import { loadConfigOrExit } from '../../platform/config';
 import { withClient } from '../connection';
 import { historyFromServer, readHistoryFile, UsageError, type NamedHistory } from '../history-sources';
 import { printJson } from '../output';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
 import { simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
-import { createDatabase, type Database } from '../../lib/database';
-import { createRedis, type Redis } from '../../lib/redis';
+import { createDatabase, type Database } from '../../platform/database';
+import { createRedis, type Redis } from '../../platform/redis';
 import { createProviders } from '../../worker/providers';
 import {
   forwardAndCompensationCalls,

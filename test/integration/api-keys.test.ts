@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
-import { revokeApiKey } from '../../lib/api-keys';
+import { revokeApiKey } from '../../access/api-keys';
 import { createCustomer, createSeller } from '../support/catalogue';
 import { eventually, startApi, testConfig, type TestPlatform } from '../support/platform';
 import { entryEnv, repoRoot } from '../support/processes';

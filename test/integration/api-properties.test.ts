@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { migrate } from '../../lib/migrations';
-import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
-import type { Database } from '../../lib/database';
+import { migrate } from '../../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
+import type { Database } from '../../platform/database';
 import {
   answerProblem,
   anyBody,

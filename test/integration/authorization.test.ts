@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { orderWorkflowId } from '../../domain/ids';
-import { createApiKey, revokeApiKey } from '../../lib/api-keys';
-import { createReadCache } from '../../lib/cache';
-import { ordersReadProjection } from '../../lib/projections/orders-read';
-import { catchUp } from '../../lib/projections/runner';
-import { sellerDashboardProjection } from '../../lib/projections/seller-dashboard';
+import { createApiKey, revokeApiKey } from '../../access/api-keys';
+import { createReadCache } from '../../read-models/cache';
+import { ordersReadProjection } from '../../read-models/projections/orders-read';
+import { catchUp } from '../../read-models/projections/runner';
+import { sellerDashboardProjection } from '../../read-models/projections/seller-dashboard';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 import {

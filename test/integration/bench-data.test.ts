@@ -1,9 +1,9 @@
 import { generateMarketplace, orderPlanner, type World } from '../../bench/support/marketplace-data';
 import { ORDER_AGGREGATE, replayOrderEvents, type OrderEvent } from '../../domain/order-events';
-import { createDatabase, type Database } from '../../lib/database';
-import { ordersReadProjection } from '../../lib/projections/orders-read';
-import { rebuildProjection } from '../../lib/projections/rebuild';
-import { catchUp } from '../../lib/projections/runner';
+import { createDatabase, type Database } from '../../platform/database';
+import { ordersReadProjection } from '../../read-models/projections/orders-read';
+import { rebuildProjection } from '../../read-models/projections/rebuild';
+import { catchUp } from '../../read-models/projections/runner';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 
 /**

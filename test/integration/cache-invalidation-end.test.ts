@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { cacheKeys, createReadCache, type ReadCache } from '../../lib/cache';
-import type { CacheKind } from '../../lib/config';
-import { createRedis, type Redis } from '../../lib/redis';
+import { cacheKeys, createReadCache, type ReadCache } from '../../read-models/cache';
+import type { CacheKind } from '../../platform/config';
+import { createRedis, type Redis } from '../../platform/redis';
 import { redisUrlOn } from '../support/outbox';
 
 /**
- * The end of a tag invalidation (lib/cache.ts) does only what is needed: while the in-flight record
+ * The end of a tag invalidation (read-models/cache.ts) does only what is needed: while the in-flight record
  * stood since the begin, removing it is enough; when it outlived its deadline (a transaction longer
  * than the in-flight TTL), what readers stored or looked up meanwhile must not be served after the
  * end. Redis database 14 is this file's (keys are unique per test).

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder } from '../support/order-fixtures';
 import { eventually, requiredEnv, startWorker, testConfig, type RunningWorker } from '../support/platform';
 import { entryEnv, repoRoot } from '../support/processes';

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import pino from 'pino';
 import request from 'supertest';
-import { createCodecApp } from '../../lib/codec-server';
-import { EncryptionCodec } from '../../lib/payload-codec';
+import { createCodecApp } from '../../platform/codec-server';
+import { EncryptionCodec } from '../../platform/payload-codec';
 import { runEntry } from '../support/processes';
 
 /**

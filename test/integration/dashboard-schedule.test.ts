@@ -4,17 +4,17 @@ import path from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { msToTs } from '@temporalio/common/lib/time';
-import type { Config } from '../../lib/config';
-import { createDatabase, type Database } from '../../lib/database';
+import type { Config } from '../../platform/config';
+import { createDatabase, type Database } from '../../platform/database';
 import {
   DASHBOARD_RECALCULATION_WORKFLOW,
   DASHBOARD_SCHEDULE_ID,
   ensureDashboardSchedule,
-} from '../../lib/dashboard-schedule';
-import { createProduct } from '../../lib/product-store';
-import { catchUp } from '../../lib/projections/runner';
-import { sellerDashboardProjection } from '../../lib/projections/seller-dashboard';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+} from '../../read-models/seller-dashboard/schedule';
+import { createProduct } from '../../catalogue/product-store';
+import { catchUp } from '../../read-models/projections/runner';
+import { sellerDashboardProjection } from '../../read-models/projections/seller-dashboard';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import type { DashboardRecalculationSummary } from '../../workflows/dashboard-recalculation';
 import { createSeller } from '../support/catalogue';
 import { historiesDir } from '../support/histories';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
 import { orderEvent, ORDER_AGGREGATE, type OrderEvent, type OrderState } from '../../domain/order-events';
 import type { Pool, PoolClient } from 'pg';
-import { createDatabase, type Database } from '../../lib/database';
-import { sqlPoolKey, sqlPoolOf } from '../../lib/sql-pool';
+import { createDatabase, type Database } from '../../platform/database';
+import { sqlPoolKey, sqlPoolOf } from '../../platform/sql-pool';
 import {
   appendEvents,
   ConcurrencyError,
@@ -11,8 +11,8 @@ import {
   loadAggregate,
   type AppendRequest,
   type StoreOptions,
-} from '../../lib/event-store';
-import { createRedis, type Redis } from '../../lib/redis';
+} from '../../events/event-store';
+import { createRedis, type Redis } from '../../platform/redis';
 import { createProviders } from '../../worker/providers';
 import { orderWorkflowId } from '../../domain/ids';
 import {

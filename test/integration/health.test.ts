@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { metricNames } from '../../lib/metrics';
+import { metricNames } from '../../platform/metrics';
 import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';

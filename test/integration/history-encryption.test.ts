@@ -10,8 +10,8 @@ import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import request from 'supertest';
 import { orderWorkflowId } from '../../domain/ids';
-import { createCodecApp } from '../../lib/codec-server';
-import { createDataConverter, createPayloadCodec } from '../../lib/data-converter';
+import { createCodecApp } from '../../platform/codec-server';
+import { createDataConverter, createPayloadCodec } from '../../platform/data-converter';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import {
   eventually,

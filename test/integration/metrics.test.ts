@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import request from 'supertest';
 import { orderWorkflowId } from '../../domain/ids';
-import { metricNames as m, temporalSdkMetricNames } from '../../lib/metrics';
-import { startMetricsServer, type MetricsServer } from '../../lib/metrics-server';
-import { installTemporalRuntime } from '../../lib/temporal-logger';
+import { metricNames as m, temporalSdkMetricNames } from '../../platform/metrics';
+import { startMetricsServer, type MetricsServer } from '../../platform/metrics-server';
+import { installTemporalRuntime } from '../../platform/temporal-logger';
 import { orderStateQuery } from '../../workflows/order-contract';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import {
@@ -138,7 +138,7 @@ describe('metrics after real orders', () => {
     expect(slots.map((s) => s.labels['worker_type']).sort()).toEqual(
       expect.arrayContaining(['ActivityWorker', 'LocalActivityWorker', 'WorkflowWorker']),
     );
-    // Every SDK metric the dashboard queries (lib/metrics.ts lists them) is served under that name.
+    // Every SDK metric the dashboard queries (platform/metrics.ts lists them) is served under that name.
     for (const name of temporalSdkMetricNames) {
       expect({ name, served: names.includes(name) || names.includes(`${name}_bucket`) }).toEqual({
         name,

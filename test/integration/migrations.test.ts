@@ -5,8 +5,8 @@ import { appendFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { defaultMigrationsDir, migrate, MigrationError, readMigrations } from '../../lib/migrations';
-import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
+import { defaultMigrationsDir, migrate, MigrationError, readMigrations } from '../../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
 import { entryEnv, repoRoot } from '../support/processes';
 import { testServices } from '../support/services';
 

@@ -1,6 +1,6 @@
 import { orderWorkflowId } from '../../domain/ids';
-import type { Config } from '../../lib/config';
-import type { TemporalClient } from '../../lib/temporal';
+import type { Config } from '../../platform/config';
+import type { TemporalClient } from '../../platform/temporal';
 import { orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
 import { startOrder, undeliverableAddress } from '../support/order-fixtures';
 import { eventually, type RunningWorker } from '../support/platform';

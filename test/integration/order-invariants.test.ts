@@ -1,8 +1,8 @@
 import { simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
-import { createDatabase, type Database } from '../../lib/database';
-import { createRedis, type Redis } from '../../lib/redis';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import { createDatabase, type Database } from '../../platform/database';
+import { createRedis, type Redis } from '../../platform/redis';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import { orderStateQuery } from '../../workflows/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder, stockOf } from '../support/order-fixtures';
 import { eventually, startWorker, testConfig } from '../support/platform';

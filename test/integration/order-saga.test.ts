@@ -2,8 +2,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Charge, ChargeRequest, PaymentProvider } from '../../activities/providers/payment-provider';
 import { SimulatedPaymentProvider, simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
-import type { Config } from '../../lib/config';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import type { Config } from '../../platform/config';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import { cancelOrderUpdate, orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
 import {
   orderInput,

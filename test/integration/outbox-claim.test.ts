@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
-import { loadConfig } from '../../lib/config';
-import { deleteExpiredPublished, eventStreamName, publishBatch, type RelaySettings } from '../../lib/outbox-relay';
+import { loadConfig } from '../../platform/config';
+import { deleteExpiredPublished, eventStreamName, publishBatch, type RelaySettings } from '../../events/outbox-relay';
 import {
   appendEvents,
   connectRedis,
@@ -14,7 +14,7 @@ import {
 import { testServices } from '../support/services';
 
 /**
- * The relay's claim (lib/outbox-relay.ts) one batch at a time, in this process: what it may and may
+ * The relay's claim (events/outbox-relay.ts) one batch at a time, in this process: what it may and may
  * not take around rows that are FAILED or waiting for their retry, and that it reads through the
  * partial indexes rather than the whole table.
  */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { backoffMs, eventStreamName } from '../../lib/outbox-relay';
+import { backoffMs, eventStreamName } from '../../events/outbox-relay';
 import {
   appendEvents,
   connectRedis,

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { createDatabase, type Database } from '../../lib/database';
-import { eventStreamName } from '../../lib/outbox-relay';
-import { consume } from '../../lib/stream-consumer';
+import { createDatabase, type Database } from '../../platform/database';
+import { eventStreamName } from '../../events/outbox-relay';
+import { consume } from '../../events/stream-consumer';
 import {
   appendEvents,
   connectRedis,

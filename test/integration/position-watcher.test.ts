@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { createDatabase, type Database } from '../../lib/database';
-import { startPositionWatcher, type PositionWatcher } from '../../lib/projections/position-watcher';
-import type { EventPosition } from '../../lib/projections/projection';
-import { sqlPoolOf } from '../../lib/sql-pool';
+import { createDatabase, type Database } from '../../platform/database';
+import { startPositionWatcher, type PositionWatcher } from '../../read-models/projections/position-watcher';
+import type { EventPosition } from '../../read-models/projections/projection';
+import { sqlPoolOf } from '../../platform/sql-pool';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 
 /**

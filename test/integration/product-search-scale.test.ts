@@ -1,10 +1,10 @@
-import { seedCatalogue } from '../../lib/catalogue-seed';
-import { createDatabase, type Database } from '../../lib/database';
-import { updateProduct } from '../../lib/product-store';
-import { RANKED_CANDIDATES, searchProducts, type SearchResult } from '../../lib/product-search';
-import { searchQuerySchema } from '../../lib/product-search-params';
-import { productSearchProjection } from '../../lib/projections/product-search';
-import { catchUp } from '../../lib/projections/runner';
+import { seedCatalogue } from '../../catalogue/seed';
+import { createDatabase, type Database } from '../../platform/database';
+import { updateProduct } from '../../catalogue/product-store';
+import { RANKED_CANDIDATES, searchProducts, type SearchResult } from '../../read-models/product-search/search';
+import { searchQuerySchema } from '../../read-models/product-search/params';
+import { productSearchProjection } from '../../read-models/projections/product-search';
+import { catchUp } from '../../read-models/projections/runner';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 
 /**

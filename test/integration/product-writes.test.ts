@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import type { Database } from '../../lib/database';
-import { POSITION_HEADER } from '../../lib/projections/projection';
+import type { Database } from '../../platform/database';
+import { POSITION_HEADER } from '../../read-models/projections/projection';
 import { createCustomer, createProduct, createSeller, deliverableAddress } from '../support/catalogue';
 import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';

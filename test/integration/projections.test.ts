@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { loadConfig } from '../../lib/config';
-import { createDatabase, type Database } from '../../lib/database';
-import { appendEvents } from '../../lib/event-store';
-import { eventStreamName } from '../../lib/outbox-relay';
-import { fieldsOf } from '../../lib/projections/lag';
-import { ordersReadProjection } from '../../lib/projections/orders-read';
-import { rebuildProjection, type RebuildProgress } from '../../lib/projections/rebuild';
-import { catchUp, startProjector, type RunningProjector } from '../../lib/projections/runner';
+import { loadConfig } from '../../platform/config';
+import { createDatabase, type Database } from '../../platform/database';
+import { appendEvents } from '../../events/event-store';
+import { eventStreamName } from '../../events/outbox-relay';
+import { fieldsOf } from '../../read-models/projections/lag';
+import { ordersReadProjection } from '../../read-models/projections/orders-read';
+import { rebuildProjection, type RebuildProgress } from '../../read-models/projections/rebuild';
+import { catchUp, startProjector, type RunningProjector } from '../../read-models/projections/runner';
 import { createCustomer, createSellerWithProducts } from '../support/catalogue';
 import {
   appendOrderEvents,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createDatabase, type Database } from '../../lib/database';
-import { loadConfig } from '../../lib/config';
-import { projections } from '../../lib/projections';
+import { createDatabase, type Database } from '../../platform/database';
+import { loadConfig } from '../../platform/config';
+import { projections } from '../../read-models/projections';
 import { createCustomer, createSellerWithProducts } from '../support/catalogue';
 import {
   appendOrderEvents,

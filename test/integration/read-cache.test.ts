@@ -12,10 +12,10 @@ import {
   type CacheEntry,
   type ReadCache,
   type TagInvalidation,
-} from '../../lib/cache';
-import type { CacheKind } from '../../lib/config';
-import { createApiMetrics, metricNames, type ApiMetrics } from '../../lib/metrics';
-import { createRedis, type Redis } from '../../lib/redis';
+} from '../../read-models/cache';
+import type { CacheKind } from '../../platform/config';
+import { createApiMetrics, metricNames, type ApiMetrics } from '../../platform/metrics';
+import { createRedis, type Redis } from '../../platform/redis';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
 import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createApiKey } from '../../lib/api-keys';
-import { createDatabase, type Database } from '../../lib/database';
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
+import { createApiKey } from '../../access/api-keys';
+import { createDatabase, type Database } from '../../platform/database';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import { orderWorkflowId } from '../../domain/ids';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import { freePort, startEntry, type LongRunning } from '../support/processes';

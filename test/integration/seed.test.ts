@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, type Database } from '../../lib/database';
-import { migrate } from '../../lib/migrations';
-import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
+import { createDatabase, type Database } from '../../platform/database';
+import { migrate } from '../../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
 import { runEntry } from '../support/processes';
 import { testServices } from '../support/services';
 

@@ -13,17 +13,17 @@ import type { OrderStatus } from '../../domain/order-status';
 import type { AppDeps } from '../../api/deps';
 import { HttpProblem, sendProblem } from '../../api/problem';
 import { sellerDashboardRoutes } from '../../api/seller-dashboard-routes';
-import { createReadCache, type ReadCache } from '../../lib/cache';
-import type { Config } from '../../lib/config';
-import { createDatabase, type Database } from '../../lib/database';
-import { recalculateDashboards, type SellerDrift } from '../../lib/dashboard-recalculation';
-import { appendEvents, currentVersion, type Tx } from '../../lib/event-store';
-import { createWorkerMetrics } from '../../lib/metrics';
-import { createRedis, type Redis } from '../../lib/redis';
-import { createProduct as writeProduct, reviewProduct, updateProduct } from '../../lib/product-store';
-import { rebuildProjection } from '../../lib/projections/rebuild';
-import { catchUp } from '../../lib/projections/runner';
-import { sellerDashboardProjection, type SellerDashboardRow } from '../../lib/projections/seller-dashboard';
+import { createReadCache, type ReadCache } from '../../read-models/cache';
+import type { Config } from '../../platform/config';
+import { createDatabase, type Database } from '../../platform/database';
+import { recalculateDashboards, type SellerDrift } from '../../read-models/seller-dashboard/recalculation';
+import { appendEvents, currentVersion, type Tx } from '../../events/event-store';
+import { createWorkerMetrics } from '../../platform/metrics';
+import { createRedis, type Redis } from '../../platform/redis';
+import { createProduct as writeProduct, reviewProduct, updateProduct } from '../../catalogue/product-store';
+import { rebuildProjection } from '../../read-models/projections/rebuild';
+import { catchUp } from '../../read-models/projections/runner';
+import { sellerDashboardProjection, type SellerDashboardRow } from '../../read-models/projections/seller-dashboard';
 import { createCustomer, createProduct as insertProductWithoutEvents, createSeller } from '../support/catalogue';
 import { deliverableAddress } from '../support/order-fixtures';
 import { createOrderRow } from '../support/order-history';
@@ -226,7 +226,7 @@ const productFields = (overrides: { active?: boolean } = {}) => ({
 
 /**
  * Seller A: two products (one later deactivated) and five orders in every state; seller B shares
- * A's first order. The expected figures follow the definitions in lib/projections/seller-dashboard.ts.
+ * A's first order. The expected figures follow the definitions in read-models/projections/seller-dashboard.ts.
  */
 async function buildWorld() {
   const sellerA = await createSeller(db, { name: 'Alpha Goods' });

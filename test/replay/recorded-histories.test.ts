@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { loadConfig } from '../../lib/config';
-import { createDataConverter } from '../../lib/data-converter';
+import { loadConfig } from '../../platform/config';
+import { createDataConverter } from '../../platform/data-converter';
 import { workflowsPath } from '../../worker/create-worker';
 import { loadRecordedHistories } from '../support/histories';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Customer, Product, Seller } from '../../generated/prisma/client';
-import type { Database } from '../../lib/database';
+import type { Database } from '../../platform/database';
 import type { ShippingAddress } from '../../workflows/order-contract';
 
 /**

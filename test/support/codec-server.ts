@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createCodecApp } from '../../lib/codec-server';
-import { loadConfig } from '../../lib/config';
-import { createPayloadCodec } from '../../lib/data-converter';
+import { createCodecApp } from '../../platform/codec-server';
+import { loadConfig } from '../../platform/config';
+import { createPayloadCodec } from '../../platform/data-converter';
 
 export interface TestCodecServer {
   server: Server;

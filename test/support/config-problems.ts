@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../lib/config';
+import { ConfigError, loadConfig } from '../../platform/config';
 
 /** What loadConfig says is wrong with an environment, one `VARIABLE message` per problem. */
 export function configProblems(env: Record<string, string>): string[] {

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { singlePartitionArgs } from '../../lib/temporal-dev-server';
+import { singlePartitionArgs } from '../../dev/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 
 /**

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { dropDatabase } from '../../lib/postgres-admin';
+import { dropDatabase } from '../../platform/postgres-admin';
 
 export default async function globalTeardown(): Promise<void> {
   const state = (globalThis as Record<string, unknown>)['__shopflowTestEnv'] as

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE, orderEvent, type OrderEvent, type OrderEventPayloads } from '../../domain/order-events';
-import type { Database } from '../../lib/database';
-import { appendEvents, currentVersion, type Tx } from '../../lib/event-store';
-import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../lib/projections/orders-read';
+import type { Database } from '../../platform/database';
+import { appendEvents, currentVersion, type Tx } from '../../events/event-store';
+import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../read-models/projections/orders-read';
 import { deliverableAddress } from './catalogue';
 
 /**

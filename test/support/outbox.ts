@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import pino from 'pino';
-import type { RelaySettings } from '../../lib/outbox-relay';
-import { runRelayLoop } from '../../lib/outbox-relay-loop';
-import { migrate } from '../../lib/migrations';
-import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../lib/postgres-admin';
-import { parseStreamEntry, type StreamEvent } from '../../lib/stream-consumer';
+import type { RelaySettings } from '../../events/outbox-relay';
+import { runRelayLoop } from '../../events/outbox-relay-loop';
+import { migrate } from '../../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
+import { parseStreamEntry, type StreamEvent } from '../../events/stream-consumer';
 import { testServices } from './services';
 
 /**

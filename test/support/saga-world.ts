@@ -1,5 +1,5 @@
-import { createTemporalClient, type TemporalClient } from '../../lib/temporal';
-import type { Config } from '../../lib/config';
+import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
+import type { Config } from '../../platform/config';
 import type { OrderWorkflowInput } from '../../workflows/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, type SeededProduct } from './order-fixtures';
 import { startWorker, testConfig, type RunningWorker } from './platform';

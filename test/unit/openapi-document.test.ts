@@ -4,7 +4,7 @@ import pino from 'pino';
 import { createApp } from '../../api/app';
 import type { AppDeps } from '../../api/deps';
 import { buildOpenApiDocument } from '../../api/openapi/document';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../platform/config';
 
 /**
  * The document is generated from the routes' schemas; these tests keep the list of operations

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { loadConfig } from '../../lib/config';
-import { ENCRYPTED_ENCODING, EncryptionCodec } from '../../lib/payload-codec';
+import { loadConfig } from '../../platform/config';
+import { ENCRYPTED_ENCODING, EncryptionCodec } from '../../platform/payload-codec';
 import { configProblems } from '../support/config-problems';
 
 const customer = { recipient: 'Ada Lovelace', line1: '12 St James Square', token: 'tok_visa' };

@@ -1,5 +1,5 @@
-import { averageRating, priceRangeOf, ratingBucketOf } from '../../lib/product-search-buckets';
-import { decodeCursor, encodeCursor, searchCacheKey, searchQuerySchema } from '../../lib/product-search-params';
+import { averageRating, priceRangeOf, ratingBucketOf } from '../../read-models/product-search/buckets';
+import { decodeCursor, encodeCursor, searchCacheKey, searchQuerySchema } from '../../read-models/product-search/params';
 
 const productId = '6f1c2a9e-4b7d-4c1e-9a3b-2d5e8f0a1b2c';
 

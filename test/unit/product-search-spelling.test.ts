@@ -1,4 +1,4 @@
-import { allowedDistance, bestCorrection, damerauDistance } from '../../lib/product-search-spelling';
+import { allowedDistance, bestCorrection, damerauDistance } from '../../read-models/product-search/spelling';
 
 describe('product search spelling correction', () => {
   it('counts a swap of two neighbouring letters as one edit', () => {

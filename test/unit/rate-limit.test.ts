@@ -1,5 +1,5 @@
 import { routeClass } from '../../api/rate-limit';
-import { clientBucketId, emissionIntervalUs } from '../../lib/rate-limit';
+import { clientBucketId, emissionIntervalUs } from '../../access/rate-limit';
 
 describe('route classes', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { orderEvent } from '../../domain/order-events';
-import { parsePositions, PositionSyntaxError } from '../../lib/projections/consistency';
-import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../lib/projections/orders-read';
-import { formatPosition } from '../../lib/projections/projection';
+import { parsePositions, PositionSyntaxError } from '../../read-models/projections/consistency';
+import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../read-models/projections/orders-read';
+import { formatPosition } from '../../read-models/projections/projection';
 import { lifecycle } from '../support/order-history';
 
 const sellerA = randomUUID();

@@ -1,14 +1,14 @@
 import { toSellerDashboard } from '../../api/seller-dashboard-routes';
-import { sellerDrift, COMPARED_FIGURES, type ComparedFigure } from '../../lib/dashboard-recalculation';
-import { DASHBOARD_RECALCULATION_WORKFLOW } from '../../lib/dashboard-schedule';
-import type { ProjectedEvent } from '../../lib/projections/projection';
+import { sellerDrift, COMPARED_FIGURES, type ComparedFigure } from '../../read-models/seller-dashboard/recalculation';
+import { DASHBOARD_RECALCULATION_WORKFLOW } from '../../read-models/seller-dashboard/schedule';
+import type { ProjectedEvent } from '../../read-models/projections/projection';
 import {
   factChanges,
   monthlyRevenueAt,
   sellerDashboardProjection,
   utcMonthOf,
   type SellerDashboardRow,
-} from '../../lib/projections/seller-dashboard';
+} from '../../read-models/projections/seller-dashboard';
 import * as workflows from '../../workflows';
 
 const ORDER = '00000000-0000-4000-8000-000000000001';

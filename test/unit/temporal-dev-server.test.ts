@@ -1,4 +1,4 @@
-import { devServerArgs, searchAttributeArgs } from '../../lib/temporal-dev-server';
+import { devServerArgs, searchAttributeArgs } from '../../dev/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 
 describe('Temporal dev server arguments', () => {

@@ -1,0 +1,190 @@
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { TagInvalidation, TagInvalidator } from '../cache';
+import type { Database } from '../../platform/database';
+import type { Logger } from '../../platform/logger';
+import type { ProjectorMetrics } from '../../platform/metrics';
+import { eventStreamName } from '../../events/outbox-relay';
+import { consumeGroups } from '../../events/stream-consumer';
+import { applyBatch, applyUpToAll, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
+import { unappliedEvents } from './event-feed';
+import type { Projection } from './projection';
+import { inTransaction } from './sql';
+
+/**
+ * Runs projections: live from the relay's streams, and catch-up straight from the event store.
+ *
+ * Live, each projection reads each of its aggregate types' streams in a consumer group named after
+ * it. One reader per stream reads all the groups on it in rounds (events/stream-consumer.ts
+ * consumeGroups) and applies a round's entries for every projection in one transaction
+ * (read-models/projections/apply.ts keeps it exactly once and gap-free, per projection), and the cache tags
+ * they touched are invalidated around the commit, in one call: begun inside the transaction, ended
+ * right after it, so no reader can see a stale entry once the commit is done (read-models/cache.ts explains
+ * the protocol). When entries trickle in, a round waits `lingerMs` to take more at once.
+ *
+ * At start-up a projector first catches up from the event store, so events that never reached a
+ * stream, or that Redis lost, are applied too.
+ */
+
+export interface CatchUpOptions {
+  db: Database;
+  projection: Projection;
+  target?: ApplyTarget;
+  batchSize?: number;
+  cache?: TagInvalidator;
+  /** Start after this global position (a rebuild's bulk pass); 0 considers every event. */
+  afterPosition?: bigint;
+  onProgress?: (applied: number) => void;
+}
+
+export interface CatchUpResult {
+  applied: number;
+  /** The global position of the last event applied (the given start when none was). */
+  lastPosition: bigint;
+}
+
+/** Applies, in global order and in batches, every event the projection has not applied yet. */
+export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
+  const { db, projection, cache } = options;
+  const target = options.target ?? liveTarget(projection);
+  const batchSize = options.batchSize ?? 1_000;
+  let after = options.afterPosition ?? 0n;
+  let applied = 0;
+  for (;;) {
+    let begun: TagInvalidation | undefined;
+    const batch = await db
+      .$transaction(
+        async (tx) => {
+          // Positions are read without row locks below: live appliers must not commit meanwhile
+          // (another projector starting up would otherwise apply what a live one is applying).
+          if (!target.shadow) await lockProjectionExclusive(tx, projection.name);
+          const events = await unappliedEvents(tx, target.positionsName, projection.aggregateTypes, after, batchSize);
+          if (events.length === 0) return undefined;
+          const tags = await applyBatch(tx, projection, events, target);
+          if (cache && tags.length > 0) begun = await cache.beginInvalidation(tags);
+          return { count: events.length, last: events[events.length - 1]!.position };
+        },
+        { timeout: 300_000, maxWait: 30_000 },
+      )
+      // Ended whether the batch committed or not: a rolled-back begin must not keep its tags
+      // uncacheable until the in-flight record expires.
+      .finally(() => begun?.end());
+    if (!batch) return { applied, lastPosition: after };
+    after = batch.last;
+    applied += batch.count;
+    options.onProgress?.(applied);
+  }
+}
+
+export interface ProjectorOptions {
+  db: Database;
+  /**
+   * A pg pool for the live transactions (the hot path), created once by the process. Without it
+   * they run through Prisma, as the start-up catch-up always does.
+   */
+  pool?: Pool;
+  projections: readonly Projection[];
+  /** A fresh Redis connection for each stream reader (XREADGROUP BLOCK holds its connection). */
+  connectRedis: () => Redis;
+  cache?: TagInvalidator;
+  metrics?: ProjectorMetrics;
+  logger?: Logger;
+  /** This process's name within each consumer group. */
+  consumer: string;
+  blockMs?: number;
+  claimIdleMs?: number;
+  retryDelayMs?: number;
+  /** Entries per group and round. */
+  count?: number;
+  /** Called once per live transaction, committed or not (a metric of the process). */
+  onTransaction?: () => void;
+  /** How long a round that brought fewer than `count` entries waits before the next (see consumeGroups). */
+  lingerMs?: number;
+}
+
+/** The default wait for more entries when they trickle in. */
+export const DEFAULT_LINGER_MS = 50;
+
+export interface RunningProjector {
+  /** Resolves once the start-up catch-up is done and every stream is being read. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startProjector(options: ProjectorOptions): RunningProjector {
+  const { db, projections, cache, metrics, logger } = options;
+  const abort = new AbortController();
+  const connections: Redis[] = [];
+  const loops: Promise<void>[] = [];
+
+  const ready = (async () => {
+    for (const projection of projections) {
+      const { applied } = await catchUp({ db, projection, cache });
+      if (applied > 0) {
+        metrics?.eventsApplied.inc({ projection: projection.name }, applied);
+        logger?.info({ projection: projection.name, applied }, 'projection caught up from the event store');
+      }
+    }
+    const aggregateTypes = [...new Set(projections.flatMap((p) => p.aggregateTypes))];
+    for (const aggregateType of aggregateTypes) {
+      // In the projector's order: applyUpToAll takes their locks in the order given.
+      const following = projections.filter((p) => p.aggregateTypes.includes(aggregateType));
+      const redis = options.connectRedis();
+      redis.on('error', (error: Error) => logger?.debug({ err: error }, 'projector Redis connection error'));
+      connections.push(redis);
+      loops.push(
+        consumeGroups({
+          redis,
+          stream: eventStreamName(aggregateType),
+          groups: following.map((p) => p.name),
+          consumer: options.consumer,
+          signal: abort.signal,
+          lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
+          ...(logger ? { logger } : {}),
+          ...(options.count !== undefined ? { count: options.count } : {}),
+          ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
+          ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
+          ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+          // Every projection's new entries of a round in one transaction: one commit, one invalidation.
+          handle: async (batches) => {
+            const work = following.map((projection) => {
+              const reached = new Map<string, number>();
+              for (const e of batches.get(projection.name) ?? [])
+                reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
+              return { projection, reached };
+            });
+            let begun: TagInvalidation | undefined;
+            let applied: Map<string, number>;
+            options.onTransaction?.();
+            try {
+              applied = await inTransaction(
+                db,
+                options.pool,
+                async (tx) => {
+                  const result = await applyUpToAll(tx, work);
+                  if (cache && result.tags.length > 0) begun = await cache.beginInvalidation(result.tags);
+                  return result.applied;
+                },
+                { maxWaitMs: 10_000, timeoutMs: 60_000 },
+              );
+            } finally {
+              // Ended whether the transaction committed or not (as in catchUp).
+              await begun?.end();
+            }
+            for (const [name, count] of applied) if (count > 0) metrics?.eventsApplied.inc({ projection: name }, count);
+          },
+        }),
+      );
+    }
+  })();
+
+  return {
+    ready,
+    async stop() {
+      abort.abort();
+      await ready.catch(() => undefined);
+      await Promise.all(loops);
+      for (const redis of connections) redis.disconnect();
+    },
+  };
+}
