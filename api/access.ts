@@ -5,7 +5,7 @@ import { HttpProblem, notFound, problemTypes } from './problem';
 import { parseOrProblem } from './validation';
 
 /**
- * Who may do what (the role × route table in the README). Two kinds of refusal:
+ * Who may do what (the role × route table in docs/http-api.md). Two kinds of refusal:
  * - 403 when the caller's role may never use a route (it reveals nothing about any resource);
  * - 404 when the resource is not the caller's, exactly as if it did not exist, so ids cannot be probed.
  */

@@ -3,7 +3,7 @@ import { shopflowSearchAttributes } from '../workflows/search-attributes';
 /**
  * Arguments shared by every dev server shopflow starts (`npm start`, tests, benchmarks).
  * One task-queue partition instead of the default four: on a small machine four partitions
- * cost throughput and tail latency (see README, "Performance notes").
+ * cost throughput and tail latency (see docs/development.md, "Notes").
  */
 export const singlePartitionArgs = [
   '--dynamic-config-value',

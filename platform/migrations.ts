@@ -8,7 +8,7 @@ import type { Logger } from './logger';
  * Applies the hand-written SQL migrations under prisma/migrations and records them exactly as
  * `prisma migrate deploy` would (table `_prisma_migrations`, SHA-256 checksums), so that
  * `prisma migrate status` agrees on machines that have Prisma's native engine.
- * We need our own runner because that engine cannot be downloaded here (see README, "Database").
+ * We need our own runner because that engine cannot be downloaded here (see docs/development.md, "Database").
  */
 
 /** prisma/migrations beside the sources: one folder up from platform/, two from the build's dist/platform/. */

@@ -16,7 +16,7 @@ import { countAttempt, recordOnce } from './redis-ledger';
  * A payment provider simulated outside the worker's memory, in Redis, so that its ledger
  * survives a worker crash the way a real provider's would, and tests can count charges.
  *
- * Deterministic test tokens (see README, "Test inputs"):
+ * Deterministic test tokens (see docs/orders.md, "Test inputs"):
  * - `tok_visa` (and any other `tok_...`): succeeds;
  * - `tok_declined`: declined, not retried;
  * - `tok_flaky`: fails twice with a transient error per idempotency key, then succeeds.

@@ -12,7 +12,7 @@ import { recordOnce } from './redis-ledger';
 
 /**
  * A carrier simulated in Redis (outside the worker, like a real carrier's system).
- * Test input: country `ZZ` is undeliverable (see README, "Test inputs").
+ * Test input: country `ZZ` is undeliverable (see docs/orders.md, "Test inputs").
  */
 export const UNDELIVERABLE_COUNTRY = 'ZZ';
 

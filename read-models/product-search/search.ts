@@ -270,7 +270,7 @@ async function runSearch(
 }
 
 /**
- * The relevance sort's page (keys k0, the score, and k1, sales; see the README): the
+ * The relevance sort's page (keys k0, the score, and k1, sales; see docs/read-models.md): the
  * RANKED_CANDIDATES most popular matches (by sales, then id) ranked by their text, then every
  * other match by popularity alone (score -1). The candidates are found by walking the sales index
  * when a word is common and by sorting the matches when it is rare; the rest are read only when a

@@ -18,7 +18,7 @@ import {
 } from '../support/platform';
 
 /**
- * Who may do what, cell by cell (issue 9; the table in the README, "Authentication and roles").
+ * Who may do what, cell by cell (issue 9; the table in docs/http-api.md, "Authentication and roles").
  * One world: customers A and B, sellers S and T with a product each, an order of A with a line of
  * S's product (placed over HTTP, shipped, S's shipment delivered, so the order is closed), a probe.
  * Every /v1 route is called by every kind of caller, and the expected answer of each call is

@@ -4,7 +4,7 @@ import { shopflowSearchAttributes } from '../../workflows/search-attributes';
 
 /**
  * An ephemeral, in-memory Temporal dev server from the pinned CLI, as tests and benchmarks use it:
- * shopflow's search attributes registered and one task-queue partition (see README, "Notes").
+ * shopflow's search attributes registered and one task-queue partition (see docs/development.md, "Notes").
  * Its Web UI is off unless `uiPort` is given (the SDK passes `--headless` otherwise).
  */
 export function startEphemeralDevServer(

@@ -77,7 +77,7 @@ async function assertRedisAnswers(url: string): Promise<void> {
     await redis.connect();
     await redis.ping();
   } catch {
-    throw new Error(`integration tests need Redis at ${url}; start it (see README, "Running the tests")`);
+    throw new Error(`integration tests need Redis at ${url}; start it (see docs/development.md, "Running the tests")`);
   } finally {
     redis.disconnect();
   }
