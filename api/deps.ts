@@ -6,7 +6,7 @@ import type { Logger } from '../platform/logger';
 import type { ApiMetrics } from '../platform/metrics';
 import type { PositionWatcher } from '../read-models/projections/position-watcher';
 import type { Redis } from '../platform/redis';
-import type { OrderCustomers } from './order-customers';
+import type { OrderCustomers } from './orders/order-customers';
 import type { TemporalClient } from '../platform/temporal';
 
 /** Everything the API needs, created by the entry point (or a test) and passed in. */
@@ -24,6 +24,6 @@ export interface AppDeps {
   apiKeys?: ApiKeyAuthenticator;
   /** Read-your-writes waits listen for positions; without one they poll (read-models/projections/consistency.ts). */
   positionWatcher?: PositionWatcher;
-  /** Whose each order is, as this process learnt it (api/order-access.ts); createApp makes one. */
+  /** Whose each order is, as this process learnt it (api/orders/order-access.ts); createApp makes one. */
   orderCustomers?: OrderCustomers;
 }

@@ -8,8 +8,8 @@ import { createRedis } from '../platform/redis';
 import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
-import { createIdempotencyStore } from './idempotency';
-import { startIdempotencySweeper } from './idempotency-sweeper';
+import { createIdempotencyStore } from './orders/idempotency';
+import { startIdempotencySweeper } from './orders/idempotency-sweeper';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
 async function main(): Promise<void> {

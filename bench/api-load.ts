@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { CONSISTENCY_HEADER } from '../api/read-consistency';
+import { CONSISTENCY_HEADER } from '../api/http/read-consistency';
 import { createApiKey } from '../access/api-keys';
 import { seedCatalogue } from '../catalogue/seed';
 import { configDefaults, loadConfigOrExit, type ConfigVariable } from '../platform/config';
@@ -444,7 +444,7 @@ const emptyTally = (): Tally =>
 
 /**
  * An order read the read model could not answer (it had not caught up): served from the order's
- * events or the workflow instead (api/order-read-routes.ts), which costs more.
+ * events or the workflow instead (api/orders/order-read-routes.ts), which costs more.
  */
 function consistencyOf(headers: autocannon.Request['headers']): string | undefined {
   const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === CONSISTENCY_HEADER.toLowerCase());

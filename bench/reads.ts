@@ -12,7 +12,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import { ORDER_AGGREGATE } from '../domain/order-events';
 import { loadConfigOrExit } from '../platform/config';
-import { orderFromReadRow } from '../api/order-views';
+import { orderFromReadRow } from '../api/orders/order-views';
 import { createReadCache, type ReadCache } from '../read-models/cache';
 import { createDatabase, type Database } from '../platform/database';
 import { appendEvents } from '../events/event-store';

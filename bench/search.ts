@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Command, Option } from 'commander';
 import express from 'express';
 import pino from 'pino';
-import { productSearchRoutes } from '../api/product-search-routes';
+import { productSearchRoutes } from '../api/catalogue/product-search-routes';
 import { progressBar } from '../cli/output';
 import { seedCatalogue } from '../catalogue/seed';
 import { loadConfigOrExit } from '../platform/config';

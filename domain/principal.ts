@@ -1,5 +1,5 @@
 /**
- * Who is calling: the API key's owner, established by api/authentication.ts from
+ * Who is calling: the API key's owner, established by api/access/authentication.ts from
  * `Authorization: Bearer <key>` and read by rate limiting and by each route's access rule.
  */
 

@@ -1,7 +1,7 @@
 /**
  * What happened to a product, as domain events (aggregate type `product`), and the pure reducer
  * that folds them into the product's state. Sellers create and change products and customers
- * review them through the API (api/product-routes.ts); each change appends one of these events
+ * review them through the API (api/catalogue/product-routes.ts); each change appends one of these events
  * with its outbox row, and the read models (product search, seller dashboards) are projected
  * from them.
  */

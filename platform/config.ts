@@ -374,7 +374,7 @@ export interface Config {
   };
 }
 
-/** Route classes of the rate limiter, each with its own buckets (api/rate-limit.ts classifies). */
+/** Route classes of the rate limiter, each with its own buckets (api/access/rate-limit.ts classifies). */
 export type RateLimitClass = 'read' | 'write' | 'orderWrite';
 /** Who a bucket counts: the caller's principal (its API key's owner) or the client IP. */
 export type RateLimitScope = 'key' | 'ip';

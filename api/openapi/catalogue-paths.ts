@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { searchQuerySchema } from '../../read-models/product-search/params';
-import { createProductBody, productPath, reviewBody, updateProductBody } from '../product-routes';
-import { dashboardPath } from '../seller-dashboard-routes';
+import { createProductBody, productPath, reviewBody, updateProductBody } from '../catalogue/product-routes';
+import { dashboardPath } from '../sellers/seller-dashboard-routes';
 import {
   bodyProblems,
   cachedReadHeaders,

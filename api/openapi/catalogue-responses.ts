@@ -5,7 +5,7 @@ import { timestamp, uuid } from './responses';
 
 /**
  * Response bodies of the catalogue: products and reviews (catalogue/product-store.ts), the product
- * search (read-models/product-search/search.ts) and the seller dashboard (api/seller-dashboard-routes.ts).
+ * search (read-models/product-search/search.ts) and the seller dashboard (api/sellers/seller-dashboard-routes.ts).
  */
 
 export const product = z

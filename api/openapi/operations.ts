@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiResponseObject, ZodOpenApiResponsesObject } from 'zod-openapi';
-import { PROBLEM_CONTENT_TYPE } from '../problem';
+import { PROBLEM_CONTENT_TYPE } from '../http/problem';
 import { problemDetails } from './responses';
 
 /**
@@ -16,7 +16,7 @@ const requestIdHeader = {
 };
 
 /**
- * On /v1 responses (api/rate-limit.ts): absent when rate limiting is off, or failed open because
+ * On /v1 responses (api/access/rate-limit.ts): absent when rate limiting is off, or failed open because
  * Redis did not answer.
  */
 const rateLimitHeaders = {
@@ -107,7 +107,7 @@ export function problems(statuses: number[], scope: Scope = 'v1', described: Rec
   return responses;
 }
 
-/** 304 to a matching If-None-Match: the read-cache's ETags (api/http-cache.ts). */
+/** 304 to a matching If-None-Match: the read-cache's ETags (api/http/http-cache.ts). */
 export const notModified: ZodOpenApiResponseObject = {
   description: 'Not Modified: the representation still has the ETag sent in If-None-Match',
   headers: responseHeaders('v1', { ETag: z.string(), 'Cache-Control': z.string() }),

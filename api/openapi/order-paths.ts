@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import type { Config } from '../../platform/config';
-import { asOfQuery, eventsQuery, orderPath as eventsPath } from '../order-event-routes';
-import { customerPath, listQuery, orderPath as readPath, sellerPath } from '../order-read-routes';
-import { cancelBody, createOrderBody, orderPath } from '../order-routes';
-import { deliveredBody, shipmentPath } from '../shipment-routes';
+import { asOfQuery, eventsQuery, orderPath as eventsPath } from '../orders/order-event-routes';
+import { customerPath, listQuery, orderPath as readPath, sellerPath } from '../orders/order-read-routes';
+import { cancelBody, createOrderBody, orderPath } from '../orders/order-routes';
+import { deliveredBody, shipmentPath } from '../orders/shipment-routes';
 import {
   bodyProblems,
   cachedReadHeaders,

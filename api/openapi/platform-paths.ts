@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { PROMETHEUS_CONTENT_TYPE } from '../../platform/metrics';
-import { createProbeBody, probePath } from '../probe-routes';
+import { createProbeBody, probePath } from '../operations/probe-routes';
 import { bodyProblems, json, problems, responseHeaders, v1Operation } from './operations';
 import { healthReport, liveness, probe } from './platform-responses';
 

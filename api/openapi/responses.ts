@@ -3,7 +3,7 @@ import { orderStatuses } from '../../domain/order-status';
 
 /**
  * The bodies the API answers with, as zod schemas for the OpenAPI document. Requests are validated
- * by the routes' own schemas; these describe what the handlers build (api/order-views.ts,
+ * by the routes' own schemas; these describe what the handlers build (api/orders/order-views.ts,
  * catalogue/product-store.ts, read-models/product-search/search.ts …) and the contract test holds every response of the
  * integration suite to them. Objects are closed in responses: a field a handler adds without
  * documenting it fails that test.

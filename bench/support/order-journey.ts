@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { CONSISTENCY_HEADER } from '../../api/read-consistency';
+import { CONSISTENCY_HEADER } from '../../api/http/read-consistency';
 import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { MIN_POSITION_HEADER } from '../../read-models/projections/projection';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createIdempotencyStore, requestHash } from '../../api/idempotency';
-import { createOrderScope } from '../../api/order-routes';
+import { createIdempotencyStore, requestHash } from '../../api/orders/idempotency';
+import { createOrderScope } from '../../api/orders/order-routes';
 import { orderWorkflowId } from '../../domain/ids';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import { eventually, startApi, testConfig, type TestPlatform } from '../support/platform';

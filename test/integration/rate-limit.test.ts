@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
 import pino from 'pino';
 import request from 'supertest';
-import { rateLimit } from '../../api/rate-limit';
+import { rateLimit } from '../../api/access/rate-limit';
 import { createApiKey } from '../../access/api-keys';
 import { metricNames as m, createApiMetrics } from '../../platform/metrics';
 import { createTokenBuckets, type Bucket } from '../../access/rate-limit';

@@ -4,7 +4,7 @@ import express from 'express';
 import { Pool } from 'pg';
 import pino from 'pino';
 import request from 'supertest';
-import { sendEntry } from '../../api/http-cache';
+import { sendEntry } from '../../api/http/http-cache';
 import {
   cacheKeys,
   createReadCache,

@@ -11,8 +11,8 @@ import {
 } from '../../domain/order-events';
 import type { OrderStatus } from '../../domain/order-status';
 import type { AppDeps } from '../../api/deps';
-import { HttpProblem, sendProblem } from '../../api/problem';
-import { sellerDashboardRoutes } from '../../api/seller-dashboard-routes';
+import { HttpProblem, sendProblem } from '../../api/http/problem';
+import { sellerDashboardRoutes } from '../../api/sellers/seller-dashboard-routes';
 import { createReadCache, type ReadCache } from '../../read-models/cache';
 import type { Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { createApp } from '../../api/app';
 import { buildOpenApiDocument } from '../../api/openapi/document';
 import type { AppDeps } from '../../api/deps';
-import type { Principal } from '../../api/principal';
+import type { Principal } from '../../api/access/principal';
 import { createApiKey, type ApiKeyGrant } from '../../access/api-keys';
 import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';

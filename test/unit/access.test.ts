@@ -1,9 +1,9 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { actsForCustomer, actsForSeller, parseBodyActingFor } from '../../api/access';
-import { mayReadOrder } from '../../api/order-access';
-import type { Principal } from '../../api/principal';
-import { HttpProblem } from '../../api/problem';
+import { actsForCustomer, actsForSeller, parseBodyActingFor } from '../../api/access/access';
+import { mayReadOrder } from '../../api/orders/order-access';
+import type { Principal } from '../../api/access/principal';
+import { HttpProblem } from '../../api/http/problem';
 import { principalSubject } from '../../domain/principal';
 
 const customerA: Principal = { role: 'customer', keyId: 'k1', customerId: 'cust-a' };

@@ -1,5 +1,5 @@
 import { etagOf } from '../../read-models/cache';
-import { ifNoneMatchMatches } from '../../api/http-cache';
+import { ifNoneMatchMatches } from '../../api/http/http-cache';
 
 describe('read cache ETags', () => {
   it('are strong, quoted and follow the body', () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
-import { canonicalJson, parseIdempotencyKey, requestHash } from '../../api/idempotency';
-import { startIdempotencySweeper } from '../../api/idempotency-sweeper';
-import { HttpProblem } from '../../api/problem';
+import { canonicalJson, parseIdempotencyKey, requestHash } from '../../api/orders/idempotency';
+import { startIdempotencySweeper } from '../../api/orders/idempotency-sweeper';
+import { HttpProblem } from '../../api/http/problem';
 
 describe('request hash', () => {
   it('is the same whatever the key order, at every depth', () => {

@@ -1,4 +1,4 @@
-import { routeClass } from '../../api/rate-limit';
+import { routeClass } from '../../api/access/rate-limit';
 import { clientBucketId, emissionIntervalUs } from '../../access/rate-limit';
 
 describe('route classes', () => {

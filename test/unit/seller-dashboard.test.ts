@@ -1,4 +1,4 @@
-import { toSellerDashboard } from '../../api/seller-dashboard-routes';
+import { toSellerDashboard } from '../../api/sellers/seller-dashboard-routes';
 import { sellerDrift, COMPARED_FIGURES, type ComparedFigure } from '../../read-models/seller-dashboard/recalculation';
 import { DASHBOARD_RECALCULATION_WORKFLOW } from '../../read-models/seller-dashboard/schedule';
 import type { ProjectedEvent } from '../../read-models/projections/projection';

@@ -1,13 +1,13 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { isUuid, orderWorkflowId } from '../domain/ids';
-import { shipmentDeliveredSignal } from '../workflows/order-contract';
-import { actsForSeller, allowRoles, principalOf } from './access';
-import type { AppDeps } from './deps';
-import { sqlPoolOf } from '../platform/sql-pool';
-import { HttpProblem, notFound, problemTypes } from './problem';
-import { parseOrProblem } from './validation';
+import { isUuid, orderWorkflowId } from '../../domain/ids';
+import { shipmentDeliveredSignal } from '../../workflows/order-contract';
+import { actsForSeller, allowRoles, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
+import { sqlPoolOf } from '../../platform/sql-pool';
+import { HttpProblem, notFound, problemTypes } from '../http/problem';
+import { parseOrProblem } from '../http/validation';
 
 export const shipmentPath = z.object({ shipmentId: z.string().refine(isUuid, 'must be a UUID') });
 export const deliveredBody = z

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { isUuid } from '../domain/ids';
-import { money } from '../domain/money';
+import { isUuid } from '../../domain/ids';
+import { money } from '../../domain/money';
 import {
   AlreadyReviewed,
   createProduct,
@@ -16,12 +16,12 @@ import {
   updateProduct,
   VersionMismatch,
   type ProductWriteResult,
-} from '../catalogue/product-store';
-import { formatPosition, POSITION_HEADER, type EventPosition } from '../read-models/projections/projection';
-import { actsForSeller, allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './access';
-import type { AppDeps } from './deps';
-import { HttpProblem, notFound, problemTypes } from './problem';
-import { parseOrProblem } from './validation';
+} from '../../catalogue/product-store';
+import { formatPosition, POSITION_HEADER, type EventPosition } from '../../read-models/projections/projection';
+import { actsForSeller, allowRoles, ensureVisible, parseBodyActingFor, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
+import { HttpProblem, notFound, problemTypes } from '../http/problem';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * Sellers' product writes and buyers' reviews. Each answer carries the position of the write's
@@ -32,7 +32,7 @@ import { parseOrProblem } from './validation';
  * Customers review as themselves.
  */
 
-/** Problem types of product writes (beside api/problem.ts's shared ones). */
+/** Problem types of product writes (beside api/http/problem.ts's shared ones). */
 export const productProblemTypes = {
   unprocessableProduct: 'unprocessable-product',
   unprocessableReview: 'unprocessable-review',

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { CacheEntry } from '../read-models/cache';
+import type { CacheEntry } from '../../read-models/cache';
 
 /**
  * Sends a read-cache entry with its ETag. Clients may keep it but must revalidate each time

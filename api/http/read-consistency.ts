@@ -1,11 +1,11 @@
 import type { Request, Response } from 'express';
-import { entryOf, type CacheEntry, type ReadCache } from '../read-models/cache';
-import type { CacheKind } from '../platform/config';
-import { parsePositions, PositionSyntaxError, waitForPositions } from '../read-models/projections/consistency';
-import { MIN_POSITION_HEADER, type EventPosition, type Projection } from '../read-models/projections/projection';
-import { ORDER_AGGREGATE } from '../domain/order-events';
-import { actsForOrderCustomer } from './order-access';
-import type { AppDeps } from './deps';
+import { entryOf, type CacheEntry, type ReadCache } from '../../read-models/cache';
+import type { CacheKind } from '../../platform/config';
+import { parsePositions, PositionSyntaxError, waitForPositions } from '../../read-models/projections/consistency';
+import { MIN_POSITION_HEADER, type EventPosition, type Projection } from '../../read-models/projections/projection';
+import { ORDER_AGGREGATE } from '../../domain/order-events';
+import { actsForOrderCustomer } from '../orders/order-access';
+import type { AppDeps } from '../deps';
 import { HttpProblem, problemTypes } from './problem';
 
 /** Tells the client how fresh a read is: `reached` (its positions were applied), `fallback`, `stale`. */

@@ -1,15 +1,15 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { isUuid } from '../domain/ids';
-import { formatMoney, money } from '../domain/money';
-import { ORDER_AGGREGATE, type OrderState } from '../domain/order-events';
-import type { Database } from '../platform/database';
-import { currentVersion, loadAggregate, readEvents, type LoadedAggregate } from '../events/event-store';
-import { allowRoles, ensureVisible, principalOf } from './access';
-import type { AppDeps } from './deps';
+import { isUuid } from '../../domain/ids';
+import { formatMoney, money } from '../../domain/money';
+import { ORDER_AGGREGATE, type OrderState } from '../../domain/order-events';
+import type { Database } from '../../platform/database';
+import { currentVersion, loadAggregate, readEvents, type LoadedAggregate } from '../../events/event-store';
+import { allowRoles, ensureVisible, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
 import { actsForOrderCustomer, type OrderParties } from './order-access';
-import { notFound } from './problem';
-import { parseOrProblem } from './validation';
+import { notFound } from '../http/problem';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * The order's audit trail (its domain events, oldest first, by page) and the order as it was at an

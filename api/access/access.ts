@@ -1,8 +1,8 @@
 import type { Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Principal, Role } from './principal';
-import { HttpProblem, notFound, problemTypes } from './problem';
-import { parseOrProblem } from './validation';
+import { HttpProblem, notFound, problemTypes } from '../http/problem';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * Who may do what (the role × route table in docs/http-api.md). Two kinds of refusal:

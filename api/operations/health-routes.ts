@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { degraded, up, type HealthChecks, type HealthMonitor } from '../platform/health';
-import { projections } from '../read-models/projections';
-import { measureLags } from '../read-models/projections/lag';
-import type { AppDeps } from './deps';
+import { degraded, up, type HealthChecks, type HealthMonitor } from '../../platform/health';
+import { projections } from '../../read-models/projections';
+import { measureLags } from '../../read-models/projections/lag';
+import type { AppDeps } from '../deps';
 
 /**
  * The API's dependencies, each checked for real: PostgreSQL, Redis and the Temporal frontend.

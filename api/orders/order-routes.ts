@@ -1,34 +1,34 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isUuid, orderWorkflowId } from '../domain/ids';
-import { formatMoney, money } from '../domain/money';
-import { cancellationRefusal, isOrderStatus } from '../domain/order-status';
-import { orderSummary } from '../domain/order-summary';
-import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../domain/pricing';
-import type { Config } from '../platform/config';
-import type { Database } from '../platform/database';
-import { sqlPoolOf } from '../platform/sql-pool';
+import { isUuid, orderWorkflowId } from '../../domain/ids';
+import { formatMoney, money } from '../../domain/money';
+import { cancellationRefusal, isOrderStatus } from '../../domain/order-status';
+import { orderSummary } from '../../domain/order-summary';
+import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../../domain/pricing';
+import type { Config } from '../../platform/config';
+import type { Database } from '../../platform/database';
+import { sqlPoolOf } from '../../platform/sql-pool';
 import {
   cancelOrderUpdate,
   orderStateQuery,
   type CancelOrderResponse,
   type OrderSagaState,
   type OrderWorkflowInput,
-} from '../workflows/order-contract';
-import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../workflows/search-attributes';
-import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from './access';
-import type { AppDeps } from './deps';
+} from '../../workflows/order-contract';
+import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../../workflows/search-attributes';
+import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
 import { actsForOrderCustomer } from './order-access';
-import { principalSubject, type Principal } from './principal';
-import { requestIdOf } from '../platform/request-context';
+import { principalSubject, type Principal } from '../access/principal';
+import { requestIdOf } from '../../platform/request-context';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
-import { HttpProblem, notFound, problemTypes, type FieldProblem } from './problem';
-import { ORDER_AGGREGATE } from '../domain/order-events';
-import { formatPosition, POSITION_HEADER } from '../read-models/projections/projection';
+import { HttpProblem, notFound, problemTypes, type FieldProblem } from '../http/problem';
+import { ORDER_AGGREGATE } from '../../domain/order-events';
+import { formatPosition, POSITION_HEADER } from '../../read-models/projections/projection';
 import { safeNumber } from './order-views';
 import { ORDER_WORKFLOW_TYPE, orderHandle, workflowExists, type OrderWorkflow } from './order-workflows';
-import { parseOrProblem } from './validation';
+import { parseOrProblem } from '../http/validation';
 
 const CREATE_ORDER_SCOPE = 'POST /v1/orders';
 

@@ -1,27 +1,27 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { isUuid } from '../domain/ids';
-import { isOrderStatus, orderStatuses } from '../domain/order-status';
-import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../read-models/projections/orders-read';
-import { cacheTags } from '../read-models/projections/projection';
-import { actsForCustomer, actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
-import type { AppDeps } from './deps';
-import { sqlPoolOf } from '../platform/sql-pool';
-import { sendEntry } from './http-cache';
-import { decodeCursor, encodeCursor } from './keyset-cursor';
+import { isUuid } from '../../domain/ids';
+import { isOrderStatus, orderStatuses } from '../../domain/order-status';
+import { orderRowFromEvents, ordersReadProjection, type OrderReadRow } from '../../read-models/projections/orders-read';
+import { cacheTags } from '../../read-models/projections/projection';
+import { actsForCustomer, actsForSeller, allowRoles, ensureVisible, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
+import { sqlPoolOf } from '../../platform/sql-pool';
+import { sendEntry } from '../http/http-cache';
+import { decodeCursor, encodeCursor } from '../http/keyset-cursor';
 import { sendOrderAsOf } from './order-event-routes';
 import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
 import { mayReadOrder, type OrderParties } from './order-access';
 import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
-import { notFound } from './problem';
+import { notFound } from '../http/problem';
 import {
   awaitMinPositions,
   CONSISTENCY_HEADER,
   markFreshness,
   readEntry,
   type ReadConsistency,
-} from './read-consistency';
-import { parseOrProblem } from './validation';
+} from '../http/read-consistency';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * Order reads, from the read model (read_models.orders_read) through the read cache; never from

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import type { ApiKeyAuthenticator } from '../access/api-keys';
+import type { ApiKeyAuthenticator } from '../../access/api-keys';
 import './principal';
-import { HttpProblem, problemTypes } from './problem';
+import { HttpProblem, problemTypes } from '../http/problem';
 
 /**
  * Everything under /v1 needs a key. The rest is public: health probes for load balancers,

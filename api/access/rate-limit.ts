@@ -1,11 +1,11 @@
 import type { RequestHandler, Response } from 'express';
-import type { RateLimitClass, RateLimitScope } from '../platform/config';
-import { throttledWarning } from '../platform/throttled-warning';
-import type { ApiMetrics } from '../platform/metrics';
-import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../access/rate-limit';
-import type { AppDeps } from './deps';
+import type { RateLimitClass, RateLimitScope } from '../../platform/config';
+import { throttledWarning } from '../../platform/throttled-warning';
+import type { ApiMetrics } from '../../platform/metrics';
+import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../../access/rate-limit';
+import type { AppDeps } from '../deps';
 import { principalSubject } from './principal';
-import { HttpProblem, problemTypes } from './problem';
+import { HttpProblem, problemTypes } from '../http/problem';
 
 /**
  * Token-bucket rate limiting of /v1, before routing (so a request refused here runs nothing else,

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Router } from 'express';
 import { absolutePath } from 'swagger-ui-dist';
-import type { AppDeps } from './deps';
-import { buildOpenApiDocument } from './openapi/document';
-import { notFound } from './problem';
+import type { AppDeps } from '../deps';
+import { buildOpenApiDocument } from '../openapi/document';
+import { notFound } from '../http/problem';
 
 /**
  * The API's contract: the OpenAPI document at /openapi.json and Swagger UI at /docs. Swagger UI's

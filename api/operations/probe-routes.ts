@@ -1,15 +1,15 @@
-import { requestIdOf } from '../platform/request-context';
+import { requestIdOf } from '../../platform/request-context';
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { isUuid, probeWorkflowId } from '../domain/ids';
-import type { platformProbeWorkflow, ProbeState } from '../workflows/probe';
-import { allowRoles, principalOf } from './access';
-import type { AppDeps } from './deps';
-import { HttpProblem, notFound } from './problem';
-import { parseOrProblem } from './validation';
-import { SagaStep } from '../workflows/search-attributes';
+import { isUuid, probeWorkflowId } from '../../domain/ids';
+import type { platformProbeWorkflow, ProbeState } from '../../workflows/probe';
+import { allowRoles, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
+import { HttpProblem, notFound } from '../http/problem';
+import { parseOrProblem } from '../http/validation';
+import { SagaStep } from '../../workflows/search-attributes';
 
 export const createProbeBody = z
   .object({

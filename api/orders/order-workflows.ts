@@ -1,14 +1,14 @@
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { orderWorkflowId } from '../domain/ids';
-import type { TemporalClient } from '../platform/temporal';
+import { orderWorkflowId } from '../../domain/ids';
+import type { TemporalClient } from '../../platform/temporal';
 import {
   orderStateQuery,
   type OrderSagaState,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
-} from '../workflows/order-contract';
-import type { AppDeps } from './deps';
+} from '../../workflows/order-contract';
+import type { AppDeps } from '../deps';
 
 /** The API's handles on order workflows: starting, finding and asking them. */
 

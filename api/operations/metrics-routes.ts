@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import type { HealthMonitor } from '../platform/health';
-import type { ApiMetrics } from '../platform/metrics';
-import { PROMETHEUS_CONTENT_TYPE } from '../platform/metrics';
+import type { HealthMonitor } from '../../platform/health';
+import type { ApiMetrics } from '../../platform/metrics';
+import { PROMETHEUS_CONTENT_TYPE } from '../../platform/metrics';
 
 /**
  * `GET /metrics` in Prometheus' text format. Each scrape first runs the readiness checks, so the

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Database } from '../platform/database';
-import { sqlPoolOf } from '../platform/sql-pool';
-import { HttpProblem, problemTypes } from './problem';
+import type { Database } from '../../platform/database';
+import { sqlPoolOf } from '../../platform/sql-pool';
+import { HttpProblem, problemTypes } from '../http/problem';
 
 /**
  * Idempotency keys with Stripe's semantics, kept in PostgreSQL (`idempotency_keys`).

@@ -1,12 +1,12 @@
 import { Router } from 'express';
-import { searchProducts } from '../read-models/product-search/search';
-import { searchCacheKey, searchQuerySchema } from '../read-models/product-search/params';
-import { cacheTags } from '../read-models/projections/projection';
-import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../read-models/projections/product-search';
-import type { AppDeps } from './deps';
-import { sendEntry } from './http-cache';
-import { awaitMinPositions, markFreshness, readEntry } from './read-consistency';
-import { parseOrProblem } from './validation';
+import { searchProducts } from '../../read-models/product-search/search';
+import { searchCacheKey, searchQuerySchema } from '../../read-models/product-search/params';
+import { cacheTags } from '../../read-models/projections/projection';
+import { PRODUCT_SEARCH_VIEW, productSearchProjection } from '../../read-models/projections/product-search';
+import type { AppDeps } from '../deps';
+import { sendEntry } from '../http/http-cache';
+import { awaitMinPositions, markFreshness, readEntry } from '../http/read-consistency';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * GET /v1/products/search: hits, facets and the next page's cursor, from the product search read

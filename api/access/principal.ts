@@ -1,5 +1,5 @@
-export { roles, principalSubject, type Principal, type Role } from '../domain/principal';
-import type { Principal } from '../domain/principal';
+export { roles, principalSubject, type Principal, type Role } from '../../domain/principal';
+import type { Principal } from '../../domain/principal';
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -1,4 +1,4 @@
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../../platform/logger';
 import type { IdempotencyStore } from './idempotency';
 
 export interface IdempotencySweeper {

@@ -1,20 +1,20 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { isUuid } from '../domain/ids';
-import type { Database } from '../platform/database';
-import { cacheTags, qualifiedTable } from '../read-models/projections/projection';
+import { isUuid } from '../../domain/ids';
+import type { Database } from '../../platform/database';
+import { cacheTags, qualifiedTable } from '../../read-models/projections/projection';
 import {
   monthlyRevenueAt,
   SELLER_DASHBOARD_VIEW,
   sellerDashboardProjection,
   type SellerDashboardRow,
-} from '../read-models/projections/seller-dashboard';
-import { actsForSeller, allowRoles, ensureVisible, principalOf } from './access';
-import type { AppDeps } from './deps';
-import { sendEntry } from './http-cache';
-import { notFound } from './problem';
-import { awaitMinPositions, markFreshness, readEntry } from './read-consistency';
-import { parseOrProblem } from './validation';
+} from '../../read-models/projections/seller-dashboard';
+import { actsForSeller, allowRoles, ensureVisible, principalOf } from '../access/access';
+import type { AppDeps } from '../deps';
+import { sendEntry } from '../http/http-cache';
+import { notFound } from '../http/problem';
+import { awaitMinPositions, markFreshness, readEntry } from '../http/read-consistency';
+import { parseOrProblem } from '../http/validation';
 
 /**
  * GET /v1/sellers/{sellerId}/dashboard: the seller's metrics from `read_models.seller_dashboard_view`

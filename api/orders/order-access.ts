@@ -1,7 +1,7 @@
-import type { Principal } from './principal';
-import { actsForCustomer, actsForSeller } from './access';
-import type { AppDeps } from './deps';
-import { sqlPoolOf } from '../platform/sql-pool';
+import type { Principal } from '../access/principal';
+import { actsForCustomer, actsForSeller } from '../access/access';
+import type { AppDeps } from '../deps';
+import { sqlPoolOf } from '../../platform/sql-pool';
 import { startedInput } from './order-workflows';
 
 /** The parties of an order as its views show them. */
