@@ -2,32 +2,26 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../../domain/ids';
-import { formatMoney, money } from '../../domain/money';
 import { cancellationRefusal, isOrderStatus } from '../../domain/order-status';
-import { orderSummary } from '../../domain/order-summary';
-import { priceOrder, type CatalogueProduct, type PricedOrder, type PricingProblem } from '../../domain/pricing';
 import type { Config } from '../../platform/config';
 import type { Database } from '../../platform/database';
-import { sqlPoolOf } from '../../platform/sql-pool';
 import {
   cancelOrderUpdate,
   orderStateQuery,
   type CancelOrderResponse,
   type OrderSagaState,
-  type OrderWorkflowInput,
 } from '../../workflows/order-contract';
-import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../../workflows/search-attributes';
 import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from '../access/access';
 import type { AppDeps } from '../deps';
 import { actsForOrderCustomer } from './order-access';
 import { principalSubject, type Principal } from '../access/principal';
 import { requestIdOf } from '../../platform/request-context';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
-import { HttpProblem, notFound, problemTypes, type FieldProblem } from '../http/problem';
+import { HttpProblem, notFound, problemTypes } from '../http/problem';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { formatPosition, POSITION_HEADER } from '../../read-models/projections/projection';
-import { safeNumber } from './order-views';
-import { ORDER_WORKFLOW_TYPE, orderHandle, workflowExists, type OrderWorkflow } from './order-workflows';
+import { orderHandle, workflowExists } from './order-workflows';
+import { OrderNotAcceptable, placeOrder } from './place-order';
 import { parseOrProblem } from '../http/validation';
 
 const CREATE_ORDER_SCOPE = 'POST /v1/orders';
@@ -129,10 +123,7 @@ export function orderRoutes(deps: AppDeps): Router {
     try {
       // A takeover may follow a first attempt that got as far as starting the workflow.
       if (!claim.resumed || !(await workflowExists(handleOf(orderId)))) {
-        const order = await priceOrFail(db, config, body);
-        // Before its first event can exist: read-your-writes waits on it then need no query.
-        if (!claim.resumed) deps.positionWatcher?.expectNew(orderId);
-        await startOrderWorkflow(deps, orderId, body, order, requestIdOf(req));
+        await placeOrder(deps, { orderId, request: body, requestId: requestIdOf(req), firstAttempt: !claim.resumed });
         req.log?.info({ orderId, workflowId }, 'order workflow started');
         // Counted where the workflow starts: a resumed key whose workflow exists, or a replay, is no new order.
         deps.metrics?.ordersSubmitted.inc();
@@ -140,10 +131,19 @@ export function orderRoutes(deps: AppDeps): Router {
     } catch (error) {
       // "Already started" can only mean an earlier attempt with this key started it: that is success.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
-        // Rejected before any effect: nothing is kept. Otherwise the outcome is unknown: a retry resumes.
-        if (error instanceof HttpProblem && error.status < 500) await idempotency.abandon(scope, key);
-        else await idempotency.release(scope, key);
-        throw error;
+        // Refused before any effect: nothing is kept. Otherwise the outcome is unknown: a retry resumes.
+        if (!(error instanceof OrderNotAcceptable)) {
+          await idempotency.release(scope, key);
+          throw error;
+        }
+        await idempotency.abandon(scope, key);
+        throw new HttpProblem(
+          422,
+          problemTypes.unprocessableOrder,
+          'Order cannot be accepted',
+          error.message,
+          error.problems.map((problem) => ({ ...problem, field: `body.${problem.field}` })),
+        );
       }
     }
     const accepted = { orderId, status: 'PENDING', workflowId };
@@ -208,126 +208,6 @@ function sendAccepted(res: Response, status: number, body: unknown): void {
     );
   }
   res.status(status).json(body);
-}
-
-/** A catalogue row for pricing; `id` is null when none of the products exist. */
-interface CatalogueRow {
-  known: boolean;
-  id: string | null;
-  sellerId: string;
-  name: string;
-  /** int8 comes back as text, exact. */
-  priceMinor: string;
-  currency: string;
-  active: boolean;
-  commissionRateBps: number | null;
-}
-
-/** Reads the customer and the catalogue and prices the order; every problem at once as a 422. */
-async function priceOrFail(db: Database, config: Config, body: CreateOrderBody): Promise<PricedOrder> {
-  const productIds = [...new Set(body.items.map((item) => item.productId))];
-  // One round trip on every order: whether the customer exists, and the products it names.
-  const { rows } = await sqlPoolOf(db).query<CatalogueRow>({
-    name: 'order-pricing-catalogue',
-    text: `SELECT c.known, p.id, p.seller_id AS "sellerId", p.name, p.price_minor AS "priceMinor", p.currency, p.active,
-                  s.commission_rate_bps AS "commissionRateBps"
-           FROM (SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1::uuid) AS known) AS c
-           LEFT JOIN (products p JOIN sellers s ON s.id = p.seller_id) ON p.id = ANY($2::uuid[])`,
-    values: [body.customerId, productIds],
-  });
-  const customer = rows[0]?.known === true;
-  const catalogue = new Map<string, CatalogueProduct>(
-    rows
-      .filter((p): p is CatalogueRow & { id: string } => p.id !== null)
-      .map((p) => [
-        p.id,
-        {
-          id: p.id,
-          sellerId: p.sellerId,
-          name: p.name,
-          priceMinor: safeNumber(BigInt(p.priceMinor)),
-          currency: p.currency,
-          active: p.active,
-          commissionRateBps: p.commissionRateBps ?? config.orders.defaultCommissionBps,
-        },
-      ]),
-  );
-  const priced = priceOrder(body.items, catalogue);
-  const errors: FieldProblem[] = [];
-  if (!customer) {
-    errors.push({
-      field: 'body.customerId',
-      code: 'unknown-customer',
-      message: `customer ${body.customerId} does not exist`,
-    });
-  }
-  if (!priced.ok) errors.push(...priced.problems.map(pricingFieldProblem));
-  if (errors.length > 0 || !priced.ok) {
-    throw new HttpProblem(
-      422,
-      problemTypes.unprocessableOrder,
-      'Order cannot be accepted',
-      `${errors.length} problem${errors.length === 1 ? '' : 's'} with the order`,
-      errors,
-    );
-  }
-  return priced.order;
-}
-
-function pricingFieldProblem(problem: PricingProblem): FieldProblem {
-  const field = problem.field === 'items' ? 'body.items' : `body.items.${problem.itemIndex}.${problem.field}`;
-  return { field, code: problem.code, message: problem.message };
-}
-
-async function startOrderWorkflow(
-  { config, temporal }: AppDeps,
-  orderId: string,
-  body: CreateOrderBody,
-  order: PricedOrder,
-  requestId: string,
-): Promise<void> {
-  const input: OrderWorkflowInput = {
-    orderId,
-    customerId: body.customerId,
-    order,
-    shippingAddress: body.shippingAddress,
-    payment: body.payment,
-    deliveryTimeoutMs: config.orders.deliveryTimeoutMs,
-    continueAsNewAfterEvents: config.orders.continueAsNewAfterEvents,
-    acceptedAt: new Date().toISOString(),
-  };
-  await temporal.client.workflow.start<OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-    workflowId: orderWorkflowId(orderId),
-    taskQueue: config.temporal.taskQueue,
-    args: [input],
-    // A closed order's id is never run again: a late retry gets "already started", i.e. success.
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    // The HTTP request that placed the order: an operator goes from an API log line to the saga.
-    memo: { requestId },
-    staticSummary: orderSummary({
-      itemCount: order.itemCount,
-      totalMinor: order.totalMinor,
-      currency: order.currency,
-      customerId: body.customerId,
-    }),
-    staticDetails: orderDetails(orderId, order),
-    typedSearchAttributes: [
-      { key: CustomerId, value: body.customerId },
-      { key: SellerIds, value: order.sellers.map((s) => s.sellerId) },
-      { key: OrderTotal, value: order.totalMinor },
-      { key: OrderStatus, value: 'PENDING' },
-      { key: SagaStep, value: 'record-order' },
-    ],
-  });
-}
-
-/** Markdown for the Web UI's details pane: one line per order line, then the total. */
-function orderDetails(orderId: string, order: PricedOrder): string {
-  const amount = (minor: number): string => formatMoney(money(minor, order.currency));
-  const lines = order.lines.map(
-    (l) => `- ${l.quantity} × ${l.name} (product ${l.productId}, seller ${l.sellerId}): ${amount(l.lineTotalMinor)}`,
-  );
-  return [`**Order ${orderId}**`, '', ...lines, '', `**Total:** ${amount(order.totalMinor)}`].join('\n');
 }
 
 /** An update that reached a closed workflow: 409 with the order's final status; 404 when there is no order. */
