@@ -1,5 +1,5 @@
 import { orderEvent, type OrderEvent } from '../domain/order-events';
-import type { OrderStatus } from '../domain/order-status';
+import type { OrderStatus, TerminalStatus } from '../domain/order-status';
 import type { PricedOrder } from '../domain/pricing';
 import type { Database } from '../platform/database';
 import type { ShippingAddress } from '../workflows/order-contract';
@@ -25,7 +25,7 @@ export interface RecordOrderResult {
 
 export interface RecordOrderOutcomeInput {
   orderId: string;
-  status: Extract<OrderStatus, 'DELIVERED' | 'CANCELLED' | 'FAILED'>;
+  status: TerminalStatus;
   reason?: string;
 }
 export interface RecordOrderOutcomeResult {

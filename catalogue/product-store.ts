@@ -8,8 +8,8 @@ import {
   type ProductFields,
 } from '../domain/product-events';
 import type { Prisma } from '../generated/prisma/client';
-import type { Database } from '../platform/database';
-import { appendEvents, currentVersion, type Tx } from '../events/event-store';
+import { type Database, type Tx, isUniqueViolation } from '../platform/database';
+import { appendEvents, currentVersion } from '../events/event-store';
 import type { EventPosition } from '../read-models/projections/projection';
 
 /**
@@ -346,8 +346,4 @@ export function productView(row: ProductRow, version: number): ProductView {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown }).code === 'P2002';
 }

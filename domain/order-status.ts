@@ -15,6 +15,11 @@ export const orderStatuses = [
 
 export type OrderStatus = (typeof orderStatuses)[number];
 
+/** Where an order ends: no move leads out of these (the transitions below agree; a unit test checks). */
+export const terminalStatuses = ['DELIVERED', 'CANCELLED', 'FAILED'] as const satisfies readonly OrderStatus[];
+
+export type TerminalStatus = (typeof terminalStatuses)[number];
+
 /** How a status reads to a customer ("my orders" pages show these). */
 export const orderStatusLabels: Readonly<Record<OrderStatus, string>> = {
   PENDING: 'Received',
@@ -42,8 +47,8 @@ export function isOrderStatus(value: string): value is OrderStatus {
   return (orderStatuses as readonly string[]).includes(value);
 }
 
-export function isTerminal(status: OrderStatus): boolean {
-  return transitions[status].length === 0;
+export function isTerminal(status: OrderStatus): status is TerminalStatus {
+  return (terminalStatuses as readonly OrderStatus[]).includes(status);
 }
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {

@@ -1,7 +1,6 @@
 import { applyOrderEvent, ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
 import { applyProductEvent, PRODUCT_AGGREGATE, type ProductEvent } from '../domain/product-events';
-import type { Prisma } from '../generated/prisma/client';
-import type { Database } from '../platform/database';
+import { type Database, type Tx, isUniqueViolation } from '../platform/database';
 import type { SqlClient } from '../platform/sql-pool';
 import { eventStreamName } from './outbox-relay';
 
@@ -16,7 +15,6 @@ import { eventStreamName } from './outbox-relay';
  * saved, so rebuilding never folds more than that many events.
  */
 
-export type Tx = Prisma.TransactionClient;
 /** Read-only access: a transaction or the client itself. */
 type Reader = Tx | Database;
 
@@ -355,11 +353,4 @@ function storedEvent(row: StoredEventRow): StoredEvent {
       ...(row.userId !== null ? { userId: row.userId } : {}),
     },
   };
-}
-
-/** Prisma reports a unique violation as P2002 (or the raw 23505 inside a raw query); pg as 23505. */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'P2002' || code === '23505') return true;
-  return code === 'P2010' && /23505|unique constraint/i.test(String((error as { message?: unknown }).message));
 }

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Prisma } from '../generated/prisma/client';
-import type { Database } from '../platform/database';
+import type { Database, Tx } from '../platform/database';
 import type { Logger } from '../platform/logger';
 
 /**
@@ -16,8 +15,6 @@ import type { Logger } from '../platform/logger';
  * going on, so an aggregate's events take effect in the order the relay published them. Several
  * consumers in one group share the work but not that guarantee.
  */
-
-export type Tx = Prisma.TransactionClient;
 
 export interface StreamEvent {
   /** The Redis entry id (changes when the event is published again). */

@@ -5,6 +5,7 @@ import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { MIN_POSITION_HEADER } from '../../read-models/projections/projection';
 import { pickAny, randomOrderRequest } from './random-order';
+import { isOrderStatus, isTerminal } from '../../domain/order-status';
 
 /**
  * One order's life as its users drive it over HTTP: a customer places it, follows it until it
@@ -110,7 +111,7 @@ async function followUntilShipped(http: Http, key: string, orderId: string): Pro
       [MIN_POSITION_HEADER]: `${ORDER_AGGREGATE}:${orderId}:${SHIPPED_VERSION}`,
     });
     if (order.status === 'SHIPPED') return order;
-    if (['FAILED', 'CANCELLED'].includes(order.status))
+    if (isOrderStatus(order.status) && isTerminal(order.status))
       throw new Error(`order ${orderId} ended ${order.status}: ${order.failureReason ?? ''}`);
   }
   throw new Error(`order ${orderId} not shipped within ${FOLLOW_TIMEOUT_MS / 1000} s`);

@@ -5,8 +5,8 @@ import {
   type ProjectedEvent,
   type Projection,
   type ProjectionContext,
-  type Tx,
 } from './projection';
+import type { Tx } from '../../platform/database';
 
 /**
  * Applying events to a projection, once each: the bookkeeping every projection shares.

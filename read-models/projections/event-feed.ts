@@ -1,4 +1,5 @@
-import type { ProjectedEvent, Tx } from './projection';
+import type { ProjectedEvent } from './projection';
+import type { Tx } from '../../platform/database';
 
 /**
  * Reading the event store for projections. Every projection reads events here, live and in

@@ -2,7 +2,8 @@ import type { OrderEventPayloads } from '../../domain/order-events';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { orderStatusLabels, type OrderStatus } from '../../domain/order-status';
 import { aggregateEvents } from './event-feed';
-import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext, type Tx } from './projection';
+import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext } from './projection';
+import type { Tx } from '../../platform/database';
 
 /**
  * `orders_read`: one denormalized row per order, what "my orders" and a seller's order list show

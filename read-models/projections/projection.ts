@@ -1,5 +1,5 @@
-import type { Prisma } from '../../generated/prisma/client';
 import type { StoredEvent } from '../../events/event-store';
+import type { Tx } from '../../platform/database';
 
 /**
  * The contract of a projection: a read model kept from domain events.
@@ -17,8 +17,6 @@ import type { StoredEvent } from '../../events/event-store';
  * earlier ones. It must not touch any table but its own (through `ctx.table`), apart from reading
  * reference data (names of sellers and customers, current stock) from the write model.
  */
-
-export type Tx = Prisma.TransactionClient;
 
 /** An event as the store keeps it (events/event-store.ts), with its place in the store's global order. */
 export type ProjectedEvent = Omit<StoredEvent, 'correlation'> & {

@@ -1,5 +1,5 @@
 import type { TagInvalidation, TagInvalidator } from '../cache';
-import type { Database } from '../../platform/database';
+import type { Database, Tx } from '../../platform/database';
 import { applyBatch, lockProjectionExclusive, shadowTarget } from './apply';
 import { countEvents, unappliedEvents } from './event-feed';
 import {
@@ -9,7 +9,6 @@ import {
   REBUILD_SUFFIX,
   type Projection,
   type ProjectionContext,
-  type Tx,
 } from './projection';
 import { catchUp } from './runner';
 

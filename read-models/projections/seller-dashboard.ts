@@ -1,5 +1,5 @@
 import { ORDER_AGGREGATE, type OrderEventPayloads } from '../../domain/order-events';
-import type { OrderStatus } from '../../domain/order-status';
+import { terminalStatuses, type OrderStatus } from '../../domain/order-status';
 import { PRODUCT_AGGREGATE, type ProductEventPayloads } from '../../domain/product-events';
 import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext } from './projection';
 
@@ -34,9 +34,6 @@ import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext
 export const SELLER_DASHBOARD_VIEW = 'seller_dashboard_view';
 export const SELLER_ORDER_FACTS = 'seller_order_facts';
 export const SELLER_PRODUCT_FACTS = 'seller_product_facts';
-
-/** Statuses after which an order no longer counts as pending. */
-export const FINAL_ORDER_STATUSES: readonly OrderStatus[] = ['DELIVERED', 'FAILED', 'CANCELLED'];
 
 /** The status an order event moves the order to, for the events that move it. */
 const statusAfter: Partial<Record<string, OrderStatus>> = {
@@ -188,7 +185,7 @@ export const DASHBOARD_FIGURES = [
  * recalculation over facts freshly derived from the write model for every seller.
  */
 export function dashboardRowsSql(orderFacts: string, productFacts: string, sellersFrom: string): string {
-  const final = FINAL_ORDER_STATUSES.map((s) => `'${s}'`).join(', ');
+  const final = terminalStatuses.map((s) => `'${s}'`).join(', ');
   const paid = `paid_at IS NOT NULL AND NOT refunded`;
   return `SELECT s.seller_id,
       COALESCE(sel.name, '')::varchar(200) AS seller_name,

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import type { Database } from '../../platform/database';
-import type { Tx } from './projection';
+import type { Database, Tx } from '../../platform/database';
+import type {} from './projection';
 
 /**
  * Where the projector's hot path runs its SQL. Projections only use `$queryRawUnsafe` and

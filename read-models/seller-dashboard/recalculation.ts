@@ -1,7 +1,7 @@
 import type { TagInvalidation, TagInvalidator } from '../cache';
-import type { Database } from '../../platform/database';
+import type { Database, Tx } from '../../platform/database';
 import { projectionLockKey } from '../projections/apply';
-import { cacheTags, qualifiedTable, type Tx } from '../projections/projection';
+import { cacheTags, qualifiedTable } from '../projections/projection';
 import {
   CURRENT_MONTH_SQL,
   dashboardRowsSql,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { orderWorkflowId } from '../../domain/ids';
 import { ORDER_AGGREGATE, orderEvent, type OrderEvent, type OrderEventPayloads } from '../../domain/order-events';
-import type { Database } from '../../platform/database';
-import { appendEvents, currentVersion, type Tx } from '../../events/event-store';
+import type { Database, Tx } from '../../platform/database';
+import { appendEvents, currentVersion } from '../../events/event-store';
 import { foldOrderRow, type OrderReadRow, type ReferenceNames } from '../../read-models/projections/orders-read';
 import { deliverableAddress } from './catalogue';
 

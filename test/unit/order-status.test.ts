@@ -58,6 +58,11 @@ describe('order status', () => {
     expect(orderStatuses.filter(isTerminal)).toEqual(['DELIVERED', 'CANCELLED', 'FAILED']);
   });
 
+  it('calls terminal exactly the statuses no move leads out of', () => {
+    const deadEnds = orderStatuses.filter((from) => orderStatuses.every((to) => !canTransition(from, to)));
+    expect(orderStatuses.filter(isTerminal)).toEqual(deadEnds);
+  });
+
   it('recognises status strings read back from storage', () => {
     expect(isOrderStatus('PAID')).toBe(true);
     expect(isOrderStatus('paid')).toBe(false);
