@@ -57,7 +57,7 @@ export const payloads = area(
     intro:
       "AES-256-GCM encryption of everything shopflow puts in Temporal's history. Every key decrypts, " +
       '`PAYLOAD_KEY_ID` encrypts. To rotate: add the new key, make it current, and keep the old ones while ' +
-      'histories encrypted with them are kept. A key is 32 random bytes in base64, e.g. `openssl rand -base64 32`.',
+      'histories encrypted with them are kept. A key is 32 random bytes in base64: `openssl rand -base64 32` makes one.',
   },
   {
     keys: variable('PAYLOAD_KEYS', payloadKeys, {

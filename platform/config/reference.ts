@@ -78,11 +78,11 @@ export const generatedFiles = [
   { path: 'docs/configuration.md', render: renderConfigurationPage },
 ] as const;
 
-/** Markdown as a `#` comment wrapped at 100 columns; code spans lose their backticks. */
+/** Markdown as a `#` comment wrapped at 100 columns, never inside a code span; code spans lose their backticks. */
 function comment(markdown: string): string[] {
   const lines: string[] = [];
   let line = '#';
-  for (const word of markdown.replaceAll('`', '').split(/\s+/)) {
+  for (const word of (markdown.match(/(?:`[^`]*`|[^\s`])+/g) ?? []).map((token) => token.replaceAll('`', ''))) {
     if (line.length + 1 + word.length > 100 && line !== '#') {
       lines.push(line);
       line = '#';

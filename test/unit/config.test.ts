@@ -183,7 +183,7 @@ function flatten(value: unknown, prefix = '', leaves: Record<string, unknown> = 
 }
 
 describe('every variable', () => {
-  it('is declared once, with the name and default it always had', () => {
+  it('is declared once, and none is added or lost', () => {
     const names = configReference().flatMap((area) => area.variables.map((variable) => variable.name));
     expect(names).toHaveLength(new Set(names).size);
     expect(new Set(names)).toEqual(new Set(frozen.map(([variable]) => variable)));
@@ -239,9 +239,7 @@ describe('generated configuration reference', () => {
         .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
     expect(documented).toEqual(
-      Object.fromEntries(
-        frozen.map(([variable]) => [variable, configDefaults[variable as keyof typeof configDefaults] ?? '']),
-      ),
+      Object.fromEntries(Object.entries(configDefaults).map(([name, value]) => [name, value ?? ''])),
     );
   });
 
