@@ -3,7 +3,7 @@
 # `npm run build`: no TypeScript loader at run time, modules loaded once from dist/.
 
 # --- build: all dependencies, then tsc into dist/ ---
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false PRISMA_HIDE_UPDATE_MESSAGE=1
 WORKDIR /app
 RUN chown node:node /app
@@ -21,7 +21,7 @@ COPY --chown=node:node . .
 RUN npm run build
 
 # --- runtime: production dependencies and the build ---
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \

@@ -487,7 +487,7 @@ describe('Dockerfile', () => {
   const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
 
   it('copies what npm ci’s postinstall (prisma generate) needs before running it, as the node user', () => {
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^FROM node:24-bookworm-slim$/m);
     const npmCi = at(/^RUN npm ci\b/);
     expect(npmCi).toBeGreaterThan(-1);
     expect(at(/^COPY .*\bprisma\b/)).toBeGreaterThan(-1);
