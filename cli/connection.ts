@@ -1,8 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../platform/config';
+import { createDataConverter } from '../platform/data-converter';
 
-/** A Temporal client for one CLI command, closed when the command is done. */
-export async function withClient<T>(config: Pick<Config, 'temporal'>, use: (client: Client) => Promise<T>): Promise<T> {
+/**
+ * A Temporal client for one CLI command, closed when the command is done. It decodes with the
+ * worker's payload codec: listing executions decodes their memo, which the API encrypts.
+ */
+export async function withClient<T>(
+  config: Pick<Config, 'temporal' | 'payloads'>,
+  use: (client: Client) => Promise<T>,
+): Promise<T> {
   const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5_000 }).catch(
     (error: unknown) => {
       throw new Error(
@@ -12,7 +19,9 @@ export async function withClient<T>(config: Pick<Config, 'temporal'>, use: (clie
     },
   );
   try {
-    return await use(new Client({ connection, namespace: config.temporal.namespace }));
+    return await use(
+      new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config) }),
+    );
   } finally {
     await connection.close();
   }

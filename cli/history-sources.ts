@@ -41,8 +41,11 @@ export async function readHistoryFile(file: string): Promise<NamedHistory> {
       `${file} is not a workflow history in JSON: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  // A history file does not carry its workflow id; the file name is the best name we have.
-  return { workflowId: path.basename(file, '.json'), runId: firstRunId(history), history, file };
+  // The started event records the workflow id; a history from a server that did not record it is
+  // named after its file, the best name left.
+  const workflowId =
+    history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || path.basename(file, '.json');
+  return { workflowId, runId: firstRunId(history), history, file };
 }
 
 export async function historyFromServer(client: Client, workflowId: string, runId?: string): Promise<NamedHistory> {

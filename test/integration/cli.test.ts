@@ -1,32 +1,26 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { shopflowSearchAttributes } from '../../workflows/search-attributes';
-import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
-import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder } from '../support/order-fixtures';
-import { eventually, requiredEnv, startWorker, testConfig, type RunningWorker } from '../support/platform';
-import { entryEnv, repoRoot } from '../support/processes';
+import { placeOrderThroughApi } from '../support/api-orders';
+import { shopflow, shopflowWith } from '../support/cli';
+import {
+  eventually,
+  requiredEnv,
+  startApi,
+  startWorker,
+  testConfig,
+  type RunningWorker,
+  type TestPlatform,
+} from '../support/platform';
+import { repoRoot } from '../support/processes';
 import { beforePayment, workflowVariant } from '../support/workflow-variants';
 
 /**
  * The `shopflow` command as developers and operators use it: replay histories from files and from
  * the server, export them, read a saga's timeline, and get exit codes and one-line errors right.
  */
-function shopflow(...args: string[]) {
-  return shopflowWith({}, ...args);
-}
-
-function shopflowWith(env: Record<string, string>, ...args: string[]) {
-  const result = spawnSync(process.execPath, [path.join(repoRoot, 'cli', 'bin.js'), ...args], {
-    env: entryEnv({ LOG_LEVEL: 'error', ...env }),
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
 const historiesDir = path.join(repoRoot, 'test', 'histories');
 
 describe('shopflow CLI', () => {
@@ -50,10 +44,13 @@ describe('shopflow CLI', () => {
           failures: {
             workflowId: string;
             runId: string;
+            file: string;
             divergence: { eventId: number; eventType: string; explanation: string };
           }[];
         };
-        const delivered = report.failures.find((f) => f.workflowId === 'order-delivered');
+        const delivered = report.failures.find((f) => f.file.endsWith('order-delivered.json'));
+        // Named by the workflow id its history records, with the run, as a user looks it up.
+        expect(delivered?.workflowId).toMatch(/^order-[0-9a-f-]{36}$/);
         expect(delivered?.runId).toMatch(/^[0-9a-f-]{36}$/);
         // The recorded charge is where the changed code starts a timer instead.
         expect(delivered?.divergence).toMatchObject({
@@ -68,7 +65,7 @@ describe('shopflow CLI', () => {
         );
         expect(delivered?.divergence.eventId).toBe(Number(charge?.eventId));
         // Histories that never reached the payment step are unaffected.
-        expect(report.failures.map((f) => f.workflowId)).not.toContain('order-out-of-stock');
+        expect(report.failures.map((f) => path.basename(f.file))).not.toContain('order-out-of-stock.json');
       } finally {
         variant.remove();
       }
@@ -104,6 +101,39 @@ describe('shopflow CLI', () => {
       expect(run.stdout).toContain('completed: order FAILED after Undeliverable at create-shipments');
     });
 
+    it('names the saga after the workflow id the history records, not after the file', () => {
+      const file = path.join(historiesDir, 'order-undeliverable.json');
+      const recorded = JSON.parse(readFileSync(file, 'utf8')) as {
+        events: { workflowExecutionStartedEventAttributes?: { workflowId?: string } }[];
+      };
+      const workflowId = recorded.events[0]?.workflowExecutionStartedEventAttributes?.workflowId;
+      expect(workflowId).toMatch(/^order-[0-9a-f-]{36}$/);
+
+      const run = shopflow('saga', 'inspect', '--file', file);
+      expect(run.status).toBe(0);
+      expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^${workflowId}  \\(orderWorkflow, run [0-9a-f-]{36}\\)$`));
+
+      const json = shopflow('saga', 'inspect', '--file', file, '--json');
+      expect((JSON.parse(json.stdout) as { workflowId: string }).workflowId).toBe(workflowId);
+    });
+
+    it('falls back to the file name for a history that records no workflow id', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'shopflow-cli-'));
+      const recorded = JSON.parse(readFileSync(path.join(historiesDir, 'order-undeliverable.json'), 'utf8')) as {
+        events: { workflowExecutionStartedEventAttributes?: { workflowId?: string } }[];
+      };
+      delete recorded.events[0]?.workflowExecutionStartedEventAttributes?.workflowId;
+      writeFileSync(path.join(dir, 'bug-report.json'), JSON.stringify(recorded));
+      try {
+        const run = shopflow('saga', 'inspect', '--file', path.join(dir, 'bug-report.json'));
+
+        expect(run.status).toBe(0);
+        expect(run.stdout.split('\n')[0]).toMatch(/^bug-report {2}\(orderWorkflow, run /);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it.each([
       [['replay'], 'give exactly one source'],
       [['replay', '--dir', historiesDir, '--query', 'x'], 'give exactly one source'],
@@ -134,41 +164,52 @@ describe('shopflow CLI', () => {
     });
   });
 
-  describe('against the dev server', () => {
+  describe('against the dev server, on an order placed through the API', () => {
     const config = testConfig();
+    let api: TestPlatform;
     let worker: RunningWorker;
-    let temporal: TemporalClient;
     let workflowId: string;
+    let query: string;
 
     beforeAll(async () => {
       worker = await startWorker(config);
-      temporal = createTemporalClient(config);
-      const customerId = await seedCustomer(worker.db);
-      const product = await seedProduct(worker.db, await seedSeller(worker.db), { stock: 3 });
-      const input = orderInput(customerId, [product], [{ productId: product.id, quantity: 1 }], {
-        payment: { token: 'tok_declined' },
-      });
-      const handle = await startOrder(temporal, config, input);
-      await handle.result();
-      workflowId = handle.workflowId;
+      api = await startApi(config);
+      // Placed through the API: the workflow carries the API's memo and summary, encrypted.
+      workflowId = await placeOrderThroughApi(api, { payment: { token: 'tok_declined' } });
+      await api.deps.temporal.client.workflow.getHandle(workflowId).result();
+      // Visibility lags behind the close of the workflow: wait until the query sees it, then ask the CLI.
+      query = `WorkflowType = "orderWorkflow" AND OrderStatus = "FAILED" AND WorkflowId = "${workflowId}"`;
+      await eventually(async () => {
+        for await (const execution of api.deps.temporal.client.workflow.list({ query })) return execution.workflowId;
+        return undefined;
+      }, 40_000);
     });
     afterAll(async () => {
-      await temporal.close();
+      await api.close();
       await worker.stop();
     });
 
-    it('replays one execution by workflow id, and every execution a visibility query matches', async () => {
+    it('replays one execution by workflow id, and every execution a visibility query matches', () => {
       expect(shopflow('replay', '--workflow-id', workflowId).stdout).toContain('replayed 1 history: 1 ok, 0 failed');
 
-      // Visibility lags behind the close of the workflow: wait until the query sees it, then ask the CLI.
-      const query = `WorkflowType = "orderWorkflow" AND OrderStatus = "FAILED" AND WorkflowId = "${workflowId}"`;
-      await eventually(async () => {
-        for await (const execution of temporal.client.workflow.list({ query })) return execution.workflowId;
-        return undefined;
-      }, 40_000);
       const run = shopflow('replay', '--query', query);
+      expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      expect(run.stdout).toContain('replayed 1 history: 1 ok');
+      expect(run.stdout).toContain('replayed 1 history: 1 ok, 0 failed');
+    });
+
+    it('exports every execution a visibility query matches', () => {
+      const out = mkdtempSync(path.join(tmpdir(), 'shopflow-export-'));
+      try {
+        const run = shopflow('history', 'export', '--query', query, '--out', out);
+
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(0);
+        expect(run.stdout).toBe(`exported 1 history to ${out}\n`);
+        expect(readdirSync(out)).toEqual([`${workflowId}.json`]);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     });
 
     it('exports a history that replay and saga inspect then read offline', () => {
