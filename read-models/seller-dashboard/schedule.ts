@@ -17,6 +17,13 @@ import type { Config } from '../../platform/config';
  * the interval (or the task queue) needs no manual step. Runs never overlap (SKIP): a run still
  * going when the next is due makes that one skip. A run that no worker picks up within one interval
  * times out, and the next one takes over.
+ *
+ * Creating the schedule also runs it once, straight away, so a new deployment's dashboards are
+ * checked (last_calculated_at set) without waiting an interval. Only creating does: creation is
+ * atomic, so of several workers starting together exactly one creates the schedule and starts that
+ * run, and a restart, which finds the schedule, starts none. A full recalculation holds the
+ * projection's lock for its whole transaction, so a rolling restart of many workers must not add one
+ * sweep per worker.
  */
 
 export const DASHBOARD_SCHEDULE_ID = 'seller-dashboard-recalculation';
@@ -81,7 +88,11 @@ export async function ensureDashboardSchedule(
     outcome,
   });
   try {
-    await client.schedule.create({ scheduleId: DASHBOARD_SCHEDULE_ID, ...desired });
+    await client.schedule.create({
+      scheduleId: DASHBOARD_SCHEDULE_ID,
+      ...desired,
+      state: { ...desired.state, triggerImmediately: true },
+    });
     return result('created');
   } catch (error) {
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
