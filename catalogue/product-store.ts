@@ -8,7 +8,8 @@ import {
   type ProductFields,
 } from '../domain/product-events';
 import type { Prisma } from '../generated/prisma/client';
-import { type Database, type Tx, isUniqueViolation } from '../platform/database';
+import type { Database, Tx } from '../platform/database';
+import { isUniqueViolation } from '../platform/database-errors';
 import { appendEvents, currentVersion } from '../events/event-store';
 import type { EventPosition } from '../read-models/projections/projection';
 

@@ -1,6 +1,7 @@
 import { applyOrderEvent, ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
 import { applyProductEvent, PRODUCT_AGGREGATE, type ProductEvent } from '../domain/product-events';
-import { type Database, type Tx, isUniqueViolation } from '../platform/database';
+import type { Database, Tx } from '../platform/database';
+import { isUniqueViolation } from '../platform/database-errors';
 import type { SqlClient } from '../platform/sql-pool';
 import { eventStreamName } from './outbox-relay';
 

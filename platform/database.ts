@@ -10,16 +10,6 @@ export type Database = PrismaClient;
 export type Tx = Prisma.TransactionClient;
 
 /**
- * Whether a write failed on a unique constraint: Prisma's P2002, the raw 23505 Prisma wraps in
- * P2010 inside a raw query, or pg's own 23505 on the SQL pool.
- */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'P2002' || code === '23505') return true;
-  return code === 'P2010' && /23505|unique constraint/i.test(String((error as { message?: unknown }).message));
-}
-
-/**
  * One client per process, created by the entry point and passed down. Prisma and the hot paths
  * that write plain SQL (platform/sql-pool.ts) share one pg pool, so a process holds one set of
  * connections whichever way it talks to PostgreSQL.
