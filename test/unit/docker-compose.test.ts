@@ -342,7 +342,7 @@ describe('docker-compose.yml structure', () => {
     }
   });
 
-  it('sets only variables platform/config.ts knows on the app services, pointing at the compose services', () => {
+  it('sets only variables platform/config knows on the app services, pointing at the compose services', () => {
     const known = Object.keys(configDefaults);
     for (const name of appServices) {
       const env = environmentOf(services[name]!);
