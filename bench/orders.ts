@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import pidusage from 'pidusage';
 import pino from 'pino';
@@ -23,7 +22,7 @@ import { startEphemeralDevServer } from '../test/support/dev-server';
 import { startEntry } from '../test/support/processes';
 import { closedLoop, quantile, round, type LoadResult } from './support/load';
 import { writeResults } from './support/results';
-import { parseLevels, parseSeconds } from './support/options';
+import { parseLevels, parseSeconds, progressBar } from '../platform/command-line';
 
 /**
  * Question: how many orders per second does shopflow accept over HTTP and complete through the
@@ -59,8 +58,10 @@ async function main(options: Options): Promise<void> {
   const db = createDatabase({ database: { url: databaseUrl, poolSize: 20 } });
   const catalogue = await prepareCatalogue(db);
 
-  const bar = process.stderr.isTTY ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} phases' }) : undefined;
-  bar?.start(options.levels.length * 3, 0, { phase: 'starting'.padEnd(22) });
+  const bar = progressBar({ unit: ' phases' });
+  const phases = options.levels.length * 3;
+  let phasesDone = 0;
+  bar.show('starting', phasesDone, phases);
   const figures: Record<string, number | string> = { duration_s: options.durationS };
   try {
     for (const level of options.levels) {
@@ -84,7 +85,7 @@ async function main(options: Options): Promise<void> {
         const connection = await Connection.connect({ address: env.address });
         // The same codec as the bench worker's, so both phases pay for encryption alike.
         const client = new Client({ connection, dataConverter: createDataConverter(config) });
-        const tick = (phase: string) => bar?.increment({ phase: `c=${level} ${phase}`.padEnd(22) });
+        const tick = (phase: string) => bar.show(`c=${level} ${phase}`, ++phasesDone, phases);
 
         const workerPid = worker.child.pid!;
         tick('baseline (before)');
@@ -123,7 +124,7 @@ async function main(options: Options): Promise<void> {
       }
     }
   } finally {
-    bar?.stop();
+    bar.stop();
     await db.$disconnect();
     await dropDatabase(databaseUrl);
   }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import pidusage from 'pidusage';
@@ -16,6 +15,7 @@ import { appendEvents, type SyntheticEvent } from '../test/support/outbox';
 import { startEntry, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
+import { progressBar } from '../platform/command-line';
 
 /**
  * Question: how many events per second does the outbox relay (scripts/relay.ts, in its own
@@ -86,9 +86,10 @@ async function main(options: Options): Promise<void> {
     RELAY_POLL_INTERVAL_MS: String(pollIntervalMs),
   };
 
-  const bar = process.stderr.isTTY ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} phases' }) : undefined;
-  bar?.start(4, 0, { phase: 'baseline'.padEnd(16) });
-  const tick = (phase: string) => bar?.increment({ phase: phase.padEnd(16) });
+  const bar = progressBar({ unit: ' phases' });
+  let phasesDone = 0;
+  bar.show('baseline', phasesDone, 4);
+  const tick = (phase: string) => bar.show(phase, ++phasesDone, 4);
   const figures: Record<string, number | string> = {
     events: options.events,
     aggregates: options.aggregates,
@@ -142,7 +143,7 @@ async function main(options: Options): Promise<void> {
       latency_poll_sent_events_per_s: poll.sentPerS,
     });
   } finally {
-    bar?.stop();
+    bar.stop();
     await redis.flushdb().catch(() => undefined);
     redis.disconnect();
     await pool.end();

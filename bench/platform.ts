@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -28,7 +27,7 @@ import { ReadModelDrain } from './support/read-model-drain';
 import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
 import { writeResults } from './support/results';
-import { parseLevels, parseSeconds, parseWholeNumber } from './support/options';
+import { parseLevels, parseSeconds, parseWholeNumber, progressBar } from '../platform/command-line';
 
 /**
  * Question (issue 15): what does one order cost the whole platform, run the way users run it, and
@@ -126,15 +125,16 @@ async function main(options: Options): Promise<void> {
     : 'not in shared_preload_libraries: statements per order not measured';
 
   const phases = options.levels.length * 3 + (options.backlog ? 1 : 0);
-  const bar = process.stderr.isTTY ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} phases' }) : undefined;
-  bar?.start(phases, 0, { phase: 'starting'.padEnd(24) });
-  const progress = (phase: string) => (bar ? bar.increment({ phase: phase.padEnd(24) }) : say(phase));
+  const bar = progressBar({ unit: ' phases' });
+  let phasesDone = 0;
+  bar.show('starting', phasesDone, phases);
+  const progress = (phase: string) => (process.stderr.isTTY ? bar.show(phase, ++phasesDone, phases) : say(phase));
   const run: Run = { options, base, cliPath, redisUrl, redis, postgres, progress };
   try {
     for (const level of options.levels) Object.assign(figures, await measureLevel(run, level));
     if (options.backlog) Object.assign(figures, await measureBacklog(run, options.backlog));
   } finally {
-    bar?.stop();
+    bar.stop();
     await postgres.close();
     redis.disconnect();
     await privateRedis?.stop();

@@ -17,7 +17,7 @@ import { freePort, repoRoot, startEntry, startNode, type LongRunning } from '../
 import { quantile, round } from './support/load';
 import { ReadModelDrain } from './support/read-model-drain';
 import { writeResults } from './support/results';
-import { parseWholeNumber } from './support/options';
+import { parseWholeNumber } from '../platform/command-line';
 
 /**
  * Question: what does the projector (scripts/projector.ts, its own process as in production) cost

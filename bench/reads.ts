@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import pidusage from 'pidusage';
@@ -36,6 +35,7 @@ import {
   type PlannedOrder,
 } from './support/marketplace-data';
 import { writeResults } from './support/results';
+import { progressBar } from '../platform/command-line';
 
 /**
  * Questions, on a marketplace with a history (bench/support/marketplace-data.ts: `--products`
@@ -106,28 +106,6 @@ function redisDbIndex(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 15) throw new InvalidArgumentError('must be 1..15 (never 0)');
   return n;
-}
-
-/** One progress bar on a terminal, restarted for each phase; nothing when output is piped. */
-function progressBar(): { show(phase: string, done: number, total: number): void; stop(): void } {
-  const bar = process.stderr.isTTY
-    ? new SingleBar({ format: ' {phase} [{bar}] {value}/{total} {duration_formatted}', hideCursor: true })
-    : undefined;
-  let current = '';
-  return {
-    show(phase, done, total) {
-      if (!bar) return;
-      if (phase !== current) {
-        if (current) bar.stop();
-        current = phase;
-        bar.start(total, done, { phase: phase.padEnd(22) });
-      } else {
-        bar.setTotal(total);
-        bar.update(done);
-      }
-    },
-    stop: () => bar?.stop(),
-  };
 }
 
 async function main(options: Options): Promise<void> {

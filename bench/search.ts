@@ -6,7 +6,6 @@ import { Command, Option } from 'commander';
 import express from 'express';
 import pino from 'pino';
 import { productSearchRoutes } from '../api/catalogue/product-search-routes';
-import { progressBar } from '../cli/output';
 import { seedCatalogue } from '../catalogue/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { createDatabase, type Database } from '../platform/database';
@@ -19,7 +18,7 @@ import { productSearchProjection } from '../read-models/projections/product-sear
 import { catchUp } from '../read-models/projections/runner';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
-import { parseWholeNumber } from './support/options';
+import { parseWholeNumber, progressBar } from '../platform/command-line';
 
 /**
  * Question: how fast is the product search (hits, snippets and facets) on a catalogue of
@@ -200,24 +199,14 @@ async function prepare(
   seeded: boolean,
 ): Promise<void> {
   let startedAt = performance.now();
-  let bar: ReturnType<typeof progressBar> | undefined;
-  let phase = '';
-  let shown = 0;
+  const bar = progressBar();
   if (!seeded)
     await seedCatalogue(
       db,
       { sellers: options.sellers, products: options.products, customers: 10, maxStock: 40, currency: 'EUR', seed: 8 },
-      (progress) => {
-        if (progress.phase !== phase) {
-          bar?.stop();
-          phase = progress.phase;
-          shown = 0;
-          bar = progressBar(progress.total, `seed ${phase}`, true);
-        }
-        for (; shown < progress.done; shown++) bar?.tick();
-      },
+      (progress) => bar.show(`seed ${progress.phase}`, progress.done, progress.total),
     );
-  bar?.stop();
+  bar.stop();
   figures['seed_s'] = round((performance.now() - startedAt) / 1000, 1);
   logger.info({ seconds: figures['seed_s'] }, 'catalogue seeded');
 
@@ -244,15 +233,12 @@ async function buildView(db: Database, products: number, how: Options['build']):
     `TRUNCATE read_models.product_search_view, read_models.product_search_words, read_models.projection_positions`,
   );
   if ((events?.n ?? 0) > 0 && how === 'projection') {
-    const bar = progressBar(products, 'project', true);
-    let shown = 0;
+    const bar = progressBar();
     await catchUp({
       db,
       projection: productSearchProjection,
       batchSize: 5_000,
-      onProgress: (applied) => {
-        for (; shown < Math.min(applied, products); shown++) bar.tick();
-      },
+      onProgress: (applied) => bar.show('project', Math.min(applied, products), products),
     });
     bar.stop();
     return 'projection catch-up';

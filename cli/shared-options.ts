@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { loadConfigOrExit } from '../platform/config';
 import { createDataConverter } from '../platform/data-converter';
 
@@ -10,13 +10,6 @@ export function workflowsPathOption(): Option {
   return new Option('--workflows-path <file>', 'the workflows module to replay against')
     .default(defaultWorkflowsPath, 'workflows/index.ts of this working tree')
     .argParser((value: string) => path.resolve(value));
-}
-
-export function positiveInt(name: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return Number(value);
-  };
 }
 
 /**

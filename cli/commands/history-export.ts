@@ -5,7 +5,8 @@ import { Command } from 'commander';
 import { loadConfigOrExit } from '../../platform/config';
 import { withClient } from '../connection';
 import { historiesFromQuery, historyFromServer, UsageError, type NamedHistory } from '../history-sources';
-import { printJson, progressBar } from '../output';
+import { progressBar } from '../../platform/command-line';
+import { printJson } from '../output';
 
 interface ExportOptions {
   workflowId?: string;
@@ -44,7 +45,8 @@ export function historyCommand(): Command {
           return historiesFromQuery(client, options.query!);
         });
         await mkdir(options.out, { recursive: true });
-        const bar = progressBar(histories.length, 'exporting', !options.json);
+        const bar = progressBar({ enabled: !options.json });
+        bar.show('exporting', 0, histories.length);
         const written: string[] = [];
         for (const named of histories) {
           const file = path.join(options.out, `${safeFileName(named.workflowId)}.json`);

@@ -1,4 +1,3 @@
-import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { createReadCache } from '../../read-models/cache';
@@ -7,9 +6,10 @@ import { createDatabase, type Database } from '../../platform/database';
 import { projectionNamed, projections } from '../../read-models/projections';
 import { measureLags } from '../../read-models/projections/lag';
 import type { Projection } from '../../read-models/projections/projection';
-import { rebuildProjection, type RebuildProgress } from '../../read-models/projections/rebuild';
+import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { createRedis, type Redis } from '../../platform/redis';
 import { UsageError } from '../history-sources';
+import { progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
 
 /**
@@ -81,14 +81,14 @@ export function projectionsCommand(): Command {
         if (!cache) process.stderr.write('shopflow: Redis unavailable: cached reads expire by their TTL only\n');
         const done = [];
         for (const projection of chosen) {
-          const bar = progressBar(projection);
+          const bar = progressBar({ enabled: !options.json, unit: ' events' });
           const result = await rebuildProjection({
             db,
             projection,
             batchSize: options.batchSize ?? config.projections.rebuildBatchSize,
             ...(cache ? { cache } : {}),
-            onProgress: (progress) => bar?.update(progress),
-          }).finally(() => bar?.stop());
+            onProgress: (p) => bar.show(`${projection.name} ${p.phase}`, p.applied, p.total),
+          }).finally(() => bar.stop());
           done.push({ projection: projection.name, ...result });
           if (!options.json) {
             process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
@@ -124,23 +124,6 @@ function parseBatchSize(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 100_000)
     throw new InvalidArgumentError('must be a whole number from 1 to 100000');
   return n;
-}
-
-/** A bar on a terminal's stderr; nothing when output goes to a file or a pipe. */
-function progressBar(projection: Projection): { update(p: RebuildProgress): void; stop(): void } | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  const bar = new SingleBar(
-    { format: ` ${projection.name} {phase} [{bar}] {value}/{total} events`, hideCursor: true, stream: process.stderr },
-    Presets.shades_classic,
-  );
-  bar.start(1, 0, { phase: 'bulk' });
-  return {
-    update: (p) => {
-      bar.setTotal(Math.max(p.total, 1));
-      bar.update(p.applied, { phase: p.phase });
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 async function withServices<T>(

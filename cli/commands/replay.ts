@@ -10,9 +10,10 @@ import {
   UsageError,
   type NamedHistory,
 } from '../history-sources';
-import { printJson, progressBar } from '../output';
+import { positiveInt, progressBar } from '../../platform/command-line';
+import { printJson } from '../output';
 import { replayAll, type ReplayOutcome } from '../replayer';
-import { cliDataConverter, positiveInt, workflowsPathOption } from '../shared-options';
+import { cliDataConverter, workflowsPathOption } from '../shared-options';
 
 interface ReplayCommandOptions {
   workflowId?: string;
@@ -51,7 +52,8 @@ export function replayCommand(): Command {
     .action(async (options: ReplayCommandOptions) => {
       const histories = await loadHistories(options);
       const startedAt = performance.now();
-      const bar = progressBar(histories.length, 'replaying', !options.json);
+      const bar = progressBar({ enabled: !options.json });
+      bar.show('replaying', 0, histories.length);
       const outcomes = await replayAll(histories, {
         workflowsPath: options.workflowsPath,
         concurrency: options.concurrency,
