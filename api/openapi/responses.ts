@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { orderStatuses } from '../../domain/order-status';
+import { shippingAddressSchema } from '../orders/order-routes';
 
 /**
  * The bodies the API answers with, as zod schemas for the OpenAPI document. Requests are validated
@@ -35,16 +36,7 @@ export const problemDetails = z
   })
   .meta({ id: 'ProblemDetails' });
 
-export const shippingAddress = z
-  .object({
-    recipient: z.string(),
-    line1: z.string(),
-    line2: z.string().optional(),
-    city: z.string(),
-    postalCode: z.string(),
-    country: z.string().meta({ description: 'ISO 3166-1 alpha-2' }),
-  })
-  .meta({ id: 'ShippingAddress' });
+export const shippingAddress = shippingAddressSchema.meta({ id: 'ShippingAddress' });
 
 const totals = {
   currency,

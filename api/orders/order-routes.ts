@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../../domain/ids';
+import type { ShippingAddress } from '../../domain/shipping-address';
 import { cancellationRefusal, isOrderStatus } from '../../domain/order-status';
 import type { Config } from '../../platform/config';
 import type { Database } from '../../platform/database';
@@ -30,6 +31,21 @@ const uuid = z.string().refine(isUuid, 'must be a UUID');
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
+/** The one schema of a shipping address: what a request may send, and what a response shows (OpenAPI). */
+export const shippingAddressSchema = z
+  .object({
+    recipient: text(200),
+    line1: text(200),
+    line2: text(200).optional(),
+    city: text(100),
+    postalCode: text(20),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE')
+      .meta({ description: 'ISO 3166-1 alpha-2' }),
+  })
+  .strict() satisfies z.ZodType<ShippingAddress>;
+
 export function createOrderBody(limits: Config['orders']) {
   const item = z
     .object({
@@ -49,16 +65,7 @@ export function createOrderBody(limits: Config['orders']) {
         .array(item, { error: 'must be a list of items' })
         .min(1, 'must have at least 1 item')
         .max(limits.maxItems, `must have at most ${limits.maxItems} items`),
-      shippingAddress: z
-        .object({
-          recipient: text(200),
-          line1: text(200),
-          line2: text(200).optional(),
-          city: text(100),
-          postalCode: text(20),
-          country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE'),
-        })
-        .strict(),
+      shippingAddress: shippingAddressSchema,
       payment: z.object({ token: z.string().regex(/^tok_[a-z0-9_]{1,60}$/, 'must be a payment token tok_…') }).strict(),
     })
     .strict();
