@@ -1,11 +1,11 @@
 import { createDashboardActivities } from './dashboard';
 import { createInventoryActivities } from './inventory';
-import { createOrderActivities } from './orders';
-import { createPaymentActivities } from './payments';
+import { createOrderActivities } from './orders/orders';
+import { createPaymentActivities } from './payments/payments';
 import { createProbeActivities } from './probe';
-import type { PaymentProvider } from './providers/payment-provider';
-import type { ShippingProvider } from './providers/shipping-provider';
-import { createShippingActivities } from './shipping';
+import type { PaymentProvider } from './payments/payment-provider';
+import type { ShippingProvider } from './shipping/shipping-provider';
+import { createShippingActivities } from './shipping/shipping';
 import type { TagInvalidator } from '../read-models/cache';
 import type { Database } from '../platform/database';
 import type { WorkerMetrics } from '../platform/metrics';

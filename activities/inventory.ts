@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../domain/order-errors';
 import { orderEvent } from '../domain/order-events';
 import type { Database } from '../platform/database';
-import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, lockOrderIfRecorded, orderTransaction, transitionOrder, type Tx } from './order-store';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './orders/order-event-log';
+import { lockOrder, lockOrderIfRecorded, orderTransaction, transitionOrder, type Tx } from './orders/order-store';
 
 /**
  * Stock held for orders. All lines of an order are reserved in one transaction or none are;

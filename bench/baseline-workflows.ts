@@ -5,7 +5,7 @@ import { proxyActivities } from '@temporalio/workflow';
  * order (three no-op activities). The order saga's figures are reported as ratios to this, so
  * that a noisy machine does not move the comparison. The saga itself is registered beside it.
  */
-export { orderWorkflow } from '../workflows/order';
+export { orderWorkflow } from '../workflows/orders/order';
 
 export interface BaselineActivities {
   noop(): Promise<void>;

@@ -1,4 +1,4 @@
-import { shopflowSearchAttributes } from '../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../workflows/orders/search-attributes';
 
 /**
  * Arguments shared by every dev server shopflow starts (`npm start`, tests, benchmarks).

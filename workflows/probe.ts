@@ -1,7 +1,7 @@
 import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProbeActivities } from '../activities/probe';
 import { probeActivityOptions } from './activity-options';
-import { SagaStep } from './search-attributes';
+import { SagaStep } from './orders/search-attributes';
 
 export interface ProbeInput {
   probeId: string;

@@ -188,7 +188,7 @@ const sagaStep = z.enum([
   'delivery-overdue',
 ]);
 
-/** workflows/order-contract.ts OrderSagaState: the workflow's live state, from its query. */
+/** workflows/orders/order-contract.ts OrderSagaState: the workflow's live state, from its query. */
 export const orderSaga = z
   .object({
     orderId: uuid,

@@ -9,7 +9,7 @@ import { allowRoles, principalOf } from '../access/access';
 import type { AppDeps } from '../deps';
 import { HttpProblem, notFound } from '../http/problem';
 import { parseOrProblem } from '../http/validation';
-import { SagaStep } from '../../workflows/search-attributes';
+import { SagaStep } from '../../workflows/orders/search-attributes';
 
 export const createProbeBody = z
   .object({

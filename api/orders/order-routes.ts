@@ -11,7 +11,7 @@ import {
   orderStateQuery,
   type CancelOrderResponse,
   type OrderSagaState,
-} from '../../workflows/order-contract';
+} from '../../workflows/orders/order-contract';
 import { allowRoles, ensureVisible, parseBodyActingFor, principalOf } from '../access/access';
 import type { AppDeps } from '../deps';
 import { actsForOrderCustomer } from './order-access';

@@ -2,7 +2,7 @@ import { orderWorkflowId } from '../../domain/ids';
 import { formatMoney, money } from '../../domain/money';
 import type { OrderStatus } from '../../domain/order-status';
 import type { OrderReadRow } from '../../read-models/projections/orders-read';
-import type { OrderSagaState, OrderWorkflowInput } from '../../workflows/order-contract';
+import type { OrderSagaState, OrderWorkflowInput } from '../../workflows/orders/order-contract';
 
 /**
  * What GET /v1/orders/{id} answers: one shape, whether the order comes from the read model, from

@@ -7,7 +7,7 @@ import {
   type OrderSagaState,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
-} from '../../workflows/order-contract';
+} from '../../workflows/orders/order-contract';
 import type { AppDeps } from '../deps';
 
 /** The API's handles on order workflows: starting, finding and asking them. */

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { isUuid, orderWorkflowId } from '../../domain/ids';
-import { shipmentDeliveredSignal } from '../../workflows/order-contract';
+import { shipmentDeliveredSignal } from '../../workflows/orders/order-contract';
 import { actsForSeller, allowRoles, principalOf } from '../access/access';
 import type { AppDeps } from '../deps';
 import { sqlPoolOf } from '../../platform/sql-pool';

@@ -4,7 +4,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { temporal } from '@temporalio/proto';
 import { loadConfigOrExit } from '../../platform/config';
 import { ensureDashboardSchedule, type DashboardScheduleResult } from '../../read-models/seller-dashboard/schedule';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 import { withClient } from '../connection';
 import { printJson } from '../output';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../activities';
-import { simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
-import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
+import { simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
+import { simulatedShippingKey } from '../../activities/shipping/simulated-shipping-provider';
 import { createDatabase, type Database } from '../../platform/database';
 import { createRedis, type Redis } from '../../platform/redis';
 import { createProviders } from '../../worker/providers';

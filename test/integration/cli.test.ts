@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 import { placeOrderThroughApi } from '../support/api-orders';
 import { shopflow, shopflowWith } from '../support/cli';
 import {

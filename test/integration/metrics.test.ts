@@ -5,7 +5,7 @@ import { orderWorkflowId } from '../../domain/ids';
 import { metricNames as m, temporalSdkMetricNames } from '../../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../../platform/metrics-server';
 import { installTemporalRuntime } from '../../platform/temporal-logger';
-import { orderStateQuery } from '../../workflows/order-contract';
+import { orderStateQuery } from '../../workflows/orders/order-contract';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import {
   eventually,

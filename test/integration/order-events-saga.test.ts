@@ -1,7 +1,7 @@
 import { orderWorkflowId } from '../../domain/ids';
 import type { Config } from '../../platform/config';
 import type { TemporalClient } from '../../platform/temporal';
-import { orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
+import { orderStateQuery, shipmentDeliveredSignal } from '../../workflows/orders/order-contract';
 import { startOrder, undeliverableAddress } from '../support/order-fixtures';
 import { eventually, type RunningWorker } from '../support/platform';
 import { useSagaWorld } from '../support/saga-world';

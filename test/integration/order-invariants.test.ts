@@ -1,9 +1,9 @@
-import { simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
-import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
+import { simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
+import { simulatedShippingKey } from '../../activities/shipping/simulated-shipping-provider';
 import { createDatabase, type Database } from '../../platform/database';
 import { createRedis, type Redis } from '../../platform/redis';
 import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
-import { orderStateQuery } from '../../workflows/order-contract';
+import { orderStateQuery } from '../../workflows/orders/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder, stockOf } from '../support/order-fixtures';
 import { eventually, startWorker, testConfig } from '../support/platform';
 import { freePort, startEntry, type LongRunning } from '../support/processes';

@@ -1,10 +1,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Charge, ChargeRequest, PaymentProvider } from '../../activities/providers/payment-provider';
-import { SimulatedPaymentProvider, simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
-import { simulatedShippingKey } from '../../activities/providers/simulated-shipping-provider';
+import type { Charge, ChargeRequest, PaymentProvider } from '../../activities/payments/payment-provider';
+import { SimulatedPaymentProvider, simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
+import { simulatedShippingKey } from '../../activities/shipping/simulated-shipping-provider';
 import type { Config } from '../../platform/config';
 import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
-import { cancelOrderUpdate, orderStateQuery, shipmentDeliveredSignal } from '../../workflows/order-contract';
+import { cancelOrderUpdate, orderStateQuery, shipmentDeliveredSignal } from '../../workflows/orders/order-contract';
 import {
   orderInput,
   seedProduct,

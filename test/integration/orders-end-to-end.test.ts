@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { simulatedPaymentKeys } from '../../activities/providers/simulated-payment-provider';
+import { simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
 import { orderWorkflowId } from '../../domain/ids';
-import { OrderTotal, SellerIds } from '../../workflows/search-attributes';
+import { OrderTotal, SellerIds } from '../../workflows/orders/search-attributes';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
 import {
   eventually,

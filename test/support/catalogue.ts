@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Customer, Product, Seller } from '../../generated/prisma/client';
 import type { Database } from '../../platform/database';
-import type { ShippingAddress } from '../../workflows/order-contract';
+import type { ShippingAddress } from '../../workflows/orders/order-contract';
 
 /**
  * Catalogue rows for tests, written straight into the test database. Every helper makes unique

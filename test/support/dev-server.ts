@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { singlePartitionArgs } from '../../dev/temporal-dev-server';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 
 /**
  * An ephemeral, in-memory Temporal dev server from the pinned CLI, as tests and benchmarks use it:

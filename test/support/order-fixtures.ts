@@ -6,8 +6,8 @@ import type { Config } from '../../platform/config';
 import type { Database } from '../../platform/database';
 import type { TemporalClient } from '../../platform/temporal';
 import type { createActivities } from '../../activities';
-import type { orderWorkflow } from '../../workflows/order';
-import type { OrderWorkflowInput, ShippingAddress } from '../../workflows/order-contract';
+import type { orderWorkflow } from '../../workflows/orders/order';
+import type { OrderWorkflowInput, ShippingAddress } from '../../workflows/orders/order-contract';
 import { createCustomer, createProduct, createSeller, deliverableAddress } from './catalogue';
 
 export { deliverableAddress };

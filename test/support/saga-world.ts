@@ -1,6 +1,6 @@
 import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import type { Config } from '../../platform/config';
-import type { OrderWorkflowInput } from '../../workflows/order-contract';
+import type { OrderWorkflowInput } from '../../workflows/orders/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, type SeededProduct } from './order-fixtures';
 import { startWorker, testConfig, type RunningWorker } from './platform';
 

@@ -18,10 +18,10 @@ export function workflowVariant(edit: (orderSource: string) => string): Workflow
   for (const folder of ['workflows', 'domain', 'activities']) {
     cpSync(path.join(repoRoot, folder), path.join(root, folder), { recursive: true });
   }
-  const order = path.join(root, 'workflows', 'order.ts');
+  const order = path.join(root, 'workflows', 'orders', 'order.ts');
   const original = readFileSync(order, 'utf8');
   const edited = edit(original);
-  if (edited === original) throw new Error('the edit changed nothing in workflows/order.ts');
+  if (edited === original) throw new Error('the edit changed nothing in workflows/orders/order.ts');
   writeFileSync(order, edited);
   return {
     workflowsPath: path.join(root, 'workflows', 'index.ts'),

@@ -6,7 +6,7 @@ import { isMap, isScalar, parse, parseDocument, type Document } from 'yaml';
 import { configDefaults } from '../../platform/config';
 import { allMetricNames, temporalSdkMetricNames } from '../../platform/metrics';
 import { searchAttributeArgs } from '../../dev/temporal-dev-server';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 import {
   composeErrors,
   describeErrors,
@@ -35,7 +35,7 @@ import { repoRoot } from '../support/processes';
  *   config` reads it before validating: YAML with merge keys resolved; interpolation is shown not
  *   to matter. Broken copies are shown to fail with the error that names the broken field.
  * - The parsed file is held to what shopflow needs: health checks, start order, Temporal on
- *   PostgreSQL, only known settings, and the search attributes of workflows/search-attributes.ts.
+ *   PostgreSQL, only known settings, and the search attributes of workflows/orders/search-attributes.ts.
  */
 
 const composePath = path.join(repoRoot, 'docker-compose.yml');
@@ -357,7 +357,7 @@ describe('docker-compose.yml structure', () => {
     expect(services['api']!.ports).toContain(`${api['PORT']}:${api['PORT']}`);
   });
 
-  it('registers every search attribute of workflows/search-attributes.ts with its type', () => {
+  it('registers every search attribute of workflows/orders/search-attributes.ts with its type', () => {
     // `Name=Type` as the Temporal CLI spells types, the same mapping the dev server uses.
     const expected = searchAttributeArgs()
       .filter((arg) => arg !== '--search-attribute')

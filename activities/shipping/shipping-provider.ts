@@ -1,4 +1,4 @@
-import type { ShippingAddress } from '../../workflows/order-contract';
+import type { ShippingAddress } from '../../workflows/orders/order-contract';
 
 /**
  * The carrier as the saga sees it: one shipment per seller of an order. Calls carry an

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderStatus } from '../domain/order-status';
-import type { PricedOrder } from '../domain/pricing';
-import type { ShippingAddress } from '../domain/shipping-address';
+import type { OrderStatus } from '../../domain/order-status';
+import type { PricedOrder } from '../../domain/pricing';
+import type { ShippingAddress } from '../../domain/shipping-address';
 
 /**
  * What the outside world (API, CLI, tests) may say to an order workflow and what it answers.

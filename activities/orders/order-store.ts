@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { canTransition, isOrderStatus, type OrderStatus } from '../domain/order-status';
-import type { Database } from '../platform/database';
-import { inTransaction, sqlPoolOf, type SqlClient } from '../platform/sql-pool';
+import { canTransition, isOrderStatus, type OrderStatus } from '../../domain/order-status';
+import type { Database } from '../../platform/database';
+import { inTransaction, sqlPoolOf, type SqlClient } from '../../platform/sql-pool';
 
 /**
  * What every order activity does inside its transaction before it changes anything: lock the

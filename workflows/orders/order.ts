@@ -13,14 +13,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { InventoryActivities } from '../activities/inventory';
-import type { OrderActivities } from '../activities/orders';
-import type { PaymentActivities } from '../activities/payments';
-import type { ShippingActivities } from '../activities/shipping';
-import { stepIdempotencyKey } from '../domain/ids';
-import type { OrderStatus } from '../domain/order-status';
-import { cancellationRefusal } from '../domain/order-status';
-import { compensationOptions, stepOptions } from './activity-options';
+import type { InventoryActivities } from '../../activities/inventory';
+import type { OrderActivities } from '../../activities/orders/orders';
+import type { PaymentActivities } from '../../activities/payments/payments';
+import type { ShippingActivities } from '../../activities/shipping/shipping';
+import { stepIdempotencyKey } from '../../domain/ids';
+import type { OrderStatus } from '../../domain/order-status';
+import { cancellationRefusal } from '../../domain/order-status';
+import { compensationOptions, stepOptions } from '../activity-options';
 import {
   cancelOrderUpdate,
   CONTINUE_AS_NEW_AFTER_EVENTS,

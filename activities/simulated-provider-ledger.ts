@@ -1,4 +1,4 @@
-import type { Redis } from '../../platform/redis';
+import type { Redis } from '../platform/redis';
 
 /** How long the simulators keep their ledgers: long enough for any test or demo. */
 const LEDGER_TTL_S = 7 * 24 * 3600;

@@ -8,7 +8,7 @@ import {
   type ProviderShipment,
   type ShippingProvider,
 } from './shipping-provider';
-import { recordOnce } from './redis-ledger';
+import { recordOnce } from '../simulated-provider-ledger';
 
 /**
  * A carrier simulated in Redis (outside the worker, like a real carrier's system).

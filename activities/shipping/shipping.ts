@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { OrderFailureType } from '../domain/order-errors';
-import { orderEvent } from '../domain/order-events';
-import type { Database } from '../platform/database';
-import type { ShippingAddress } from '../workflows/order-contract';
-import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { adjustStock, type StockLine } from './inventory';
-import { lockOrder, orderTransaction, transitionOrder, type Tx } from './order-store';
-import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider } from './providers/shipping-provider';
+import { OrderFailureType } from '../../domain/order-errors';
+import { orderEvent } from '../../domain/order-events';
+import type { Database } from '../../platform/database';
+import type { ShippingAddress } from '../../workflows/orders/order-contract';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from '../orders/order-event-log';
+import { adjustStock, type StockLine } from '../inventory';
+import { lockOrder, orderTransaction, transitionOrder, type Tx } from '../orders/order-store';
+import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider } from './shipping-provider';
 
 /**
  * One shipment per seller. Shipments are booked with the carrier first (idempotently, one key

@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { OrderFailureType } from '../domain/order-errors';
-import { orderEvent } from '../domain/order-events';
-import type { Database } from '../platform/database';
-import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, orderTransaction, transitionOrder } from './order-store';
-import { PaymentDeclinedError, type PaymentProvider } from './providers/payment-provider';
+import { OrderFailureType } from '../../domain/order-errors';
+import { orderEvent } from '../../domain/order-events';
+import type { Database } from '../../platform/database';
+import { activityCorrelation, appendOrderEvents, type EventLogDeps } from '../orders/order-event-log';
+import { lockOrder, orderTransaction, transitionOrder } from '../orders/order-store';
+import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
 
 /**
  * Taking and returning the customer's money. Never twice: the provider sees one idempotency

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { orderWorkflowId, stepIdempotencyKey } from '../domain/ids';
-import { ORDER_AGGREGATE, type OrderEvent } from '../domain/order-events';
-import { appendEvents, type AppendResult, type Correlation } from '../events/event-store';
+import { orderWorkflowId, stepIdempotencyKey } from '../../domain/ids';
+import { ORDER_AGGREGATE, type OrderEvent } from '../../domain/order-events';
+import { appendEvents, type AppendResult, type Correlation } from '../../events/event-store';
 import type { Tx } from './order-store';
 
 /**

@@ -10,7 +10,7 @@ import {
   type ProviderRefund,
   type RefundRequest,
 } from './payment-provider';
-import { countAttempt, recordOnce } from './redis-ledger';
+import { countAttempt, recordOnce } from '../simulated-provider-ledger';
 
 /**
  * A payment provider simulated outside the worker's memory, in Redis, so that its ledger

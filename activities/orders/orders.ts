@@ -1,8 +1,8 @@
-import { orderEvent, type OrderEvent } from '../domain/order-events';
-import type { OrderStatus, TerminalStatus } from '../domain/order-status';
-import type { PricedOrder } from '../domain/pricing';
-import type { Database } from '../platform/database';
-import type { ShippingAddress } from '../workflows/order-contract';
+import { orderEvent, type OrderEvent } from '../../domain/order-events';
+import type { OrderStatus, TerminalStatus } from '../../domain/order-status';
+import type { PricedOrder } from '../../domain/pricing';
+import type { Database } from '../../platform/database';
+import type { ShippingAddress } from '../../workflows/orders/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, orderTransaction, transitionOrder } from './order-store';
 
