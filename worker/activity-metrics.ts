@@ -7,7 +7,7 @@ import type {
 } from '@temporalio/worker';
 import { isOrderStatus } from '../domain/order-status';
 import type { WorkerMetrics } from '../platform/metrics';
-import type { CompensationName, SagaStepName } from '../workflows/order-contract';
+import type { CompensationName, SagaStepName } from '../workflows/orders/order-contract';
 
 /**
  * Saga metrics measured where the work happens: every activity attempt passes through this

@@ -1,7 +1,7 @@
-import type { PaymentProvider } from '../activities/providers/payment-provider';
-import type { ShippingProvider } from '../activities/providers/shipping-provider';
-import { SimulatedPaymentProvider } from '../activities/providers/simulated-payment-provider';
-import { SimulatedShippingProvider } from '../activities/providers/simulated-shipping-provider';
+import type { PaymentProvider } from '../activities/payments/payment-provider';
+import type { ShippingProvider } from '../activities/shipping/shipping-provider';
+import { SimulatedPaymentProvider } from '../activities/payments/simulated-payment-provider';
+import { SimulatedShippingProvider } from '../activities/shipping/simulated-shipping-provider';
 import type { Config } from '../platform/config';
 import type { Redis } from '../platform/redis';
 

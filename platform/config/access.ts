@@ -23,6 +23,39 @@ const perSecond = z.coerce
   .max(1_000_000, 'must be at most 1000000');
 
 /**
+ * A route class's two buckets, the caller's (`<PREFIX>_BURST`, `<PREFIX>_PER_S`) and the client
+ * IP's (`<PREFIX>_IP_BURST`, `<PREFIX>_IP_PER_S`), with their defaults as [burst, per second].
+ */
+function routeClass<const P extends string>(
+  prefix: P,
+  routes: string,
+  defaults: { key: [string, string]; ip: [string, string] },
+) {
+  return z.object({
+    key: z.object({
+      burst: variable(`${prefix}_BURST`, burst, {
+        default: defaults.key[0],
+        description: `${routes}: requests a caller (API key owner) may make at once`,
+      }),
+      perSecond: variable(`${prefix}_PER_S`, perSecond, {
+        default: defaults.key[1],
+        description: `${routes}: tokens a caller's bucket gets back per second`,
+      }),
+    }),
+    ip: z.object({
+      burst: variable(`${prefix}_IP_BURST`, burst, {
+        default: defaults.ip[0],
+        description: `${routes}: requests one client IP may make at once`,
+      }),
+      perSecond: variable(`${prefix}_IP_PER_S`, perSecond, {
+        default: defaults.ip[1],
+        description: `${routes}: tokens an IP's bucket gets back per second`,
+      }),
+    }),
+  });
+}
+
+/**
  * The API's token buckets (access/rate-limit.ts), per route class and per scope (the caller's
  * principal, the client IP); what happens while Redis cannot answer within `redisTimeoutMs`.
  */
@@ -51,71 +84,11 @@ export const rateLimit = area(
       description: "how long a request waits for the rate limiter's Redis before the fail mode applies",
     }),
     limits: z.object({
-      read: z.object({
-        key: z.object({
-          burst: variable('RATE_LIMIT_READ_BURST', burst, {
-            default: '100',
-            description: 'GET/HEAD: requests a caller (API key owner) may make at once',
-          }),
-          perSecond: variable('RATE_LIMIT_READ_PER_S', perSecond, {
-            default: '20',
-            description: "GET/HEAD: tokens a caller's bucket gets back per second",
-          }),
-        }),
-        ip: z.object({
-          burst: variable('RATE_LIMIT_READ_IP_BURST', burst, {
-            default: '500',
-            description: 'GET/HEAD: requests one client IP may make at once',
-          }),
-          perSecond: variable('RATE_LIMIT_READ_IP_PER_S', perSecond, {
-            default: '100',
-            description: "GET/HEAD: tokens an IP's bucket gets back per second",
-          }),
-        }),
-      }),
-      write: z.object({
-        key: z.object({
-          burst: variable('RATE_LIMIT_WRITE_BURST', burst, {
-            default: '30',
-            description: 'other writes: burst per caller',
-          }),
-          perSecond: variable('RATE_LIMIT_WRITE_PER_S', perSecond, {
-            default: '5',
-            description: 'other writes: refill per second per caller',
-          }),
-        }),
-        ip: z.object({
-          burst: variable('RATE_LIMIT_WRITE_IP_BURST', burst, {
-            default: '150',
-            description: 'other writes: burst per client IP',
-          }),
-          perSecond: variable('RATE_LIMIT_WRITE_IP_PER_S', perSecond, {
-            default: '25',
-            description: 'other writes: refill per second per client IP',
-          }),
-        }),
-      }),
-      orderWrite: z.object({
-        key: z.object({
-          burst: variable('RATE_LIMIT_ORDER_WRITE_BURST', burst, {
-            default: '10',
-            description: 'placing and cancelling orders: burst per caller',
-          }),
-          perSecond: variable('RATE_LIMIT_ORDER_WRITE_PER_S', perSecond, {
-            default: '1',
-            description: 'placing and cancelling orders: refill per second per caller',
-          }),
-        }),
-        ip: z.object({
-          burst: variable('RATE_LIMIT_ORDER_WRITE_IP_BURST', burst, {
-            default: '50',
-            description: 'placing and cancelling orders: burst per client IP',
-          }),
-          perSecond: variable('RATE_LIMIT_ORDER_WRITE_IP_PER_S', perSecond, {
-            default: '5',
-            description: 'placing and cancelling orders: refill per second per client IP',
-          }),
-        }),
+      read: routeClass('RATE_LIMIT_READ', 'GET/HEAD', { key: ['100', '20'], ip: ['500', '100'] }),
+      write: routeClass('RATE_LIMIT_WRITE', 'other writes', { key: ['30', '5'], ip: ['150', '25'] }),
+      orderWrite: routeClass('RATE_LIMIT_ORDER_WRITE', 'placing and cancelling orders', {
+        key: ['10', '1'],
+        ip: ['50', '5'],
       }),
     }),
   },

@@ -1,5 +1,5 @@
 import { devServerArgs, searchAttributeArgs } from '../../dev/temporal-dev-server';
-import { shopflowSearchAttributes } from '../../workflows/search-attributes';
+import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 
 describe('Temporal dev server arguments', () => {
   it('registers every custom search attribute with its CLI type name', () => {
