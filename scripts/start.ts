@@ -3,8 +3,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfigOrExit, type Config } from '../platform/config';
-import { spawnManaged, type ManagedProcess } from '../dev/child-process';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../dev/embedded-postgres';
+import { spawnManaged, spawnNodeEntry } from '../dev/child-process';
+import {
+  EmbeddedPostgresError,
+  embeddedPostgresDir,
+  postmasterPidFile,
+  startEmbeddedPostgres,
+} from '../dev/embedded-postgres';
+import { childPorts, firstTakenPort, type PortNeed } from '../dev/port-holder';
+import { Supervisor } from '../dev/supervisor';
+import { Watchdog } from '../dev/watchdog';
 import { createLogger, type Logger } from '../platform/logger';
 import { migrate } from '../platform/migrations';
 import { ensureDatabase, isPostgresAnswering } from '../platform/postgres-admin';
@@ -17,33 +25,21 @@ import { devServerArgs } from '../dev/temporal-dev-server';
  * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the
  * config points to when they answer; otherwise starts an embedded PostgreSQL and a Temporal dev
  * server (SQLite file under DATA_DIR, Web UI on, decrypting payloads through the codec server).
- * Then migrates, starts the codec server, the worker, the outbox relay, the projector and the API as child processes, and stops
- * all of it, in order, on Ctrl-C or SIGTERM.
+ * Then migrates, starts the codec server, the worker, the outbox relay, the projector and the API
+ * as child processes, restarts any that dies (dev/supervisor.ts), and stops all of it, in order, on
+ * Ctrl-C or SIGTERM. Killed outright, it leaves nothing running: its Node children exit with it
+ * (dev/exit-with-parent.ts), and a watchdog stops the servers that are not Node (dev/watchdog.ts).
  */
 
 const repoRoot = path.resolve(__dirname, '..');
 const graceMs = 10_000;
 
-/** What this run started and must stop, last started first stopped. */
-class Supervisor {
-  private readonly stoppers: { name: string; stop: () => Promise<void> }[] = [];
-  private stopping: Promise<void> | undefined;
-
-  constructor(private readonly logger: Logger) {}
-
-  own(name: string, stop: () => Promise<void>): void {
-    this.stoppers.push({ name, stop });
-  }
-
-  stopAll(): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const { name, stop } of [...this.stoppers].reverse()) {
-        this.logger.info(`stopping ${name}`);
-        await stop().catch((error: unknown) => this.logger.error({ err: error }, `could not stop ${name}`));
-      }
-    })();
-    return this.stopping;
-  }
+/** This run: its settings and log, what keeps its children, what stops them if it is killed. */
+interface Run {
+  config: Config;
+  logger: Logger;
+  supervisor: Supervisor;
+  watchdog: Watchdog;
 }
 
 function isLocalHost(url: string): boolean {
@@ -65,11 +61,12 @@ async function ensureRedis(config: Config): Promise<void> {
   );
 }
 
-async function ensurePostgres(
-  config: Config,
-  logger: Logger,
-  supervisor: Supervisor,
-): Promise<{ url: string; embedded: boolean }> {
+async function ensurePostgres({
+  config,
+  logger,
+  supervisor,
+  watchdog,
+}: Run): Promise<{ url: string; embedded: boolean }> {
   if (await isPostgresAnswering(config.database.url)) return { url: config.database.url, embedded: false };
   if (config.embeddedPostgres === 'never' || !isLocalHost(config.database.url)) {
     throw new StartError(
@@ -78,18 +75,29 @@ async function ensurePostgres(
     );
   }
   const port = Number(new URL(config.database.url).port || 5432);
+  await refuseTakenPorts([{ host: '127.0.0.1', port, owner: 'the embedded PostgreSQL', setting: 'DATABASE_URL' }]);
   logger.warn({ port }, `no PostgreSQL answers at ${printable(config.database.url)}: starting an embedded PostgreSQL`);
-  const embedded: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dataDir: config.dataDir, port, logger });
-  supervisor.own('embedded PostgreSQL', () => embedded.stop());
+  // Guarded from before it starts: its pid file names the server whenever one runs.
+  watchdog.guard({
+    name: 'embedded PostgreSQL',
+    role: 'server',
+    pidFile: postmasterPidFile(config.dataDir),
+    commandMentions: embeddedPostgresDir(config.dataDir),
+    signal: 'SIGINT',
+    graceMs,
+  });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port, logger });
+  supervisor.own('embedded PostgreSQL', async () => {
+    await embedded.stop();
+    watchdog.release('embedded PostgreSQL');
+  });
   const url = new URL(embedded.url);
   url.pathname = new URL(config.database.url).pathname;
   return { url: url.toString(), embedded: true };
 }
 
 async function ensureTemporal(
-  config: Config,
-  logger: Logger,
-  supervisor: Supervisor,
+  { config, logger, supervisor, watchdog }: Run,
   codecEndpoint: string,
 ): Promise<{ started: boolean; uiUrl: string | undefined }> {
   if (await isTemporalAnswering(config.temporal.address)) {
@@ -98,34 +106,49 @@ async function ensureTemporal(
   }
   const cli = await ensureTemporalCli(logger, config.temporal.cliPath);
   const [ip = '127.0.0.1', port = '7233'] = splitHostPort(config.temporal.address);
+  await refuseTakenPorts([
+    { host: ip, port: Number(port), owner: 'the Temporal dev server', setting: 'TEMPORAL_ADDRESS' },
+    { host: ip, port: config.temporal.uiPort, owner: 'the Temporal Web UI', setting: 'TEMPORAL_UI_PORT' },
+  ]);
   const dbFilename = path.resolve(config.dataDir, 'temporal.db');
-  const server = spawnManaged({
-    name: 'Temporal dev server',
-    command: cli,
-    args: devServerArgs({
-      ip,
-      port: Number(port),
-      uiPort: config.temporal.uiPort,
-      namespace: config.temporal.namespace,
-      dbFilename,
-      codecEndpoint,
-    }),
-    logger,
-    // Its own log format and chatter (every reconnect while stopping) would drown ours.
-    logFile: path.resolve(config.dataDir, 'temporal.log'),
+  const name = 'Temporal dev server';
+  supervisor.keep({
+    name,
+    spawn: () =>
+      spawnManaged({
+        name,
+        command: cli,
+        args: devServerArgs({
+          ip,
+          port: Number(port),
+          uiPort: config.temporal.uiPort,
+          namespace: config.temporal.namespace,
+          dbFilename,
+          codecEndpoint,
+        }),
+        logger,
+        // Its own log format and chatter (every reconnect while stopping) would drown ours.
+        logFile: path.resolve(config.dataDir, 'temporal.log'),
+      }),
+    onSpawn: (server) => {
+      if (server.child.pid) watchdog.guard({ name, role: 'server', pid: server.child.pid, signal: 'SIGINT', graceMs });
+    },
+    // The dev server exits on SIGINT as on Ctrl-C in its own terminal, closing SQLite cleanly.
+    stop: async (server) => {
+      await server.stop(graceMs, 'SIGINT');
+      watchdog.release(name);
+    },
+    graceMs,
   });
-  // The dev server exits on SIGINT as on Ctrl-C in its own terminal, closing SQLite cleanly.
-  supervisor.own(server.name, () => server.stop(graceMs, 'SIGINT'));
   logger.info(
     { address: config.temporal.address, dbFilename, log: path.resolve(config.dataDir, 'temporal.log') },
     'starting the Temporal dev server',
   );
-  await waitFor('the Temporal dev server', 60_000, [server], () => isTemporalAnswering(config.temporal.address, 1_000));
+  await waitFor('the Temporal dev server', 60_000, () => isTemporalAnswering(config.temporal.address, 1_000));
   return { started: true, uiUrl: `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${config.temporal.uiPort}` };
 }
 
 interface CodecServer {
-  process: ManagedProcess;
   url: string;
   /** The token in front of the operation: the Web UI cannot send an Authorization header. */
   uiEndpoint: string;
@@ -137,20 +160,20 @@ interface CodecServer {
  * The codec server through which the Web UI decrypts payloads. Without CODEC_SERVER_TOKEN it gets
  * a random one for this run; the dev server's UI origin is allowed beside the configured ones.
  */
-async function startCodecServer(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<CodecServer> {
+async function startCodecServer(run: Run, env: NodeJS.ProcessEnv): Promise<CodecServer> {
+  const { config } = run;
   const token = config.codecServer.token ?? randomBytes(24).toString('base64url');
   const [temporalIp = '127.0.0.1'] = splitHostPort(config.temporal.address);
   const uiHost = browsableHost(temporalIp);
   const uiOrigins = [`http://${uiHost}:${config.temporal.uiPort}`, `http://localhost:${config.temporal.uiPort}`];
   const corsOrigins = [...new Set([...config.codecServer.corsOrigins, ...uiOrigins])];
-  const child = startNodeProcess(
-    'codec server',
-    'scripts/codec-server.ts',
-    { ...env, CODEC_SERVER_TOKEN: token, CODEC_CORS_ORIGINS: corsOrigins.join(',') },
-    logger,
-  );
+  keepNodeProcess(run, 'codec server', 'scripts/codec-server.ts', {
+    ...env,
+    CODEC_SERVER_TOKEN: token,
+    CODEC_CORS_ORIGINS: corsOrigins.join(','),
+  });
   const url = `http://${browsableHost(config.codecServer.host)}:${config.codecServer.port}`;
-  await waitFor('the codec server', 30_000, [child], async () => {
+  await waitFor('the codec server', 30_000, async () => {
     try {
       return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok;
     } catch {
@@ -158,7 +181,6 @@ async function startCodecServer(config: Config, env: NodeJS.ProcessEnv, logger: 
     }
   });
   return {
-    process: child,
     url,
     uiEndpoint: `${url}/${encodeURIComponent(token)}`,
     token,
@@ -175,32 +197,43 @@ function splitHostPort(address: string): [string, string] {
   return [address.slice(0, index), address.slice(index + 1)];
 }
 
-/** Polls `ready` until it is true; fails early if a process it depends on exits. */
-async function waitFor(
-  what: string,
-  timeoutMs: number,
-  processes: ManagedProcess[],
-  ready: () => Promise<boolean>,
-): Promise<void> {
+/**
+ * Polls `ready` until it is true. A child that dies meanwhile is restarted like any other, and one
+ * that keeps dying ends the run (the supervisor gives up), so only time ends the wait here.
+ */
+async function waitFor(what: string, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const dead = processes.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-    if (dead)
-      throw new StartError(`${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while starting`);
     if (await ready()) return;
     if (Date.now() > deadline) throw new StartError(`${what} was not ready within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
-function startNodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv, logger: Logger): ManagedProcess {
-  return spawnManaged({
+function keepNodeProcess(
+  { config, logger, supervisor, watchdog }: Run,
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+): void {
+  supervisor.keep({
     name,
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(repoRoot, entry)],
-    env,
-    logger,
+    spawn: () => spawnNodeEntry({ name, entry: path.join(repoRoot, entry), env, logger }),
+    // Past exit-with-parent.ts' own deadline, the watchdog kills it.
+    onSpawn: ({ child }) => {
+      if (child.pid) watchdog.guard({ name, role: 'child', pid: child.pid, signal: 'SIGTERM', graceMs: 6_000 });
+    },
+    stop: async (child) => {
+      await child.stop(config.shutdownTimeoutMs);
+      watchdog.release(name);
+    },
+    graceMs: config.shutdownTimeoutMs,
   });
+}
+
+async function refuseTakenPorts(needs: PortNeed[]): Promise<void> {
+  const taken = await firstTakenPort(needs);
+  if (taken) throw new StartError(taken);
 }
 
 async function isApiReady(url: string): Promise<boolean> {
@@ -218,60 +251,48 @@ async function start(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'shopflow-start');
   const supervisor = new Supervisor(logger);
-  let shuttingDown = false;
-  const shutdown = (reason: string, exitCode: number): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info({ reason }, 'stopping shopflow');
-    void supervisor.stopAll().then(() => {
-      logger.info('shopflow stopped');
-      process.exit(exitCode);
-    });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT', 0));
-  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void supervisor.exit(0, 'SIGINT'));
+  process.on('SIGTERM', () => void supervisor.exit(0, 'SIGTERM'));
   // npm forwards SIGTERM to the shell it runs us in, not to us: when our parent goes, we go too,
   // rather than leave a platform running that nobody can stop with Ctrl-C.
   const parentPid = process.ppid;
   setInterval(() => {
-    if (process.ppid !== parentPid) shutdown('parent process exited', 0);
+    if (process.ppid !== parentPid) void supervisor.exit(0, 'parent process exited');
   }, 500);
 
   try {
     mkdirSync(config.dataDir, { recursive: true });
     await ensureRedis(config);
-    const postgres = await ensurePostgres(config, logger, supervisor);
+    // Before anything starts: a second run must refuse, not report "running" from the first one's servers.
+    await refuseTakenPorts(childPorts(config));
+    const watchdog = new Watchdog(logger);
+    // Its own grace: it may have a server to stop (one that was still starting when we were told to go).
+    supervisor.keep({
+      name: 'watchdog',
+      spawn: () => watchdog.spawn(),
+      stop: () => watchdog.stop(graceMs + 2_000),
+      graceMs,
+    });
+    const run: Run = { config, logger, supervisor, watchdog };
+    const postgres = await ensurePostgres(run);
     if (await ensureDatabase(postgres.url)) logger.info('database created');
     const migrations = await migrate(postgres.url, { logger });
     logger.info({ applied: migrations.applied.length }, 'database migrated');
     const childEnv = { ...process.env, DATABASE_URL: postgres.url };
-    const codec = await startCodecServer(config, childEnv, logger);
-    supervisor.own('codec server', () => codec.process.stop(config.shutdownTimeoutMs));
-    const temporal = await ensureTemporal(config, logger, supervisor, codec.uiEndpoint);
+    const codec = await startCodecServer(run, childEnv);
+    const temporal = await ensureTemporal(run, codec.uiEndpoint);
 
-    const worker = startNodeProcess('worker', 'worker/main.ts', childEnv, logger);
-    supervisor.own('worker', () => worker.stop(config.shutdownTimeoutMs));
-    const relay = startNodeProcess('outbox relay', 'scripts/relay.ts', childEnv, logger);
-    supervisor.own('outbox relay', () => relay.stop(config.shutdownTimeoutMs));
-    const projector = startNodeProcess('projector', 'scripts/projector.ts', childEnv, logger);
-    supervisor.own('projector', () => projector.stop(config.shutdownTimeoutMs));
-    const api = startNodeProcess('API', 'api/server.ts', childEnv, logger);
-    supervisor.own('API', () => api.stop(config.shutdownTimeoutMs));
+    keepNodeProcess(run, 'worker', 'worker/main.ts', childEnv);
+    keepNodeProcess(run, 'outbox relay', 'scripts/relay.ts', childEnv);
+    keepNodeProcess(run, 'projector', 'scripts/projector.ts', childEnv);
+    keepNodeProcess(run, 'API', 'api/server.ts', childEnv);
 
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
     const apiUrl = `http://${host}:${config.http.port}`;
-    await waitFor('the API', 60_000, [worker, relay, projector, api], () => isApiReady(apiUrl));
+    await waitFor('the API', 60_000, () => isApiReady(apiUrl));
     // The worker is ready when Temporal sees it polling (it bundles the workflows first).
-    await waitFor('the worker', 60_000, [worker, relay, projector, api], () => hasWorkflowPollers(config));
-
-    for (const child of [codec.process, worker, relay, projector, api]) {
-      void child.exited.then((code) => {
-        if (!shuttingDown) {
-          logger.error({ process: child.name, code }, `${child.name} exited unexpectedly`);
-          shutdown(`${child.name} exited`, 1);
-        }
-      });
-    }
+    await waitFor('the worker', 60_000, () => hasWorkflowPollers(config));
+    if (supervisor.isExiting) return;
     printBanner({
       apiUrl,
       temporalUi: temporal.uiUrl,
@@ -282,10 +303,10 @@ async function start(): Promise<void> {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`shopflow start: ${message}\n`);
-    if (!(error instanceof StartError)) logger.debug({ err: error }, 'start failed');
-    await supervisor.stopAll();
-    process.exit(1);
+    if (!(error instanceof StartError || error instanceof EmbeddedPostgresError)) {
+      logger.debug({ err: error }, 'start failed');
+    }
+    await supervisor.exit(1, message);
   }
 }
 
@@ -326,7 +347,8 @@ void new Command('start')
   .description(
     'Run all of shopflow on this machine: Temporal dev server (unless TEMPORAL_ADDRESS answers), migrations, ' +
       'codec server (the Web UI decrypts payloads through it), worker, outbox relay, projector and API. Uses DATABASE_URL and REDIS_URL; falls back to an embedded PostgreSQL when none answers ' +
-      'locally. Ctrl-C stops everything. Settings come from the environment (see .env.example).',
+      'locally. A part that dies is restarted (after 5 failures within a minute, everything stops). ' +
+      'Ctrl-C stops everything. Settings come from the environment (see .env.example).',
   )
   .action(start)
   .parseAsync();

@@ -2,23 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, isAlive, pidsMentioning, startEntry, type LongRunning } from '../support/processes';
+import { descendantsOf, freeStartPorts, isListening, startPlatform, startSettings, within } from '../support/npm-start';
 import { testServices } from '../support/services';
 
 /**
  * `npm start` as a newcomer runs it, on ports of its own: it starts a Temporal dev server and,
  * since no PostgreSQL answers at the DATABASE_URL we give it, an embedded PostgreSQL; migrates;
- * runs the worker and the API; answers; and on Ctrl-C stops everything it started.
+ * runs the worker and the API; answers; and on Ctrl-C stops everything it started. Killed outright,
+ * it leaves nothing behind either. (Restarts, giving up and a second run: npm-start-supervision.test.ts.)
  */
 describe('npm start', () => {
   let dataDir: string;
   let start: LongRunning | undefined;
+  /** Whatever a failing test could leave running, for afterAll. */
+  const leftovers: number[] = [];
 
   beforeAll(() => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-start-'));
   });
   afterAll(() => {
     if (start && start.child.exitCode === null) start.child.kill('SIGKILL');
-    for (const pid of pidsMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    for (const pid of [...pidsMentioning(dataDir), ...leftovers.filter(isAlive)]) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -104,6 +108,62 @@ describe('npm start', () => {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     }
   }, 180_000);
+
+  it('leaves no process and no held port within seconds when it is killed outright (SIGKILL)', async () => {
+    // The data folder of the test above: its embedded PostgreSQL is initialised already.
+    const ports = await freeStartPorts();
+    const run = startPlatform(startSettings(ports, dataDir, 'npm-start-kill-test'));
+    start = run;
+    await run.waitForOutput('Press Ctrl-C to stop.', 120_000);
+    // Everything below npm start: its Node children, the watchdog, the dev server, PostgreSQL and its backends.
+    const processes = descendantsOf(run.child.pid!);
+    leftovers.push(...processes);
+    expect(processes.length).toBeGreaterThanOrEqual(8);
+    expect(pidsMentioning(dataDir).length).toBeGreaterThanOrEqual(2);
+
+    run.child.kill('SIGKILL');
+    await run.exited;
+
+    const tookMs = await within(10_000, async () => {
+      const open = await Promise.all(Object.values(ports).map(isListening));
+      return processes.filter(isAlive).length === 0 && !open.includes(true);
+    }).catch(() => {
+      throw new Error(
+        `still running 10 s after the SIGKILL: ${processes.filter(isAlive).join(', ') || 'no process'}; ` +
+          `pids mentioning the data folder: ${pidsMentioning(dataDir).join(', ') || 'none'}`,
+      );
+    });
+    expect(pidsMentioning(dataDir)).toEqual([]);
+    expect(tookMs).toBeLessThan(10_000);
+  }, 180_000);
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('stops with one clear line when the embedded PostgreSQL cannot reach its data folder', async () => {
+    // As root the embedded PostgreSQL runs as the postgres user; a `mktemp -d` folder (mode 700,
+    // root's) on the way to its data stops it.
+    const privateDir = mkdtempSync(path.join(tmpdir(), 'shopflow-private-'));
+    try {
+      const ports = await freeStartPorts();
+      const run = startPlatform({
+        ...startSettings(ports, path.join(privateDir, 'data'), 'npm-start-private-test'),
+        REDIS_URL: testServices.redisUrl,
+      });
+      const { code } = await run.exited;
+
+      expect(code).toBe(1);
+      const output = run.output();
+      expect(output).not.toMatch(/^\s+at /m);
+      expect(output.trim().split('\n').at(-1)).toBe(
+        `shopflow start: the embedded PostgreSQL cannot start: as root, npm start runs it as the postgres user, ` +
+          `who cannot enter ${privateDir} (mode 700, owned by root): let it in (chmod o+x ${privateDir}), ` +
+          'set DATA_DIR to a folder it can reach, or point DATABASE_URL at a PostgreSQL of your own',
+      );
+      expect(await isListening(ports.postgres)).toBe(false);
+      expect(pidsMentioning(privateDir)).toEqual([]);
+    } finally {
+      rmSync(privateDir, { recursive: true, force: true });
+    }
+  });
 
   it('stops with one clear line saying how to start Redis when none answers', async () => {
     const closedPort = await freePort();

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -74,13 +75,21 @@ export function startNode(args: readonly string[], env: Record<string, string>, 
   };
 }
 
-/** Whether a process with this pid is still alive. */
+/**
+ * Whether a process with this pid is still alive. A zombie is not: it holds no port or memory, and
+ * an orphan's stays until init reaps it, which some containers' init never does.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return true;
   }
 }
 
