@@ -2,7 +2,13 @@ import type { RequestHandler, Response } from 'express';
 import type { RateLimitClass, RateLimitScope } from '../../platform/config';
 import { throttledWarning } from '../../platform/throttled-warning';
 import type { ApiMetrics } from '../../platform/metrics';
-import { clientBucketId, createTokenBuckets, rateLimitKeys, type Bucket, type BucketState } from '../../access/rate-limit';
+import {
+  clientBucketId,
+  createTokenBuckets,
+  rateLimitKeys,
+  type Bucket,
+  type BucketState,
+} from '../../access/rate-limit';
 import type { AppDeps } from '../deps';
 import { principalSubject } from './principal';
 import { HttpProblem, problemTypes } from '../http/problem';
