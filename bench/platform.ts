@@ -167,6 +167,8 @@ async function measureLevel(run: Run, level: number): Promise<Figures> {
       [`baseline_after_completed_per_s${s}`]: round(after.completedPerS, 1),
       [`baseline_drift_after_vs_before${s}`]: round(after.completedPerS / before.completedPerS, 2),
       [`baseline_errors${s}`]: before.errors + after.errors,
+      [`baseline_start_p50_ms${s}`]: round(quantile([...before.startMs, ...after.startMs], 0.5), 1),
+      [`baseline_start_p99_ms${s}`]: round(quantile([...before.startMs, ...after.startMs], 0.99), 1),
     };
   });
 }
@@ -180,15 +182,19 @@ async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
   const worker = startEntry('bench/bench-worker.ts', { ...stage.env, TEMPORAL_TASK_QUEUE: BASELINE_TASK_QUEUE });
   try {
     await worker.waitForOutput('bench worker ready', 180_000);
+    // How long the server takes to start a workflow at this concurrency: the floor under any submit.
+    const startMs: number[] = [];
     const load = await closedLoop(concurrency, run.options.durationS * 1000, async () => {
+      const startedAt = performance.now();
       const handle = await stage.temporal.workflow.start('baselineWorkflow', {
         taskQueue: BASELINE_TASK_QUEUE,
         workflowId: `baseline-${randomUUID()}`,
       });
+      startMs.push(performance.now() - startedAt);
       await handle.result();
     });
     if (load.firstError) say(`baseline: first error: ${load.firstError}`);
-    return { completedPerS: load.results.length / (load.elapsedMs / 1000), errors: load.errors };
+    return { completedPerS: load.results.length / (load.elapsedMs / 1000), errors: load.errors, startMs };
   } finally {
     await stopProcess(worker);
   }
@@ -207,8 +213,13 @@ async function orderPhase(run: Run, stage: Stage, concurrency: number): Promise<
   };
 }
 
+/** Orders sent in a phase's first seconds meet cold paths (connections, JIT, caches): reported apart. */
+const WARM_UP_MS = 5_000;
+
 function journeyFigures(journeys: Journey[], elapsedMs: number): Figures {
   const n = journeys.length;
+  const firstSent = Math.min(...journeys.map((j) => j.sentAt));
+  const steady = journeys.filter((j) => j.sentAt - firstSent >= WARM_UP_MS).map((j) => j.submitMs);
   const sum = (f: (j: Journey) => number) => journeys.reduce((total, j) => total + f(j), 0);
   return {
     orders_completed: n,
@@ -229,6 +240,7 @@ function journeyFigures(journeys: Journey[], elapsedMs: number): Figures {
       ),
       1,
     ),
+    submit_p99_ms_after_warm_up: steady.length > 0 ? round(quantile(steady, 0.99), 1) : 'none',
     order_to_end_p50_ms: round(
       quantile(
         journeys.map((j) => j.endToEndMs),
@@ -506,7 +518,9 @@ function printTable(figures: Figures, options: Options): void {
     ['  vs baseline (ratio)', 'ratio_vs_baseline'],
     ['baseline workflows/s', 'baseline_completed_per_s'],
     ['  drift after/before', 'baseline_drift_after_vs_before'],
+    ['  start p50 / p99 ms', 'baseline_start_p50_ms|baseline_start_p99_ms'],
     ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
+    ['  p99 after the first 5 s', 'submit_p99_ms_after_warm_up'],
     ['order to end p50 / p99 ms', 'order_to_end_p50_ms|order_to_end_p99_ms'],
     ['HTTP requests / order', 'http_requests_per_order'],
     ['CPU ms / order: total', 'cpu_ms_per_order_total'],

@@ -31,6 +31,8 @@ export interface Journey {
   orderId: string;
   /** POST /v1/orders until its answer. */
   submitMs: number;
+  /** When the order was sent (performance.now()), to tell warm-up from steady state. */
+  sentAt: number;
   /** From sending POST /v1/orders until the workflow ended DELIVERED. */
   endToEndMs: number;
   httpRequests: number;
@@ -93,6 +95,7 @@ export async function orderJourney(world: JourneyWorld, onSubmitted?: (submitMs:
   return {
     orderId,
     submitMs,
+    sentAt,
     endToEndMs: performance.now() - sentAt,
     httpRequests: http.requests,
     fallbackReads: http.fallbacks,
