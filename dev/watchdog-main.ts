@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isAlive } from './process-state';
 import type { GuardedProcess, WatchdogMessage } from './watchdog';
 
 /**
@@ -65,24 +66,6 @@ function commandLine(pid: number): string | undefined {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A zombie counts as gone: it holds nothing, and once `npm start` is dead nobody may reap it (an
- * init that does not, as in some containers).
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
   }
 }
 

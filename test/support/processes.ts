@@ -1,5 +1,4 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -75,23 +74,7 @@ export function startNode(args: readonly string[], env: Record<string, string>, 
   };
 }
 
-/**
- * Whether a process with this pid is still alive. A zombie is not: it holds no port or memory, and
- * an orphan's stays until init reaps it, which some containers' init never does.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return true;
-  }
-}
+export { isAlive } from '../../dev/process-state';
 
 /** Pids of processes whose command line mentions `text` (e.g. a test's own data folder). */
 export function pidsMentioning(text: string): number[] {
