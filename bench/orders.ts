@@ -22,7 +22,7 @@ import { startEphemeralDevServer } from '../test/support/dev-server';
 import { startEntry } from '../test/support/processes';
 import { closedLoop, quantile, round, type LoadResult } from './support/load';
 import { writeResults } from './support/results';
-import { parseLevels, parseSeconds, progressBar } from '../platform/command-line';
+import { parseLevels, parseSeconds, phaseProgress } from '../platform/command-line';
 
 /**
  * Question: how many orders per second does shopflow accept over HTTP and complete through the
@@ -58,10 +58,7 @@ async function main(options: Options): Promise<void> {
   const db = createDatabase({ database: { url: databaseUrl, poolSize: 20 } });
   const catalogue = await prepareCatalogue(db);
 
-  const bar = progressBar({ unit: ' phases' });
-  const phases = options.levels.length * 3;
-  let phasesDone = 0;
-  bar.show('starting', phasesDone, phases);
+  const bar = phaseProgress(options.levels.length * 3, 'starting');
   const figures: Record<string, number | string> = { duration_s: options.durationS };
   try {
     for (const level of options.levels) {
@@ -85,7 +82,7 @@ async function main(options: Options): Promise<void> {
         const connection = await Connection.connect({ address: env.address });
         // The same codec as the bench worker's, so both phases pay for encryption alike.
         const client = new Client({ connection, dataConverter: createDataConverter(config) });
-        const tick = (phase: string) => bar.show(`c=${level} ${phase}`, ++phasesDone, phases);
+        const tick = (phase: string) => bar.next(`c=${level} ${phase}`);
 
         const workerPid = worker.child.pid!;
         tick('baseline (before)');

@@ -15,7 +15,7 @@ import { appendEvents, type SyntheticEvent } from '../test/support/outbox';
 import { startEntry, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
-import { progressBar } from '../platform/command-line';
+import { phaseProgress } from '../platform/command-line';
 
 /**
  * Question: how many events per second does the outbox relay (scripts/relay.ts, in its own
@@ -86,10 +86,8 @@ async function main(options: Options): Promise<void> {
     RELAY_POLL_INTERVAL_MS: String(pollIntervalMs),
   };
 
-  const bar = progressBar({ unit: ' phases' });
-  let phasesDone = 0;
-  bar.show('baseline', phasesDone, 4);
-  const tick = (phase: string) => bar.show(phase, ++phasesDone, 4);
+  const bar = phaseProgress(4, 'baseline');
+  const tick = bar.next;
   const figures: Record<string, number | string> = {
     events: options.events,
     aggregates: options.aggregates,

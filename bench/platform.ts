@@ -27,7 +27,7 @@ import { ReadModelDrain } from './support/read-model-drain';
 import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
 import { writeResults } from './support/results';
-import { parseLevels, parseSeconds, parseWholeNumber, progressBar } from '../platform/command-line';
+import { parseLevels, parseSeconds, parseWholeNumber, phaseProgress } from '../platform/command-line';
 
 /**
  * Question (issue 15): what does one order cost the whole platform, run the way users run it, and
@@ -125,10 +125,8 @@ async function main(options: Options): Promise<void> {
     : 'not in shared_preload_libraries: statements per order not measured';
 
   const phases = options.levels.length * 3 + (options.backlog ? 1 : 0);
-  const bar = progressBar({ unit: ' phases' });
-  let phasesDone = 0;
-  bar.show('starting', phasesDone, phases);
-  const progress = (phase: string) => (process.stderr.isTTY ? bar.show(phase, ++phasesDone, phases) : say(phase));
+  const bar = phaseProgress(phases, 'starting');
+  const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
   const run: Run = { options, base, cliPath, redisUrl, redis, postgres, progress };
   try {
     for (const level of options.levels) Object.assign(figures, await measureLevel(run, level));

@@ -45,6 +45,14 @@ export interface ProgressBar {
   stop: () => void;
 }
 
+/** A run of `total` named phases, one bar step each (the benchmarks' outline of what they do). */
+export function phaseProgress(total: number, first: string): { next: (phase: string) => void; stop: () => void } {
+  const bar = progressBar({ unit: ' phases' });
+  let done = 0;
+  bar.show(first, done, total);
+  return { next: (phase) => bar.show(phase, ++done, total), stop: bar.stop };
+}
+
 const NO_BAR: ProgressBar = { show: () => undefined, tick: () => undefined, stop: () => undefined };
 
 /**
