@@ -33,17 +33,19 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
           if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
           nextCleanup = Date.now() + CLEANUP_INTERVAL_MS;
         }
+        const roundStartedAt = Date.now();
         const result = await publishBatch(options);
         failures = 0;
         options.onHeartbeat?.();
         if (result.failed > 0) logger.warn(result, 'outbox batch: some publishes failed');
         else if (result.claimed > 0) logger.debug(result, 'outbox batch published');
-        // A full batch means there is probably more; anything less and we wait for news. Commits
-        // come in bursts (a saga step's, then the next order's): lingering a moment after the first
-        // takes them in one batch, instead of one claim each and an empty one for the NOTIFYs of
-        // rows the previous claim already took.
+        // A full batch means there is probably more; anything less and we wait for news. Then group
+        // commit: a claim woken by a NOTIFY starts no sooner than `claimIntervalMs` after the last
+        // one began. An idle relay so claims a commit at once; a busy one takes the commits of that
+        // interval in one batch, instead of one claim per commit plus empty ones for the NOTIFYs of
+        // rows an earlier claim already took. Claims per second are bounded, not events per second.
         if (result.claimed < settings.batchSize && (await wake.wait(settings.pollIntervalMs)) === 'notified') {
-          await wake.linger(settings.lingerMs);
+          await wake.linger(roundStartedAt + settings.claimIntervalMs - Date.now());
         }
       } catch (error) {
         failures += 1;

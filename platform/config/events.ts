@@ -27,10 +27,10 @@ export const relay = area(
       default: '1000',
       description: 'how often the relay polls besides waking on `NOTIFY outbox_events`',
     }),
-    lingerMs: variable('RELAY_LINGER_MS', nonNegativeMs, {
-      default: '20',
+    claimIntervalMs: variable('RELAY_CLAIM_INTERVAL_MS', nonNegativeMs, {
+      default: '100',
       description:
-        'after a `NOTIFY` wakes it, how long the relay waits for more commits to claim in one batch (`0`: none)',
+        'least time between the starts of two claims woken by `NOTIFY`: an idle relay claims a commit at once, a busy one takes the commits of this interval in one batch (`0`: claim on every `NOTIFY`)',
     }),
     listen: variable('RELAY_LISTEN', booleanFlag, {
       default: 'true',

@@ -104,6 +104,40 @@ describe('outbox relay', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('an idle relay claims a commit at once, however long RELAY_CLAIM_INTERVAL_MS is', async () => {
+    const { aggregateType, stream } = freshStream();
+    await startRelay({ RELAY_POLL_INTERVAL_MS: '60000', RELAY_CLAIM_INTERVAL_MS: '2000' });
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // idle for longer than the interval
+
+    const started = Date.now();
+    await appendEvents(db.pool, [{ aggregateType, aggregateId: randomUUID(), version: 1, stream }]);
+    await waitUntil('the entry', 5_000, async () => (await redis.xlen(stream)) === 1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a busy relay takes the commits of each RELAY_CLAIM_INTERVAL_MS in one claim (group commit)', async () => {
+    const { aggregateType, stream } = freshStream();
+    await startRelay({ RELAY_POLL_INTERVAL_MS: '60000', RELAY_CLAIM_INTERVAL_MS: '400' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // 60 commits, one every 20 ms: claimed on every NOTIFY, that would be about 60 claims.
+    const started = Date.now();
+    for (let i = 0; i < 60; i++) {
+      await appendEvents(db.pool, [{ aggregateType, aggregateId: randomUUID(), version: 1, stream }]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const committingMs = Date.now() - started;
+    await waitUntil('60 entries', 10_000, async () => (await redis.xlen(stream)) === 60);
+    await waitUntil('rows marked', 5_000, async () => (await statusCounts(db.pool, stream))['PUBLISHED'] === 60);
+    // Each claim marks its batch in one transaction: one published_at (now()) per claim.
+    const { rows } = await db.pool.query<{ claims: number }>(
+      `SELECT count(DISTINCT published_at)::int AS claims FROM outbox_events WHERE stream = $1`,
+      [stream],
+    );
+    expect(rows[0]!.claims).toBeGreaterThan(1);
+    expect(rows[0]!.claims).toBeLessThanOrEqual(Math.ceil(committingMs / 400) + 2);
+  });
+
   it('still publishes by polling with LISTEN off', async () => {
     const { aggregateType, stream } = freshStream();
     await startRelay({ RELAY_LISTEN: 'false', RELAY_POLL_INTERVAL_MS: '300' });

@@ -130,9 +130,11 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
   }
 }
 
-export async function statusCounts(pool: Pool): Promise<Record<string, number>> {
+/** Outbox rows by status: all of them, or one stream's. */
+export async function statusCounts(pool: Pool, stream?: string): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ status: string; n: number }>(
-    'SELECT status, count(*)::int AS n FROM outbox_events GROUP BY status',
+    'SELECT status, count(*)::int AS n FROM outbox_events WHERE $1::text IS NULL OR stream = $1 GROUP BY status',
+    [stream ?? null],
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -133,7 +133,7 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['SNAPSHOT_EVERY', 'events.snapshotEvery', 100, '50', 50],
   ['RELAY_BATCH_SIZE', 'relay.batchSize', 500, '250', 250],
   ['RELAY_POLL_INTERVAL_MS', 'relay.pollIntervalMs', 1000, '500', 500],
-  ['RELAY_LINGER_MS', 'relay.lingerMs', 20, '0', 0],
+  ['RELAY_CLAIM_INTERVAL_MS', 'relay.claimIntervalMs', 100, '0', 0],
   ['RELAY_LISTEN', 'relay.listen', true, '0', false],
   ['RELAY_MAX_ATTEMPTS', 'relay.maxAttempts', 10, '5', 5],
   ['RELAY_BACKOFF_BASE_MS', 'relay.backoffBaseMs', 200, '100', 100],
