@@ -46,7 +46,11 @@ export const searchResult = z
     correctedQuery: z.string().nullable().meta({ description: 'What the words were searched as, when corrected' }),
     corrections: z.array(z.object({ from: z.string(), to: z.string() })),
     sort: z.enum(searchSorts),
-    total: z.int(),
+    total: z.int().meta({ description: "Every match when totalRelation is 'eq'; a lower bound when it is 'gte'" }),
+    totalRelation: z.enum(['eq', 'gte']).meta({
+      description:
+        "'gte' when the search matched more than it counts (several words or filters over a large catalogue): total is then the number counted",
+    }),
     hits: z.array(
       z.object({
         productId: uuid,
@@ -75,6 +79,9 @@ export const searchResult = z
       rating: z.array(facetCount),
       seller: z.array(facetCount.extend({ name: z.string() })),
       inStock: z.array(facetCount),
+    }),
+    facetsExhaustive: z.boolean().meta({
+      description: 'False when the facets were counted over the first `total` matches only (totalRelation `gte`)',
     }),
     nextCursor: z.string().nullable(),
   })

@@ -33,10 +33,23 @@ export function averageRating(ratingSum: number, reviewCount: number): number | 
   return Math.round((ratingSum / reviewCount) * 100) / 100;
 }
 
+/** The rated buckets from the highest, each with the lowest average it holds; '1-2' holds the rest. */
+const ratedBucketFloors: readonly (readonly [RatingBucket, number])[] = [
+  ['4-5', 4],
+  ['3-4', 3],
+  ['2-3', 2],
+  ['1-2', Number.NEGATIVE_INFINITY],
+];
+
 export function ratingBucketOf(average: number | null): RatingBucket {
   if (average === null) return 'unrated';
-  if (average >= 4) return '4-5';
-  if (average >= 3) return '3-4';
-  if (average >= 2) return '2-3';
-  return '1-2';
+  return ratedBucketFloors.find(([, floor]) => average >= floor)![0];
+}
+
+/**
+ * The buckets an average of `minimum` or more can be in (each bucket reaches up to the floor of the
+ * one above it): what a minRating filter implies, in values the search's match index holds.
+ */
+export function ratingBucketsReaching(minimum: number): RatingBucket[] {
+  return ratedBucketFloors.filter((_, i) => i === 0 || ratedBucketFloors[i - 1]![1] > minimum).map(([label]) => label);
 }

@@ -28,15 +28,18 @@ export interface SearchFacets {
   inStock: FacetCount[];
 }
 
-/** Facets counted over the filtered rows (the search statement's CTE `matched`). */
-export const countedFacets = `
+/** Facets counted over the rows of `rows` (a CTE of the search statement: the matches it counts). */
+export const countedFacets = (rows: string) => `
   -- One name per seller; max() in the "C" collation compares bytes, not locale rules (far cheaper).
   SELECT GROUPING(v.seller_id) = 0 AS seller_set, GROUPING(v.seller_id, v.category_path) = 3 AS total_set,
     v.category_path, v.price_range, v.rating_bucket, v.in_stock, v.seller_id::text AS seller_id,
     CASE WHEN GROUPING(v.seller_id) = 0 THEN max(v.seller_name COLLATE "C") END AS seller_name,
     count(*)::int AS count
-  FROM matched v
+  FROM ${rows} v
   GROUP BY GROUPING SETS ((v.category_path, v.price_range, v.rating_bucket, v.in_stock), (v.seller_id), ())`;
+
+/** The active products of the catalogue, from the catalogue-wide counts. */
+export const catalogueSize = `SELECT COALESCE(sum(c.products), 0)::int FROM ${FACET_COUNTS} c`;
 
 /** Facets summed from the counts the projection keeps (browsing everything or a category). */
 export function summaryFacets(categoryCondition: string | undefined): string {

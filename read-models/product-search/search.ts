@@ -1,6 +1,8 @@
 import { formatMoney, money } from '../../domain/money';
+import { ratingBucketsReaching } from './buckets';
 import type { Database } from '../../platform/database';
 import {
+  catalogueSize,
   countedFacets,
   facetCounts,
   compactFacets,
@@ -18,15 +20,17 @@ import { qualifiedTable } from '../projections/projection';
  * typo tolerant (read-models/product-search/spelling.ts), filtered, sorted with a keyset cursor, with facet
  * counts over the filtered set. Reads the read model only, never the write model.
  *
- * One statement (runSearch) answers the page, with its highlighted snippets, and the facets: one
- * GROUPING SETS pass over the filtered set, which also gives the total, or sums of the facet
- * counts the projection keeps: catalogue-wide when browsing without words (everything, or a
- * category), per lexeme for one word without filters (oneWordFacets, a short statement first),
- * since counting the hundred thousand rows a common word matches in a million products takes
- * far longer than the whole search may. Relevance ranks only the most popular matches by their
- * text (RANKED_CANDIDATES, relevancePage), so a common word costs a bounded walk of the sales
- * index, whatever the catalogue's size. Snippets are made for the returned page only:
- * ts_headline re-parses the text and is the costliest function here.
+ * One statement (runSearch) answers the page, with its highlighted snippets, and the facets: sums
+ * of the facet counts the projection keeps, catalogue-wide when browsing without words
+ * (everything, or a category) and per lexeme for one word without filters (oneWordFacets, a short
+ * statement first), or else one GROUPING SETS pass over the first COUNTED_MATCHES_MAX matches,
+ * which also gives the total: exact up to that many, a lower bound flagged as such past it, since
+ * each counted match is a read of its row and filters on a common word match tens of thousands
+ * at a million products. Words and filters meet in one GIN index (the migration
+ * product_search_match_index), so only rows that match everything are read. Relevance ranks only
+ * the most popular matches by their text (RANKED_CANDIDATES, relevancePage), so a common word
+ * costs a bounded walk of the sales index, whatever the catalogue's size. Snippets are made for
+ * the returned page only: ts_headline re-parses the text and is the costliest function here.
  *
  * Highlighting is HTML-safe: the name and description are HTML-escaped in SQL first and
  * ts_headline then marks words with <mark></mark>. The parser keeps entities such as `&lt;` as
@@ -51,6 +55,21 @@ export const RANKED_CANDIDATES = 200;
  * full-text index; with more, the page walks its sort's index and stops once it is full.
  */
 const MATERIALIZE_MATCHES_UP_TO = 2_000;
+/**
+ * How many matches a search counts its total and facets over, at most, when no summary has them
+ * (several words, or filters): the first ones the index yields. Each costs a read of its row, and
+ * a common word with filters matches tens of thousands of rows at a million products; past this
+ * many, the total is a lower bound (`totalRelation: 'gte'`) and the facets are counted over these
+ * matches only (`facetsExhaustive: false`), as Elasticsearch's track_total_hits and Algolia's
+ * exhaustiveFacetsCount do. The same matches give the relevance sort its candidates then.
+ */
+export const COUNTED_MATCHES_MAX = 1_000;
+/**
+ * A one-word search finds its relevance candidates (its best sellers) by walking the sales index
+ * when that reads at most about this many rows (RANKED_CANDIDATES over the word's share of the
+ * catalogue); a rarer word takes them from the matches it counts instead.
+ */
+const SALES_WALK_MAX_ROWS = 4_000;
 
 export interface SearchHit {
   productId: string;
@@ -76,9 +95,13 @@ export interface SearchResult {
   correctedQuery: string | null;
   corrections: Correction[];
   sort: SearchSort;
+  /** Every match when totalRelation is 'eq'; a lower bound (COUNTED_MATCHES_MAX) when it is 'gte'. */
   total: number;
+  totalRelation: 'eq' | 'gte';
   hits: SearchHit[];
   facets: SearchFacets;
+  /** False when the facets were counted over the first COUNTED_MATCHES_MAX matches only. */
+  facetsExhaustive: boolean;
   nextCursor: string | null;
 }
 
@@ -103,14 +126,24 @@ interface Filter {
   categoryCondition?: string;
 }
 
-export async function searchProducts(db: Reader, params: SearchParams): Promise<SearchResult> {
+export interface SearchOptions {
+  /** COUNTED_MATCHES_MAX unless given (tests use a small one to meet the bound on a small catalogue). */
+  countedMatchesMax?: number;
+}
+
+export async function searchProducts(
+  db: Reader,
+  params: SearchParams,
+  options: SearchOptions = {},
+): Promise<SearchResult> {
   const corrected = params.q !== undefined ? await correctQuery(db, params.q, WORDS) : undefined;
   // Only stop words ("the"): nothing to match on, so it browses.
   const text = corrected?.searchable ? corrected.text : undefined;
   const sort: SearchSort = params.sort === 'relevance' && text === undefined ? 'best_selling' : params.sort;
   const filter = filterOf(params, text);
   const word = text !== undefined && filter.onlyWords ? await oneWordFacets(db, text) : undefined;
-  const { hits, facets } = await runSearch(db, filter, sort, params, text !== undefined, word);
+  const countedMax = options.countedMatchesMax ?? COUNTED_MATCHES_MAX;
+  const { hits, facets, exhaustive } = await runSearch(db, filter, sort, params, text, word, countedMax);
   const more = hits.length > params.limit;
   const shown = more ? hits.slice(0, params.limit) : hits;
   const last = shown[shown.length - 1];
@@ -120,8 +153,10 @@ export async function searchProducts(db: Reader, params: SearchParams): Promise<
     corrections: corrected?.corrections ?? [],
     sort,
     total: counted.total,
+    totalRelation: exhaustive ? 'eq' : 'gte',
     hits: shown.map(hitOf),
     facets: counted.facets,
+    facetsExhaustive: exhaustive,
     nextCursor: more && last ? encodeCursor({ sort, keys: last.keys, productId: last.product_id }) : null,
   };
 }
@@ -130,6 +165,8 @@ export async function searchProducts(db: Reader, params: SearchParams): Promise<
 interface WordFacets {
   rows: FacetRow[];
   total: number;
+  /** Active products in the catalogue: the word's share of it says what walking the sales index costs. */
+  catalogue: number;
 }
 
 /**
@@ -139,17 +176,18 @@ interface WordFacets {
  */
 async function oneWordFacets(db: Reader, text: string): Promise<WordFacets | undefined> {
   const lexeme = `(SELECT l.lexeme FROM l)`;
-  const [row] = await db.$queryRawUnsafe<{ lexeme: string | null; facets: FacetRow[] | null }[]>(
+  const [row] = await db.$queryRawUnsafe<{ lexeme: string | null; facets: FacetRow[] | null; catalogue: number }[]>(
     `WITH l AS (
        SELECT CASE WHEN numnode(q) = 1 THEN replace(substr(q::text, 2, length(q::text) - 2), '''''', '''') END AS lexeme
        FROM websearch_to_tsquery('english', $1) AS q
      )
      SELECT ${lexeme} AS lexeme,
-       CASE WHEN ${lexeme} IS NOT NULL THEN (SELECT COALESCE(json_agg(f), '[]'::json) FROM (${termFacets(lexeme)}) f) END AS facets`,
+       CASE WHEN ${lexeme} IS NOT NULL THEN (SELECT COALESCE(json_agg(f), '[]'::json) FROM (${termFacets(lexeme)}) f) END AS facets,
+       CASE WHEN ${lexeme} IS NOT NULL THEN (${catalogueSize}) END AS catalogue`,
     text,
   );
   if (!row?.facets) return undefined;
-  return { rows: row.facets, total: row.facets.find((r) => r.total_set)?.count ?? 0 };
+  return { rows: row.facets, total: row.facets.find((r) => r.total_set)?.count ?? 0, catalogue: row.catalogue };
 }
 
 /** With search words, `$1` is their text, so RANK, the match and the snippets can name it. */
@@ -161,11 +199,16 @@ function filterOf(params: SearchParams, text: string | undefined): Filter {
   let categoryCondition: string | undefined;
   if (params.category !== undefined) {
     categoryCondition = `(v.category_path = ${arg(params.category)} OR v.category_path LIKE ${arg(`${escapeLike(params.category)}/%`)})`;
-    conditions.push(categoryCondition);
+    // Implied by the path, but an equality the full-text index holds (the match index), unlike a LIKE.
+    conditions.push(`v.category = ${arg(params.category.split('/')[0])}`, categoryCondition);
   }
   if (params.seller !== undefined) conditions.push(`v.seller_id = ${arg(params.seller)}::uuid`);
   if (params.priceRanges !== undefined) conditions.push(`v.price_range = ANY(${arg(params.priceRanges)}::text[])`);
-  if (params.minRating !== undefined) conditions.push(`v.average_rating >= ${arg(params.minRating)}::numeric`);
+  if (params.minRating !== undefined) {
+    // The buckets for the index, the average for the row (a bucket is coarser than a rating).
+    conditions.push(`v.rating_bucket = ANY(${arg(ratingBucketsReaching(params.minRating))}::text[])`);
+    conditions.push(`v.average_rating >= ${arg(params.minRating)}::numeric`);
+  }
   if (params.inStock !== undefined) conditions.push(`v.in_stock = ${arg(params.inStock)}`);
   const others = [text, params.seller, params.priceRanges, params.minRating, params.inStock];
   const filters = [params.category, params.seller, params.priceRanges, params.minRating, params.inStock];
@@ -207,21 +250,31 @@ const escapeHtml = (column: string) =>
   `replace(replace(replace(replace(replace(${column}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')`;
 
 /**
+ * Where the relevance sort's candidates come from: all the matches, read at once (a rare word);
+ * a walk of the sales index that stops at the RANKED_CANDIDATES best sellers (a common word); or
+ * the matches the search counts (`counted`, the first COUNTED_MATCHES_MAX), when neither is cheap
+ * (several words, filters, a word of middling frequency).
+ */
+type CandidateSource = 'matched' | 'sales walk' | 'counted';
+
+/**
  * One statement: the filtered set (`matched`), the page from it with its snippets, and the facet
- * counts over it (unless a one-word search brings them from the per-word counts). The set is
- * materialized when the facets are counted over it, or when a one-word search has few matches
- * (one bitmap scan of the full-text index then reads them all at once); otherwise it is inlined
- * into each use, so the page walks the sort's index and reads only the rows it needs, and the
- * facets count from the summaries.
+ * counts (unless a one-word search brings them from the per-word counts, or browsing from the
+ * catalogue-wide ones). Facets are counted over `counted`, the first `countedMax` matches in the
+ * order the index yields them (materialized once, with one more to know whether there are more),
+ * so that their cost is bounded whatever the number of matches. `matched` itself is inlined into
+ * the page, which walks its sort's index and reads only the rows it needs, unless a one-word
+ * search has few matches: one bitmap scan of the full-text index then reads them all at once.
  */
 async function runSearch(
   db: Reader,
   filter: Filter,
   sort: SearchSort,
   params: Pick<SearchParams, 'limit' | 'cursor'>,
-  highlight: boolean,
+  text: string | undefined,
   word: WordFacets | undefined,
-): Promise<{ hits: HitRow[]; facets: FacetRow[] }> {
+  countedMax: number,
+): Promise<{ hits: HitRow[]; facets: FacetRow[]; exhaustive: boolean }> {
   const { limit, cursor } = params;
   const { keys, direction, casts } = sortKeys[sort];
   const args = [...filter.args];
@@ -235,24 +288,35 @@ async function runSearch(
     cursor
       ? `WHERE (${[...keyNames, 'product_id'].join(', ')}) ${direction === 'DESC' ? '<' : '>'} ${cursorRow(cursor)}`
       : '';
-  const counted = !word && !filter.summarizable;
-  const materialized = highlight && (counted || (word !== undefined && word.total <= MATERIALIZE_MATCHES_UP_TO));
+  const highlight = text !== undefined;
+  const counting = !word && !filter.summarizable;
+  const materialized = word !== undefined && word.total <= MATERIALIZE_MATCHES_UP_TO;
   const relevance = sort === 'relevance';
+  const source: CandidateSource = materialized
+    ? 'matched'
+    : word && word.total * SALES_WALK_MAX_ROWS >= RANKED_CANDIDATES * word.catalogue
+      ? 'sales walk'
+      : 'counted';
+  const bounded = counting || (relevance && source === 'counted');
   const headline = (column: string, options: string) =>
     highlight
       ? `ts_headline('english', ${escapeHtml(`v.${column}`)}, websearch_to_tsquery('english', $1), '${options}, StartSel=<mark>, StopSel=</mark>')`
       : 'NULL';
   const page = relevance
-    ? relevancePage({ limit, cursor, materialized, arg, after })
+    ? relevancePage({ limit, cursor, source, arg, after })
     : `SELECT * FROM (SELECT v.product_id, ${keys.map((key, i) => `${key} AS k${i}`).join(', ')} FROM matched v) keyed
        ${after()} ORDER BY ${orderOf('')} LIMIT ${limit + 1}`;
-  const facets = word ? undefined : filter.summarizable ? summaryFacets(filter.categoryCondition) : countedFacets;
-  const [row] = await db.$queryRawUnsafe<{ hits: HitRow[]; facets: FacetRow[] | null }[]>(
+  const facets = word
+    ? undefined
+    : filter.summarizable
+      ? summaryFacets(filter.categoryCondition)
+      : countedFacets('counted');
+  const [row] = await db.$queryRawUnsafe<{ hits: HitRow[]; facets: FacetRow[] | null; exhaustive: boolean }[]>(
     `WITH matched AS ${materialized ? '' : 'NOT '}MATERIALIZED (
        SELECT v.product_id, v.price_minor, v.average_rating, v.review_count, v.sales_count, v.category_path,
-         v.price_range, v.rating_bucket, v.in_stock, v.seller_id, v.seller_name${relevance && !materialized ? ', v.search_vector' : ''}
+         v.price_range, v.rating_bucket, v.in_stock, v.seller_id, v.seller_name${relevance && source === 'sales walk' ? ', v.search_vector' : ''}
        FROM ${VIEW} v WHERE ${filter.conditions.join(' AND ')}
-     ), page AS (${page}
+     )${bounded ? `, bounded AS MATERIALIZED (SELECT * FROM matched LIMIT ${countedMax + 1}), counted AS (SELECT * FROM bounded LIMIT ${countedMax})` : ''}, page AS (${page}
      ), hits AS (
        SELECT v.product_id::text, v.seller_id::text, v.seller_name, v.sku, v.name, v.category, v.category_path,
          v.price_minor::float8 AS price_minor, v.currency, v.price_range, v.average_rating::float8 AS average_rating,
@@ -263,48 +327,62 @@ async function runSearch(
        FROM page p JOIN ${VIEW} v ON v.product_id = p.product_id
      )${facets ? `, combinations AS (${facets}), facets AS (${compactFacets('combinations')})` : ''}
      SELECT (SELECT COALESCE(json_agg(h ORDER BY ${orderOf('h.')}), '[]'::json) FROM hits h) AS hits,
-       ${facets ? `(SELECT COALESCE(json_agg(f), '[]'::json) FROM facets f)` : 'NULL::json'} AS facets`,
+       ${facets ? `(SELECT COALESCE(json_agg(f), '[]'::json) FROM facets f)` : 'NULL::json'} AS facets,
+       ${counting ? `(SELECT count(*) FROM bounded) <= ${countedMax}` : 'true'} AS exhaustive`,
     ...args,
   );
-  return { hits: row?.hits ?? [], facets: word?.rows ?? row?.facets ?? [] };
+  return { hits: row?.hits ?? [], facets: word?.rows ?? row?.facets ?? [], exhaustive: row?.exhaustive ?? true };
 }
 
 /**
  * The relevance sort's page (keys k0, the score, and k1, sales; see docs/read-models.md): the
- * RANKED_CANDIDATES most popular matches (by sales, then id) ranked by their text, then every
- * other match by popularity alone (score -1). The candidates are found by walking the sales index
- * when a word is common and by sorting the matches when it is rare; the rest are read only when a
- * page reaches them, from the last candidate on. A cursor past the candidates skips them.
+ * RANKED_CANDIDATES most popular matches of the candidates' source (by sales, then id) ranked by
+ * their text, then every other match by popularity alone (score -1). The other matches are read
+ * only when the page reaches past the candidates. When the candidates are the best sellers of all
+ * matches, the others are the matches after the last candidate, and a cursor past the candidates
+ * skips them; when they are the best sellers of the counted matches, the others are every match
+ * that is not a candidate.
  */
 function relevancePage(options: {
   limit: number;
   cursor: SearchCursor | undefined;
-  materialized: boolean;
+  source: CandidateSource;
   arg: (value: unknown) => string;
   after: () => string;
 }): string {
-  const { limit, cursor, materialized, arg, after } = options;
+  const { limit, cursor, source, arg, after } = options;
   const popular = 'ORDER BY m.sales_count DESC, m.product_id DESC';
-  if (cursor && cursor.keys[0]! < 0) {
+  const pastCandidates = cursor !== undefined && cursor.keys[0]! < 0;
+  const sinceCursor = () =>
+    `(m.sales_count, m.product_id) < (${arg(cursor!.keys[1])}::int, ${arg(cursor!.productId)}::uuid)`;
+  if (pastCandidates && source !== 'counted') {
     return `SELECT m.product_id, (-1)::real AS k0, m.sales_count AS k1 FROM matched m
-       WHERE (m.sales_count, m.product_id) < (${arg(cursor.keys[1])}::int, ${arg(cursor.productId)}::uuid)
-       ${popular} LIMIT ${limit + 1}`;
+       WHERE ${sinceCursor()} ${popular} LIMIT ${limit + 1}`;
   }
-  // Materialized, the matches carry no vector: the candidates' are read again by key.
-  const candidates = materialized
-    ? `SELECT c.product_id, c.sales_count, ${RANK}::real AS score
-       FROM (SELECT m.product_id, m.sales_count FROM matched m ${popular} LIMIT ${RANKED_CANDIDATES}) c
-       JOIN ${VIEW} v ON v.product_id = c.product_id`
-    : `SELECT m.product_id, m.sales_count, ${RANK.replace('v.search_vector', 'm.search_vector')}::real AS score
-       FROM matched m ${popular} LIMIT ${RANKED_CANDIDATES}`;
+  // Walking, the matches carry their vector; otherwise the candidates' are read again by key.
+  const candidates =
+    source === 'sales walk'
+      ? `SELECT m.product_id, m.sales_count, ${RANK.replace('v.search_vector', 'm.search_vector')}::real AS score
+       FROM matched m ${popular} LIMIT ${RANKED_CANDIDATES}`
+      : `SELECT c.product_id, c.sales_count, ${RANK}::real AS score
+       FROM (SELECT m.product_id, m.sales_count FROM ${source} m ${popular} LIMIT ${RANKED_CANDIDATES}) c
+       JOIN ${VIEW} v ON v.product_id = c.product_id`;
   const last = `(SELECT c.COLUMN FROM candidates c ORDER BY c.sales_count, c.product_id LIMIT 1)`;
+  const others =
+    source === 'counted'
+      ? `(SELECT count(*) FROM bounded) > (SELECT count(*) FROM candidates)
+         AND m.product_id NOT IN (SELECT c.product_id FROM candidates c)${pastCandidates ? ` AND ${sinceCursor()}` : ''}`
+      : `(SELECT count(*) FROM candidates) = ${RANKED_CANDIDATES}
+         AND (m.sales_count, m.product_id) < (${last.replace('COLUMN', 'sales_count')}, ${last.replace('COLUMN', 'product_id')})`;
+  // Fewer than a page of candidates left after the cursor: only then does the page reach the others.
+  const reached = `(SELECT count(*) FROM (SELECT c.score AS k0, c.sales_count AS k1, c.product_id FROM candidates c) keyed
+       ${after()}) <= ${limit}`;
   return `WITH candidates AS (${candidates})
      SELECT * FROM (
        SELECT c.product_id, c.score AS k0, c.sales_count AS k1 FROM candidates c
        UNION ALL
        (SELECT m.product_id, (-1)::real, m.sales_count FROM matched m
-        WHERE (SELECT count(*) FROM candidates) = ${RANKED_CANDIDATES}
-          AND (m.sales_count, m.product_id) < (${last.replace('COLUMN', 'sales_count')}, ${last.replace('COLUMN', 'product_id')})
+        WHERE ${reached} AND ${others}
         ${popular} LIMIT ${limit + 1})
      ) keyed ${after()} ORDER BY k0 DESC, k1 DESC, product_id DESC LIMIT ${limit + 1}`;
 }

@@ -1,7 +1,12 @@
 import { seedCatalogue } from '../../catalogue/seed';
 import { createDatabase, type Database } from '../../platform/database';
 import { updateProduct } from '../../catalogue/product-store';
-import { RANKED_CANDIDATES, searchProducts, type SearchResult } from '../../read-models/product-search/search';
+import {
+  RANKED_CANDIDATES,
+  searchProducts,
+  type SearchOptions,
+  type SearchResult,
+} from '../../read-models/product-search/search';
 import { searchQuerySchema } from '../../read-models/product-search/params';
 import { productSearchProjection } from '../../read-models/projections/product-search';
 import { catchUp } from '../../read-models/projections/runner';
@@ -17,8 +22,23 @@ import { createOutboxDatabase, type OutboxDatabase } from '../support/outbox';
 let database: OutboxDatabase;
 let db: Database;
 
-function search(query: Record<string, string>): Promise<SearchResult> {
-  return searchProducts(db, searchQuerySchema.parse(query));
+function search(query: Record<string, string>, options?: SearchOptions): Promise<SearchResult> {
+  return searchProducts(db, searchQuerySchema.parse(query), options);
+}
+
+/** Every page of a search, followed by its cursors: the hits in order and the score each page ended on. */
+async function allPages(query: Record<string, string>, options?: SearchOptions) {
+  const hits: SearchResult['hits'] = [];
+  const scores: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: SearchResult = await search({ ...query, ...(cursor ? { cursor } : {}) }, options);
+    hits.push(...page.hits);
+    cursor = page.nextCursor;
+    // The cursor carries the last hit's score: the text rank, or -1 past the candidates.
+    if (cursor) scores.push((JSON.parse(Buffer.from(cursor, 'base64url').toString()) as number[])[1]!);
+  } while (cursor);
+  return { hits, scores };
 }
 
 async function project(): Promise<void> {
@@ -71,16 +91,7 @@ describe('a word with more matches than the relevance sort ranks', () => {
   it('pages through every match: the ranked candidates by their text first, then the rest by popularity', async () => {
     const first = await search({ q: 'home', limit: '100' });
     expect(first.total).toBeGreaterThan(RANKED_CANDIDATES);
-    const seen: SearchResult['hits'] = [];
-    const scores: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: SearchResult = await search({ q: 'home', limit: '100', ...(cursor ? { cursor } : {}) });
-      seen.push(...page.hits);
-      cursor = page.nextCursor;
-      // The cursor carries the last hit's score: the text rank, or -1 past the candidates.
-      if (cursor) scores.push((JSON.parse(Buffer.from(cursor, 'base64url').toString()) as number[])[1]!);
-    } while (cursor);
+    const { hits: seen, scores } = await allPages({ q: 'home', limit: '100' });
     expect(new Set(seen.map((h) => h.productId)).size).toBe(first.total);
     expect(scores.filter((s) => s >= 0).length).toBe(RANKED_CANDIDATES / 100);
     expect(scores.filter((s) => s < 0).length).toBeGreaterThan(0);
@@ -141,5 +152,46 @@ describe('one-word facets from the per-word counts', () => {
     });
     expect(filtered.total).toBe(plain.total);
     expect(filtered.facets).toEqual(plain.facets);
+  });
+});
+
+describe('a search that matches more than it counts', () => {
+  // No restriction, but a filter: the search counts its matches instead of reading per-word counts.
+  const query = { q: 'home', priceRange: 'under-10,10-25,25-50,50-100,100-250,250-plus' };
+  const bound: SearchOptions = { countedMatchesMax: 50 };
+  const sum = (facet: { count: number }[]) => facet.reduce((n, f) => n + f.count, 0);
+
+  it('counts every match up to the bound and says the total and the facets are exact', async () => {
+    const result = await search(query);
+    expect(result).toMatchObject({ total: (await countedFacets('home')).total, totalRelation: 'eq' });
+    expect(result.facetsExhaustive).toBe(true);
+  });
+
+  it('past the bound, gives the bound as a lower bound and facets counted over that many matches', async () => {
+    const result = await search(query, bound);
+    expect(result).toMatchObject({ total: 50, totalRelation: 'gte', facetsExhaustive: false });
+    for (const facet of [result.facets.category, result.facets.priceRange, result.facets.rating, result.facets.inStock])
+      expect(sum(facet)).toBe(50);
+  });
+
+  it('still pages through every match: the best sellers of the counted matches ranked first, then the rest', async () => {
+    const total = (await countedFacets('home')).total;
+    expect(total).toBeGreaterThan(3 * 50);
+    for (const limit of ['100', '7']) {
+      const { hits, scores } = await allPages({ ...query, limit }, bound);
+      expect(hits.length).toBe(total);
+      expect(new Set(hits.map((h) => h.productId)).size).toBe(total);
+      // Pages that end among the 50 candidates carry a text rank, every later one -1.
+      expect(scores.filter((s) => s >= 0).length).toBe(Math.floor(50 / Number(limit)));
+      expect(scores.filter((s) => s < 0).length).toBeGreaterThan(0);
+      // Past the candidates (the 50 counted ones here): by sales, then id, both descending.
+      const rest = hits.slice(50).map((h) => [h.salesCount, h.productId] as const);
+      expect(rest).toEqual([...rest].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1)));
+    }
+  });
+
+  it('pages through every match of a sort other than relevance, whatever the bound', async () => {
+    const { hits } = await allPages({ ...query, sort: 'price_asc', limit: '100' }, bound);
+    expect(new Set(hits.map((h) => h.productId)).size).toBe((await countedFacets('home')).total);
   });
 });
