@@ -21,7 +21,16 @@ export interface RelayLoopOptions extends OutboxRelayDeps {
 export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
   const { settings, logger, signal } = options;
   const wake = new Wakeup(signal);
-  const listener = settings.listen ? new Listener(options.databaseUrl, wake, options) : undefined;
+  const claimed = new RecentlyClaimed(4 * settings.batchSize);
+  const listener = settings.listen
+    ? new Listener(
+        options.databaseUrl,
+        (sequence) => {
+          if (!claimed.has(sequence)) wake.notify();
+        },
+        options,
+      )
+    : undefined;
   await listener?.start();
   let nextCleanup = 0;
   let failures = 0;
@@ -34,7 +43,8 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
           nextCleanup = Date.now() + CLEANUP_INTERVAL_MS;
         }
         const roundStartedAt = Date.now();
-        const result = await publishBatch(options);
+        const { sequences, ...result } = await publishBatch(options);
+        claimed.add(sequences);
         failures = 0;
         options.onHeartbeat?.();
         if (result.failed > 0) logger.warn(result, 'outbox batch: some publishes failed');
@@ -56,6 +66,32 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
     }
   } finally {
     await listener?.stop();
+  }
+}
+
+/**
+ * The outbox sequences this relay's latest claims took. A NOTIFY names the highest sequence its
+ * statement inserted and arrives after the commit, so a claim that began in between may already
+ * have taken those rows: such a NOTIFY is old news, and waking for it would claim nothing. (Rows of
+ * the statement the claim left, a full batch's or another relay's, are taken by the next round or
+ * by that relay; the poll covers anything else.)
+ */
+class RecentlyClaimed {
+  private readonly sequences = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(sequences: readonly string[]): void {
+    for (const sequence of sequences) this.sequences.add(sequence);
+    // A Set iterates in insertion order: the oldest go first.
+    for (const oldest of this.sequences) {
+      if (this.sequences.size <= this.capacity) break;
+      this.sequences.delete(oldest);
+    }
+  }
+
+  has(sequence: string): boolean {
+    return this.sequences.has(sequence);
   }
 }
 
@@ -115,21 +151,22 @@ class Listener {
 
   constructor(
     private readonly databaseUrl: string,
-    private readonly wake: Wakeup,
+    /** Told each NOTIFY's payload: the highest sequence its statement inserted ('' from older triggers). */
+    private readonly onNotify: (sequence: string) => void,
     private readonly deps: Pick<RelayLoopOptions, 'logger'>,
   ) {}
 
   async start(): Promise<void> {
     try {
       const client = new Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5_000 });
-      client.on('notification', () => this.wake.notify());
+      client.on('notification', (message) => this.onNotify(message.payload ?? ''));
       client.on('error', (error) => this.lost(error));
       client.on('end', () => this.lost(new Error('LISTEN connection ended')));
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
       this.client = client;
       // Rows committed while we were not listening are found by this round, not by a NOTIFY.
-      this.wake.notify();
+      this.onNotify('');
     } catch (error) {
       this.lost(error);
     }

@@ -42,6 +42,8 @@ export interface OutboxRow {
 
 export interface BatchResult {
   claimed: number;
+  /** The claimed rows' outbox sequences (as text: bigint), in order. */
+  sequences: string[];
   published: number;
   /** Rows whose publish failed and that were scheduled for a retry or marked FAILED. */
   failed: number;
@@ -194,12 +196,17 @@ export async function publishBatch(deps: OutboxRelayDeps): Promise<BatchResult> 
     if (rows.length === 0) {
       await client.query('COMMIT');
       inTransaction = false;
-      return { claimed: 0, published: 0, failed: 0 };
+      return { claimed: 0, sequences: [], published: 0, failed: 0 };
     }
     const outcome = await publishInAggregateOrder(deps, rows.map(toRow));
     await markOutcomeAndCommit(client, deps.settings, outcome);
     inTransaction = false;
-    return { claimed: rows.length, published: outcome.published.length, failed: outcome.failed.length };
+    return {
+      claimed: rows.length,
+      sequences: rows.map((row) => row.sequence),
+      published: outcome.published.length,
+      failed: outcome.failed.length,
+    };
   } catch (error) {
     if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -145,19 +145,30 @@ export interface InProcessRelay {
 
 /**
  * The outbox relay's loop in this process, on the test's own database and Redis database, polling
- * every 100 ms: for tests that need events to flow to the streams without a relay process.
+ * every 100 ms unless told otherwise: for tests that need events to flow to the streams without a
+ * relay process, or that watch its rounds.
  */
-export function startRelayLoop(databaseUrl: string, redisUrl: string, settings: RelaySettings): InProcessRelay {
+export function startRelayLoop(
+  databaseUrl: string,
+  redisUrl: string,
+  settings: RelaySettings,
+  options: {
+    /** Called after every round that reached PostgreSQL, as the relay process's heartbeat is. */
+    onRound?: () => void;
+    pollIntervalMs?: number;
+  } = {},
+): InProcessRelay {
   const stop = new AbortController();
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const redis = connectRedis(redisUrl);
   const loop = runRelayLoop({
     pool,
     redis,
-    settings: { ...settings, pollIntervalMs: 100 },
+    settings: { ...settings, pollIntervalMs: options.pollIntervalMs ?? 100 },
     logger: pino({ level: 'silent' }),
     databaseUrl,
     signal: stop.signal,
+    ...(options.onRound ? { onHeartbeat: options.onRound } : {}),
   }).finally(async () => {
     redis.disconnect();
     await pool.end();
