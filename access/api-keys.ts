@@ -1,13 +1,16 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { isUuid } from '../domain/ids';
 import { roles, type Principal, type Role } from '../domain/principal';
 import type { Database } from '../platform/database';
+import { sqlPoolOf } from '../platform/sql-pool';
 
 /**
  * API keys: `sfk_<lookup id>_<secret>`. The lookup id finds the row; only a SHA-256 of the whole
- * key is stored, compared in constant time. Keys carry 256 random bits, so a slow password hash
- * would add latency to every request and no safety.
+ * key is stored. Keys carry 256 random bits, so a slow password hash would add latency to every
+ * request and no safety. The hashes are compared by PostgreSQL, in the statement that finds the
+ * row: a comparison's timing could only tell an attacker how much of the stored hash the hash of
+ * their own guess shares, which brings them no closer to a key that has that hash.
  */
 
 const KEY_PREFIX = 'sfk_';
@@ -124,19 +127,23 @@ export function createApiKeyAuthenticator(db: Database, options: { cacheTtlMs: n
         const known = valid.get(hash);
         if (known || refused.has(hash)) return known;
       }
-      const row = await db.apiKey.findUnique({ where: { lookupId: match[1]! } });
-      const matches =
-        row !== null &&
-        row.revokedAt === null &&
-        timingSafeEqual(Buffer.from(row.secretHash, 'hex'), Buffer.from(hash, 'hex'));
-      if (!matches) {
+      // One statement finds a live key with this hash and notes its use: a write at most once per
+      // TTL per process (the cache answers meanwhile), never for a wrong or revoked key.
+      const {
+        rows: [row],
+      } = await sqlPoolOf(db).query<{ id: string; role: string; customerId: string | null; sellerId: string | null }>({
+        name: 'api-key-authenticate',
+        text: `UPDATE api_keys SET last_used_at = now()
+               WHERE lookup_id = $1 AND secret_hash = $2 AND revoked_at IS NULL
+               RETURNING id::text AS id, role, customer_id::text AS "customerId", seller_id::text AS "sellerId"`,
+        values: [match[1], hash],
+      });
+      if (!row) {
         if (cached) refused.set(hash, true);
         return undefined;
       }
       const principal = principalOf(row);
       if (cached) valid.set(hash, principal);
-      // Bookkeeping only, not awaited: it must neither fail nor slow the request.
-      void db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
       return principal;
     },
   };
