@@ -58,7 +58,8 @@ export async function startPlatform(
   };
   try {
     for (const service of services) {
-      processes[service] = startWith(runtime, entries[service], env, nodeArgs);
+      // PGAPPNAME names each process's connections in pg_stat_activity (and in the server log's %a).
+      processes[service] = startWith(runtime, entries[service], { PGAPPNAME: `shopflow-${service}`, ...env }, nodeArgs);
       // The worker bundles the workflows with webpack first: the slowest to be ready.
       await waitUntil(service, processes[service], ready[service], 180_000);
     }
