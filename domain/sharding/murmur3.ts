@@ -30,20 +30,15 @@ export function murmur3Bytes(bytes: Uint8Array, length = bytes.length, seed = 0)
     h = (h << 13) | (h >>> 19);
     h = (imul(h, 5) + 0xe6546b64) | 0;
   }
-  let k = 0;
-  switch (length & 3) {
-    case 3:
-      k ^= bytes[blocks + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= bytes[blocks + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= bytes[blocks]!;
-      k = imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      k = imul(k, C2);
-      h ^= k;
+  const tail = length & 3;
+  if (tail > 0) {
+    let k = bytes[blocks]!;
+    if (tail > 1) k |= bytes[blocks + 1]! << 8;
+    if (tail > 2) k |= bytes[blocks + 2]! << 16;
+    k = imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = imul(k, C2);
+    h ^= k;
   }
   h ^= length;
   h ^= h >>> 16;
