@@ -1,0 +1,162 @@
+import { HashRing, ringHash } from '../../domain/sharding/hash-ring';
+import type { Config } from '../config';
+import { createDatabase, type Database } from '../database';
+import {
+  DEFAULT_SHARD_ID,
+  readShardMap,
+  shardMapVersion,
+  UnknownShardError,
+  type ShardInfo,
+  type ShardMapSnapshot,
+} from './shard-map';
+
+/**
+ * Which shard holds a partition key, and the database client of that shard: the one place that
+ * decides where customers' order data lives (docs/sharding.md).
+ *
+ * An explicit mapping wins over the ring; the ring is built from the ACTIVE shards of the map.
+ * With no shard registered (or none active yet), every key stays on the catalogue database, the
+ * `default` shard: one database, today's behaviour. The map is cached, and at most every
+ * `maxStalenessMs` one query compares its version with the cached one; the whole map is read again
+ * only when the version moved. A key's shard can therefore be stale for that long after a change:
+ * moving a customer has to fence the key's writes, not rely on every router seeing the flip at once.
+ */
+
+export interface ShardRoute {
+  partitionKey: string;
+  shardId: string;
+  databaseUrl: string;
+  /** null for the default shard. */
+  region: string | null;
+  /** The key's position on the ring. */
+  hash: number;
+  /** The map version the answer was read from. */
+  mapVersion: number;
+  via: 'mapping' | 'ring' | 'default';
+}
+
+export interface ShardRouter {
+  /** Where `partitionKey` lives now (as of a map at most `maxStalenessMs` old). */
+  shardFor(partitionKey: string): Promise<ShardRoute>;
+  /** The database client of the shard that holds `partitionKey`, with the route that chose it. */
+  databaseFor(partitionKey: string): Promise<{ route: ShardRoute; db: Database }>;
+  /** The client of one shard by id; UnknownShardError when the map has no such shard. */
+  database(shardId: string): Promise<Database>;
+  /** Reads the map version now (and the map if it moved), whatever the staleness allows. */
+  refresh(): Promise<number>;
+  /** Closes the clients this router opened; the catalogue client is its owner's to close. */
+  close(): Promise<void>;
+}
+
+export interface ShardRouterOptions {
+  /** The catalogue database: holds the shard map, and is the default shard. */
+  catalogue: Database;
+  /** The catalogue's URL (to recognise a shard that is the catalogue database) and the pool size per shard. */
+  database: Config['database'];
+  maxStalenessMs?: number;
+  virtualNodes?: number;
+}
+
+interface LoadedMap {
+  snapshot: ShardMapSnapshot;
+  byId: Map<string, ShardInfo>;
+  ring: HashRing | undefined;
+}
+
+export function createShardRouter(options: ShardRouterOptions): ShardRouter {
+  const { catalogue } = options;
+  const maxStalenessMs = options.maxStalenessMs ?? 1_000;
+  /** Clients by database URL: a shard whose URL changes gets a new client, never another shard's. */
+  const clients = new Map<string, Database>([[options.database.url, catalogue]]);
+  let loaded: LoadedMap | undefined;
+  let checkedAt = -Infinity;
+  let checking: Promise<LoadedMap> | undefined;
+  let closed = false;
+
+  const load = (snapshot: ShardMapSnapshot): LoadedMap => {
+    const active = snapshot.shards.filter((s) => s.state === 'ACTIVE').map((s) => s.id);
+    return {
+      snapshot,
+      byId: new Map(snapshot.shards.map((s) => [s.id, s])),
+      ring: active.length > 0 ? new HashRing(active, options.virtualNodes) : undefined,
+    };
+  };
+
+  /** One check at a time: concurrent requests share it instead of each querying the version. */
+  const check = (): Promise<LoadedMap> => {
+    checking ??= (async () => {
+      try {
+        const version = await shardMapVersion(catalogue);
+        if (loaded?.snapshot.version !== version) loaded = load(await readShardMap(catalogue));
+        checkedAt = performance.now();
+        return loaded;
+      } finally {
+        checking = undefined;
+      }
+    })();
+    return checking;
+  };
+
+  const current = async (): Promise<LoadedMap> => {
+    if (closed) throw new Error('the shard router is closed');
+    if (loaded && performance.now() - checkedAt < maxStalenessMs) return loaded;
+    return check();
+  };
+
+  const route = (map: LoadedMap, partitionKey: string): ShardRoute => {
+    const hash = ringHash(partitionKey);
+    const mapped = map.snapshot.mappings.get(partitionKey);
+    const shardId = mapped ?? map.ring?.shardAt(hash);
+    const base = { partitionKey, hash, mapVersion: map.snapshot.version };
+    if (shardId === undefined) {
+      return { ...base, shardId: DEFAULT_SHARD_ID, databaseUrl: options.database.url, region: null, via: 'default' };
+    }
+    // Mappings reference shards by foreign key, and the ring holds only registered shards.
+    const shard = map.byId.get(shardId)!;
+    return {
+      ...base,
+      shardId,
+      databaseUrl: shard.databaseUrl,
+      region: shard.region,
+      via: mapped ? 'mapping' : 'ring',
+    };
+  };
+
+  const clientFor = (databaseUrl: string): Database => {
+    let client = clients.get(databaseUrl);
+    if (!client) {
+      client = createDatabase({ database: { url: databaseUrl, poolSize: options.database.poolSize } });
+      clients.set(databaseUrl, client);
+    }
+    return client;
+  };
+
+  return {
+    async shardFor(partitionKey) {
+      return route(await current(), partitionKey);
+    },
+    async databaseFor(partitionKey) {
+      const found = route(await current(), partitionKey);
+      return { route: found, db: clientFor(found.databaseUrl) };
+    },
+    async database(shardId) {
+      if (shardId === DEFAULT_SHARD_ID) return catalogue;
+      let map = await current();
+      // A shard registered a moment ago may be newer than the cached map: look once more.
+      if (!map.byId.has(shardId)) map = await check();
+      const shard = map.byId.get(shardId);
+      if (!shard) throw new UnknownShardError(shardId, [DEFAULT_SHARD_ID, ...map.byId.keys()]);
+      return clientFor(shard.databaseUrl);
+    },
+    async refresh() {
+      if (closed) throw new Error('the shard router is closed');
+      return (await check()).snapshot.version;
+    },
+    async close() {
+      closed = true;
+      const owned = [...clients.values()].filter((client) => client !== catalogue);
+      clients.clear();
+      await Promise.all(owned.map((client) => client.$disconnect()));
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabase, type Database } from '../../platform/database';
+import { migrate } from '../../platform/migrations';
+import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
+import { createShardRouter, type ShardRouter } from '../../platform/shards/router';
+import { testServices } from './services';
+
+/**
+ * A world for shard-map tests: a fresh, migrated catalogue database (which holds the shard map and
+ * is the default shard), databases to stand for shards, and routers over them.
+ */
+export interface ShardWorld {
+  catalogueUrl: string;
+  catalogue: Database;
+  /** A further database on the test server (created empty unless `migrated`), dropped at the end. */
+  database(label: string, options?: { migrated?: boolean }): Promise<string>;
+  router(options?: { maxStalenessMs?: number }): ShardRouter;
+  end(): Promise<void>;
+}
+
+export async function createShardWorld(label: string): Promise<ShardWorld> {
+  const suffix = randomUUID().replace(/-/g, '').slice(0, 8);
+  const catalogueUrl = databaseUrlFor(testServices.postgresUrl, `shopflow_test_${label}_${suffix}`);
+  await ensureDatabase(catalogueUrl);
+  await migrate(catalogueUrl);
+  const catalogue = createDatabase({ database: { url: catalogueUrl, poolSize: 4 } });
+  const databases: string[] = [];
+  const routers: ShardRouter[] = [];
+  return {
+    catalogueUrl,
+    catalogue,
+    async database(name, { migrated = false } = {}) {
+      const url = databaseUrlFor(testServices.postgresUrl, `shopflow_test_${label}_${suffix}_${name}`);
+      await ensureDatabase(url);
+      if (migrated) await migrate(url);
+      databases.push(url);
+      return url;
+    },
+    router(options = {}) {
+      const router = createShardRouter({ catalogue, database: { url: catalogueUrl, poolSize: 2 }, ...options });
+      routers.push(router);
+      return router;
+    },
+    async end() {
+      await Promise.all(routers.map((router) => router.close()));
+      await catalogue.$disconnect();
+      if (process.env['KEEP_TEST_DATABASE']) return;
+      await Promise.all([...databases, catalogueUrl].map((url) => dropDatabase(url)));
+    },
+  };
+}
