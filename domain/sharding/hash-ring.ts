@@ -14,14 +14,15 @@ import { murmur3 } from './murmur3';
  */
 
 /**
- * Points per shard, chosen from a measurement (bench/shards.ts, its `sweep_*` figures): the exact
- * share of the ring each shard owns, over 40 sets of random shard ids and N = 2..16 shards (600
- * rings per count). The most loaded shard's share over the mean, median / worst of the 600:
- * 500 points 1.062 / 1.137; 1000 points 1.047 / 1.101; 1500 points 1.036 / 1.085; 2000 points
- * 1.031 / 1.089. 1500 is the smallest count whose worst case stays under the design's bound of
- * 10% above the mean (fewer points leave it to luck how shards are named). The price is small: a
- * ring of 16 shards is 24,000 points (about 140 KB) built in a few milliseconds when the shard map
- * changes, and a lookup is a binary search of about 15 steps. See docs/sharding.md.
+ * Points per shard, chosen from a measurement (bench/shards.ts, its `sweep_*` figures in
+ * bench/results/shards.json): the exact share of the ring each shard owns, over 40 sets of random
+ * shard ids and N = 2..16 shards (600 rings per count). The most loaded shard's share over the
+ * mean, median / worst of the 600: 250 points 1.086 / 1.236; 500 points 1.062 / 1.137; 1000
+ * points 1.047 / 1.101; 1500 points 1.036 / 1.085; 2000 points 1.031 / 1.089. 1500 is the
+ * smallest count whose worst case stays under the design's bound of 10% above the mean (with
+ * fewer, it is left to luck how shards are named). The price is small: a ring of 16 shards is
+ * 24,000 points (about 210 KB with its index), built in about 10 ms when the shard map changes,
+ * and thanks to the index a lookup still looks at one or two points. See docs/sharding.md.
  */
 export const DEFAULT_VIRTUAL_NODES = 1500;
 
@@ -36,6 +37,14 @@ export class HashRing {
   /** Point positions in ascending order, and beside each the index (in shardIds) of its shard. */
   private readonly points: Uint32Array;
   private readonly owners: Uint16Array;
+  /**
+   * An index over the points by the top `bucketBits` bits of a position: `starts[b]` is the first
+   * point in bucket b or after it. About one point per bucket, so a lookup searches one or two
+   * points instead of the whole ring (measured: the ring's extra cost over `hash mod N` drops
+   * from about 130 ns to a few ns per lookup, see bench/shards.ts).
+   */
+  private readonly bucketShift: number;
+  private readonly starts: Uint32Array;
 
   constructor(shardIds: Iterable<string>, virtualNodes = DEFAULT_VIRTUAL_NODES) {
     const ids = [...new Set(shardIds)].sort();
@@ -57,6 +66,15 @@ export class HashRing {
     packed.sort();
     this.points = Uint32Array.from(packed, (p) => Math.floor(p / 0x10000));
     this.owners = Uint16Array.from(packed, (p) => p % 0x10000);
+
+    const bucketBits = Math.min(16, Math.max(1, Math.floor(Math.log2(this.points.length))));
+    this.bucketShift = 32 - bucketBits;
+    this.starts = new Uint32Array((1 << bucketBits) + 1);
+    let point = 0;
+    for (let bucket = 0; bucket <= 1 << bucketBits; bucket++) {
+      while (point < this.points.length && this.points[point]! >>> this.bucketShift < bucket) point++;
+      this.starts[bucket] = point;
+    }
   }
 
   /** The shard that holds `partitionKey`. */
@@ -67,8 +85,10 @@ export class HashRing {
   /** The shard that holds a key whose ring hash is `hash`. */
   shardAt(hash: number): string {
     const { points } = this;
-    let low = 0;
-    let high = points.length;
+    const bucket = hash >>> this.bucketShift;
+    let low = this.starts[bucket]!;
+    // Every point of a later bucket lies after `hash`: the answer is at most the next bucket's first.
+    let high = this.starts[bucket + 1]!;
     while (low < high) {
       const middle = (low + high) >>> 1;
       if (points[middle]! < hash) low = middle + 1;

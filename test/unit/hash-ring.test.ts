@@ -59,6 +59,25 @@ describe('the consistent-hash ring', () => {
     expect(ring.shardOf(keys[0]!)).toBe(ring.shardAt(ringHash(keys[0]!)));
   });
 
+  it('gives each position the first virtual node at or after it, going round', () => {
+    // The ring's answer against the definition, point by point, on rings small and large.
+    for (const [shards, virtualNodes] of [
+      [3, 7],
+      [4, DEFAULT_VIRTUAL_NODES],
+    ] as const) {
+      const ring = new HashRing(shardIds(shards), virtualNodes);
+      const points = shardIds(shards)
+        .flatMap((id) => Array.from({ length: virtualNodes }, (_, i) => ({ at: ringHash(`${id}#${i}`), id })))
+        .sort((a, b) => a.at - b.at);
+      const expected = (hash: number): string => (points.find((p) => p.at >= hash) ?? points[0]!).id;
+      const probes = [0, 2 ** 32 - 1, ...points.slice(0, 50).flatMap((p) => [p.at - 1, p.at, p.at + 1])];
+      probes.push(...keys.slice(0, 2_000).map(ringHash));
+      for (const hash of probes.filter((h) => h >= 0 && h < 2 ** 32)) {
+        expect({ hash, shard: ring.shardAt(hash) }).toEqual({ hash, shard: expected(hash) });
+      }
+    }
+  });
+
   it('sends every key to the only shard of a ring of one', () => {
     const ring = new HashRing(['only']);
     expect(new Set(keys.slice(0, 1_000).map((key) => ring.shardOf(key)))).toEqual(new Set(['only']));
