@@ -7,11 +7,14 @@ import { HttpProblem, problemTypes } from '../http/problem';
  * Idempotency keys with Stripe's semantics, kept in PostgreSQL (`idempotency_keys`).
  *
  * The first request of a key claims it (IN_PROGRESS, locked) and gets a resource id chosen up front;
- * its response is stored (COMPLETED) and replayed to every retry with the same body. A retry with
- * another body is refused (422); one that arrives while the first still runs is refused (409) until
- * the lock expires, after which it takes the key over and resumes the same resource. Requests
- * rejected before any effect store nothing (the key is abandoned), and expired keys count as absent.
- * Nothing here knows about express: routes call it, tests drive it directly.
+ * a response stored with the key (COMPLETED) is replayed to every retry with the same body. A retry
+ * with another body is refused (422). One that finds the key in progress is told the resource id:
+ * the route decides whether the resource already exists, i.e. whether the first request got as far
+ * as its effect (then the answer is known; POST /v1/orders stores it only then, so an order costs
+ * the key one write, the claim), or is refused (409) until the lock expires, after which it takes
+ * the key over and resumes the same resource. Requests rejected before any effect store nothing
+ * (the key is abandoned), and expired keys count as absent. Nothing here knows about express:
+ * routes call it, tests drive it directly.
  */
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -62,7 +65,8 @@ export type BeginResult =
   | { kind: 'started'; resourceId: string; resumed: boolean }
   | { kind: 'replay'; status: number; body: unknown }
   | { kind: 'mismatch' }
-  | { kind: 'in-progress' };
+  /** `resourceId` is undefined only when the key kept changing hands (see MAX_ROUNDS). */
+  | { kind: 'in-progress'; resourceId?: string };
 
 export interface IdempotencyStore {
   /** Claims the key for a request, or says what to answer instead. */
@@ -150,7 +154,7 @@ export function createIdempotencyStore(db: Database, options: IdempotencyOptions
         if (row.state === 'COMPLETED') {
           return { kind: 'replay', status: row.response_status ?? 200, body: row.response_body };
         }
-        if (row.locked_until > now) return { kind: 'in-progress' };
+        if (row.locked_until > now) return { kind: 'in-progress', resourceId: row.resource_id };
         const resumed = await takeOver(scope, key, hash, now);
         if (resumed !== undefined) return { kind: 'started', resourceId: resumed, resumed: true };
         // Another retry took it over or it just completed: look again.

@@ -100,10 +100,21 @@ export function orderRoutes(deps: AppDeps): Router {
     const scope = createOrderScope(principal);
 
     const claim = await idempotency.begin(scope, key, requestHash(body));
-    if (claim.kind === 'replay') {
+    const replay = (status: number, replayed: unknown): void => {
       deps.metrics?.idempotentReplays.inc({ scope: CREATE_ORDER_SCOPE });
       res.set(IDEMPOTENT_REPLAYED_HEADER, 'true');
-      sendAccepted(res, claim.status, claim.body);
+      sendAccepted(res, status, replayed);
+    };
+    if (claim.kind === 'replay') {
+      replay(claim.status, claim.body);
+      return;
+    }
+    // The first answer is not stored when it is given: the order's workflow existing is what says
+    // the first request succeeded, and the answer follows from the order id. Stored now, for the next.
+    if (claim.kind === 'in-progress' && claim.resourceId && (await workflowExists(handleOf(claim.resourceId)))) {
+      const answer = acceptedOrder(claim.resourceId);
+      await idempotency.complete(scope, key, 202, answer);
+      replay(202, answer);
       return;
     }
     if (claim.kind === 'mismatch') {
@@ -153,9 +164,10 @@ export function orderRoutes(deps: AppDeps): Router {
         );
       }
     }
-    const accepted = { orderId, status: 'PENDING', workflowId };
+    const accepted = acceptedOrder(orderId);
     deps.orderCustomers?.set(orderId, body.customerId.toLowerCase());
-    await idempotency.complete(scope, key, 202, accepted);
+    // A first attempt leaves its claim as it is (see above); a takeover records what it resumed.
+    if (claim.resumed) await idempotency.complete(scope, key, 202, accepted);
     sendAccepted(res, 202, accepted);
   });
 
@@ -201,6 +213,11 @@ export const createOrderScope = (principal: Principal): string =>
 /** 404 (as if there were no such order) unless the caller acts for the order's customer. */
 async function ensureOrderCustomer(deps: AppDeps, req: Request, orderId: string): Promise<void> {
   ensureVisible(await actsForOrderCustomer(deps, principalOf(req), orderId), `order ${orderId}`);
+}
+
+/** The answer to an accepted order, the same on its first answer and on every replay. */
+function acceptedOrder(orderId: string) {
+  return { orderId, status: 'PENDING', workflowId: orderWorkflowId(orderId) };
 }
 
 /** 202 bodies carry the order id; the Location points at it, on the first answer and on replays. */

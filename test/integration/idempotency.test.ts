@@ -77,6 +77,32 @@ describe('idempotent order creation', () => {
     expect(await workflowsOf(body['customerId'] as string)).toEqual([orderWorkflowId(first.body.orderId)]);
   });
 
+  it('writes the key once for an order (its claim): a retry that finds the order stores the answer', async () => {
+    const body = await newOrderBody();
+    const key = newKey();
+    const keyRow = () =>
+      api.deps.db.idempotencyKey.findUniqueOrThrow({
+        where: { scope_key: { scope: createOrderScope(api.operator), key } },
+      });
+
+    const first = await post(key, body).expect(202);
+    // Still locked as claimed: the workflow's existence is the record that the request succeeded.
+    expect(await keyRow()).toMatchObject({
+      state: 'IN_PROGRESS',
+      resourceId: first.body.orderId,
+      responseStatus: null,
+    });
+
+    const retry = await post(key, body).expect(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await keyRow()).toMatchObject({ state: 'COMPLETED', responseStatus: 202, responseBody: first.body });
+
+    // Later retries replay the stored answer.
+    const again = await post(key, body).expect(202);
+    expect(again.body).toEqual(first.body);
+  });
+
   it('serves the accepted order at its Location before the worker has recorded it', async () => {
     const body = await newOrderBody(2);
     const accepted = await post(newKey(), body).expect(202);
