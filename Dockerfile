@@ -34,7 +34,8 @@ COPY --chown=node:node prisma ./prisma
 COPY --chown=node:node scripts ./scripts
 COPY --chown=node:node cli/package.json ./cli/
 RUN npm ci --omit=dev --no-audit && npm cache clean --force
-# The compiled code, and the workflow sources' build the worker bundles at start (dist/workflows).
+# The compiled code, with the workflows already bundled (dist/workflow-bundle.js): the worker
+# loads that bundle and runs no webpack at start.
 COPY --from=build --chown=node:node /app/dist ./dist
 
 EXPOSE 3000

@@ -8,7 +8,7 @@ import { createWorkerMetrics } from '../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
 import { createTemporalClient } from '../platform/temporal';
 import { installTemporalRuntime } from '../platform/temporal-logger';
-import { connectWorker, createWorker } from './create-worker';
+import { connectWorker, createWorker, workflowSource } from './create-worker';
 import { createProviders } from './providers';
 
 /**
@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   });
 
   logger.info(
-    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address: config.temporal.address },
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      address: config.temporal.address,
+      workflows: workflowSource().workflowBundle ? 'prebuilt bundle' : 'bundled at start',
+    },
     'worker started',
   );
   try {

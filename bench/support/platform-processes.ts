@@ -60,7 +60,7 @@ export async function startPlatform(
     for (const service of services) {
       // PGAPPNAME names each process's connections in pg_stat_activity (and in the server log's %a).
       processes[service] = startWith(runtime, entries[service], { PGAPPNAME: `shopflow-${service}`, ...env }, nodeArgs);
-      // The worker bundles the workflows with webpack first: the slowest to be ready.
+      // The worker (under tsx) bundles the workflows with webpack first: the slowest to be ready.
       await waitUntil(service, processes[service], ready[service], 180_000);
     }
   } catch (error) {
