@@ -1,16 +1,18 @@
 import os from 'node:os';
 import { Command } from 'commander';
-import { DEFAULT_VIRTUAL_NODES, HashRing, ringHash } from '../domain/sharding/hash-ring';
+import { DEFAULT_VIRTUAL_NODES, HashRing } from '../domain/sharding/hash-ring';
 import { parseLevels, phaseProgress, positiveInt } from '../platform/command-line';
+import { ringHash } from '../platform/shards/ring-hash';
 import { customerKeys, shardIds } from '../test/support/customer-keys';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
 
 /**
  * Question: what does routing a partition key through the consistent-hash ring
- * (domain/sharding/hash-ring.ts) cost and give, against the plain `hash mod N` it replaces?
+ * (domain/sharding/hash-ring.ts, placed by platform/shards/ring-hash.ts as the router places it)
+ * cost and give, against the plain `hash mod N` it replaces?
  *
- * - Lookup cost: ns per lookup on a ring of `--lookup-shards` shards, beside `murmur3(key) mod N`
+ * - Lookup cost: ns per lookup on a ring of `--lookup-shards` shards, beside `ringHash(key) mod N`
  *   over the same keys in the same run (the same hash, so the ratio is what the ring's search adds),
  *   medians of `--rounds` alternating rounds.
  * - Keys moved when a shard joins N = 1..4 shards, as a fraction of the ideal 1/(N+1), and whether
@@ -48,10 +50,11 @@ function timeLookups(keys: readonly string[], lookups: number, lookup: (key: str
   return elapsedNs / lookups;
 }
 
-function countByShard(ring: HashRing, keys: readonly string[]): Map<string, number> {
+/** Keys per shard, from keys hashed once (hashing is most of a lookup's cost). */
+function countByShard(ring: HashRing, hashes: readonly number[]): Map<string, number> {
   const counts = new Map(ring.shardIds.map((id) => [id, 0]));
-  for (const key of keys) {
-    const shard = ring.shardOf(key);
+  for (const position of hashes) {
+    const shard = ring.shardAt(position);
     counts.set(shard, counts.get(shard)! + 1);
   }
   return counts;
@@ -66,6 +69,10 @@ function maxOverMean(values: readonly number[]): number {
 function randomShardIds(count: number, set: number): string[] {
   return customerKeys(count, 1000 + set).map((key) => `pg-${key.slice(-12)}`);
 }
+
+/** A ring placed by shopflow's hash (platform/shards/ring-hash.ts), as the router builds it. */
+const ringOf = (ids: readonly string[], virtualNodes: number): HashRing =>
+  new HashRing(ids, { hash: ringHash, virtualNodes });
 
 function main(): void {
   const options = new Command('bench/shards.ts')
@@ -101,7 +108,7 @@ function main(): void {
     keys: options.keys,
     virtual_nodes: options.virtualNodes,
     naming_sets: options.namingSets,
-    hash: 'murmur3_x86_32',
+    hash: 'ketama_md5',
     cpus: os.cpus().length,
     load_average_1m_at_start: round(os.loadavg()[0]!, 2),
   };
@@ -109,7 +116,7 @@ function main(): void {
   bar.next('timing lookups');
   const n = options.lookupShards;
   const ids = shardIds(n);
-  const ring = new HashRing(ids, options.virtualNodes);
+  const ring = ringOf(ids, options.virtualNodes);
   const sides: Record<string, (key: string) => number> = {
     ring: (key) => ring.shardOf(key).length,
     mod_n: (key) => ids[ringHash(key) % n]!.length,
@@ -128,14 +135,14 @@ function main(): void {
   figures['mod_n_lookup_ns_per_op'] = round(modNs, 1);
   figures['ring_over_mod_n_lookup_ratio'] = round(ringNs / modNs, 2);
   const buildStartedAt = performance.now();
-  new HashRing(ids, options.virtualNodes);
+  ringOf(ids, options.virtualNodes);
   figures['ring_build_ms'] = round(performance.now() - buildStartedAt, 2);
 
   bar.next('keys moved when a shard joins');
   const hashes = keys.map(ringHash);
   for (let before = 1; before <= 4; before++) {
-    const from = new HashRing(shardIds(before), options.virtualNodes);
-    const to = new HashRing(shardIds(before + 1), options.virtualNodes);
+    const from = ringOf(shardIds(before), options.virtualNodes);
+    const to = ringOf(shardIds(before + 1), options.virtualNodes);
     const joined = shardIds(before + 1).at(-1)!;
     let moved = 0;
     let movedElsewhere = 0;
@@ -159,7 +166,7 @@ function main(): void {
 
   bar.next('load spread');
   for (const shards of [2, 4, 8, 16]) {
-    const counts = countByShard(new HashRing(shardIds(shards), options.virtualNodes), keys);
+    const counts = countByShard(ringOf(shardIds(shards), options.virtualNodes), hashes);
     figures[`spread_max_over_mean_n${shards}`] = round(maxOverMean([...counts.values()]), 3);
   }
 
@@ -168,7 +175,7 @@ function main(): void {
     const spreads: number[] = [];
     for (let set = 0; set < options.namingSets; set++) {
       for (let shards = 2; shards <= 16; shards++) {
-        const shares = new HashRing(randomShardIds(shards, set), virtualNodes).shares();
+        const shares = ringOf(randomShardIds(shards, set), virtualNodes).shares();
         spreads.push(maxOverMean([...shares.values()]));
       }
     }

@@ -1,6 +1,7 @@
-import { HashRing, ringHash } from '../../domain/sharding/hash-ring';
+import { HashRing } from '../../domain/sharding/hash-ring';
 import type { Config } from '../config';
 import { createDatabase, type Database } from '../database';
+import { ringHash } from './ring-hash';
 import {
   DEFAULT_SHARD_ID,
   readShardMap,
@@ -78,7 +79,8 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
     return {
       snapshot,
       byId: new Map(snapshot.shards.map((s) => [s.id, s])),
-      ring: active.length > 0 ? new HashRing(active, options.virtualNodes) : undefined,
+      ring:
+        active.length > 0 ? new HashRing(active, { hash: ringHash, virtualNodes: options.virtualNodes }) : undefined,
     };
   };
 

@@ -1,5 +1,5 @@
-import { ringHash } from '../../domain/sharding/hash-ring';
 import type { Database, Tx } from '../database';
+import { ringHash } from './ring-hash';
 
 /**
  * The shard map in the catalogue database (tables `shards`, `shard_mappings`, `shard_map`;

@@ -1,4 +1,3 @@
-import { ringHash } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import {
   assignPartitionKey,
@@ -8,6 +7,7 @@ import {
   UnknownShardError,
   unassignPartitionKey,
 } from '../../platform/shards/shard-map';
+import { ringHash } from '../../platform/shards/ring-hash';
 import type { ShardRouter } from '../../platform/shards/router';
 import { sqlPoolOf } from '../../platform/sql-pool';
 import { customerKeys } from '../support/customer-keys';
