@@ -78,9 +78,10 @@ describe('order saga', () => {
     });
     expect(delivered.status).toBe('DELIVERED');
     expect(delivered.shipments.every((s) => s.status === 'DELIVERED' && s.deliveredAt !== null)).toBe(true);
-    // order-delivered.json was recorded before the last delivery closed the order in the same step:
-    // kept, it proves executions begun before that patch still complete.
-    recordHistory(handle.workflowId, 'order-delivered-closed-by-last-delivery');
+    // order-delivered.json was recorded before the last delivery closed the order in the same step,
+    // order-delivered-closed-by-last-delivery.json before one upsert per transition: kept, they
+    // prove executions begun before those patches still complete.
+    recordHistory(handle.workflowId, 'order-delivered-one-upsert-per-transition');
   });
 
   it('out of stock: fails at reservation, nothing to undo, nothing held or charged', async () => {
@@ -111,7 +112,7 @@ describe('order saga', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.failure).toMatchObject({ step: 'take-payment', type: 'PaymentDeclined' });
-    recordHistory(handle.workflowId, 'order-payment-declined');
+    recordHistory(handle.workflowId, 'order-payment-declined-one-upsert-per-transition');
     expect(result.compensations).toEqual([{ name: 'release-inventory', outcome: 'done' }]);
     expect(await stockOf(worker.db, apple.id)).toEqual({ onHand: 5, reserved: 0 });
     expect(await stockOf(worker.db, pear.id)).toEqual({ onHand: 5, reserved: 0 });
@@ -314,7 +315,7 @@ describe('order saga', () => {
         expect(payment).toMatchObject({ status: 'REFUNDED' });
         expect(payment.refund?.amountMinor).toBe(payment.amountMinor);
         expect(await stockOf(worker.db, products[0]!.id)).toEqual({ onHand: 5, reserved: 0 });
-        recordHistory(handle.workflowId, 'order-cancelled-after-payment');
+        recordHistory(handle.workflowId, 'order-cancelled-after-payment-one-upsert-per-transition');
       } finally {
         await held.release();
       }

@@ -44,6 +44,13 @@ const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(co
 
 /** Patch: the step that records the last deliveries also closes the order (see awaitDelivery). */
 const LAST_DELIVERY_CLOSES_ORDER = 'last-delivery-closes-order';
+/**
+ * Patch: a step's new status and the next step go to the search attributes in one upsert, and the
+ * first step (set when the workflow started) is not upserted again. Each upsert is a history event
+ * and a visibility write on the server; within one workflow task only the last values were ever
+ * visible, so operators see the same states as before.
+ */
+const ONE_UPSERT_PER_TRANSITION = 'one-upsert-per-transition';
 
 /** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
 class CancellationRequested extends Error {}
@@ -86,14 +93,34 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (!deliveries.has(delivery.shipmentId)) deliveries.set(delivery.shipmentId, delivery);
   });
 
-  const enter = (step: SagaStepName): void => {
+  // Asked once, at the first transition: executions begun before the patch keep their upserts.
+  let oneUpsert: boolean | undefined;
+  const oneUpsertPerTransition = (): boolean => (oneUpsert ??= patched(ONE_UPSERT_PER_TRANSITION));
+  // With the patch, a new status waits for the step that follows it and goes with it; a step
+  // entered by a local step whose next transition follows within the same workflow task (`held`)
+  // is not sent at all, as the server would only ever show the later values (the next transition
+  // always names its step).
+  let pendingStatus: OrderStatus | undefined;
+  const enter = (step: SagaStepName, options: { held?: boolean } = {}): void => {
+    const first = state.step === step && state.completedSteps.length === 0;
     if (state.step !== step && !state.completedSteps.includes(state.step)) state.completedSteps.push(state.step);
     state.step = step;
-    upsertSearchAttributes([{ key: SagaStep, value: step }]);
+    if (!oneUpsertPerTransition()) {
+      upsertSearchAttributes([{ key: SagaStep, value: step }]);
+      return;
+    }
+    // The workflow started with its first step and status: nothing to tell the server.
+    if ((first && pendingStatus === undefined) || options.held) return;
+    upsertSearchAttributes([
+      ...(pendingStatus !== undefined ? [{ key: OrderStatusAttribute, value: pendingStatus }] : []),
+      { key: SagaStep, value: step },
+    ]);
+    pendingStatus = undefined;
   };
   const setStatus = (status: OrderStatus): void => {
     state.status = status;
-    upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+    if (oneUpsertPerTransition()) pendingStatus = status;
+    else upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
   };
   const stopIfCancelled = (): void => {
     if (state.cancellation) throw new CancellationRequested();
@@ -125,7 +152,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     orderRecorded = true;
     stopIfCancelled();
 
-    enter('reserve-inventory');
+    // Reserving is local, like recording: the next transition is in this workflow task too.
+    enter('reserve-inventory', { held: true });
     await step(() =>
       localSteps.reserveInventory({
         orderId,
