@@ -10,6 +10,7 @@ import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
 import { createIdempotencyStore } from './orders/idempotency';
 import { startIdempotencySweeper } from './orders/idempotency-sweeper';
+import { warmUp } from './warm-up';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
 async function main(): Promise<void> {
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
   const temporal = createTemporalClient(config);
   const positionWatcher = await startPositionWatcher(db, logger);
+  await warmUp({ db, temporal, logger }, { connections: config.database.poolSize, timeoutMs: 3_000 });
 
   const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher }));
   server.listen(config.http.port, config.http.host);
