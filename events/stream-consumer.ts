@@ -316,8 +316,9 @@ export interface ConsumeGroupsOptions {
   count?: number;
   blockMs?: number;
   /**
-   * When a round brought fewer than `count` entries, wait this long before reading again, so that
-   * entries trickling in are handled together: fewer, larger rounds for at most this much latency.
+   * Rounds of fewer than `count` entries start at least this long apart, so that entries trickling
+   * in are handled together: fewer, larger rounds for at most this much latency. After a quiet
+   * spell an entry is handled at once.
    */
   lingerMs?: number;
   claimIdleMs?: number;
@@ -355,6 +356,14 @@ export async function consumeGroups(options: ConsumeGroupsOptions): Promise<void
     return read;
   };
   const total = (read: Map<string, RawEntry[]>): number => [...read.values()].reduce((n, e) => n + e.length, 0);
+  // Group commit: a round that is not full starts no sooner than `lingerMs` after the last one
+  // began. Entries arriving after a quiet spell are handled at once; a steady trickle, in rounds
+  // at most `lingerMs` apart.
+  let lastRoundAt = 0;
+  const pace = async (): Promise<void> => {
+    const wait = lastRoundAt + lingerMs - Date.now();
+    if (wait > 0) await sleep(wait, signal);
+  };
 
   while (!signal?.aborted) {
     try {
@@ -386,18 +395,19 @@ export async function consumeGroups(options: ConsumeGroupsOptions): Promise<void
             ),
           );
           if (first.length === 0) continue;
-          if (lingerMs > 0 && first.length < count) await sleep(lingerMs, signal);
+          if (lingerMs > 0 && first.length < count) await pace();
           read = await readGroups(groups, '>');
           read.set(groups[0]!, [...first, ...(read.get(groups[0]!) ?? [])]);
         }
       }
       if (read.size === 0) continue;
       if (signal?.aborted) return;
+      lastRoundAt = Date.now();
       if (!(await handleRound(options, read))) {
         backlog = new Set(groups);
         await sleep(retryDelayMs, signal);
       } else if (backlog.size === 0 && lingerMs > 0 && total(read) < count) {
-        await sleep(lingerMs, signal);
+        await pace();
       }
     } catch (error) {
       if (String((error as Error).message).startsWith('NOGROUP')) {

@@ -57,7 +57,7 @@ export const projections = area(
     lingerMs: variable('PROJECTOR_LINGER_MS', nonNegativeMs, {
       default: '50',
       description:
-        'how long the projector waits for more stream entries when they trickle in (fewer, larger transactions; `0`: none)',
+        'least time between the starts of two projector rounds that are not full: entries trickling in are applied together (fewer, larger transactions), one after a quiet spell at once (`0`: no wait)',
     }),
   },
 );

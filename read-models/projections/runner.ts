@@ -20,7 +20,7 @@ import { inTransaction } from './sql';
  * (read-models/projections/apply.ts keeps it exactly once and gap-free, per projection), and the cache tags
  * they touched are invalidated around the commit, in one call: begun inside the transaction, ended
  * right after it, so no reader can see a stale entry once the commit is done (read-models/cache.ts explains
- * the protocol). When entries trickle in, a round waits `lingerMs` to take more at once.
+ * the protocol). When entries trickle in, rounds start at least `lingerMs` apart (group commit).
  *
  * At start-up a projector first catches up from the event store, so events that never reached a
  * stream, or that Redis lost, are applied too.
