@@ -8,6 +8,7 @@ import { projectionsCommand } from './commands/projections';
 import { replayCommand } from './commands/replay';
 import { sagaCommand } from './commands/saga-inspect';
 import { setupCommand } from './commands/setup';
+import { shardsCommand } from './commands/shards';
 import { UsageError } from './history-sources';
 
 /**
@@ -19,7 +20,7 @@ const EXIT_USAGE = 2;
 export function program(): Command {
   const root = new Command('shopflow')
     .description(
-      'Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster, rebuild read models, manage API keys.',
+      'Operate and debug shopflow: replay histories, export them, inspect sagas, set up a cluster, rebuild read models, manage API keys and shards.',
     )
     .showSuggestionAfterError()
     .exitOverride();
@@ -30,6 +31,7 @@ export function program(): Command {
   root.addCommand(outboxCommand());
   root.addCommand(projectionsCommand());
   root.addCommand(apiKeyCommand());
+  root.addCommand(shardsCommand());
   exitOverrideEverywhere(root);
   return root;
 }

@@ -84,9 +84,44 @@ export interface MigrateOptions {
   onApplied?: (name: string, index: number, total: number) => void;
 }
 
+/** A server that does not answer (a shard's host down or firewalled) fails its migration instead of hanging it. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface MigrationStatus {
+  /** Migrations of the folder the database has recorded as finished. */
+  applied: string[];
+  /** Migrations of the folder the database has not applied yet. */
+  pending: string[];
+}
+
+/** What `migrate` would leave to do, read without the lock and without changing anything. */
+export async function migrationStatus(databaseUrl: string, migrationsDir?: string): Promise<MigrationStatus> {
+  const migrations = await readMigrations(migrationsDir);
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ exists: boolean }>(
+      `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS exists`,
+    );
+    const finished = new Set<string>();
+    if (rows[0]?.exists) {
+      const recorded = await client.query<{ migration_name: string }>(
+        `SELECT migration_name FROM "_prisma_migrations" WHERE rolled_back_at IS NULL AND finished_at IS NOT NULL`,
+      );
+      for (const row of recorded.rows) finished.add(row.migration_name);
+    }
+    return {
+      applied: migrations.filter((m) => finished.has(m.name)).map((m) => m.name),
+      pending: migrations.filter((m) => !finished.has(m.name)).map((m) => m.name),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 export async function migrate(databaseUrl: string, options: MigrateOptions = {}): Promise<MigrateResult> {
   const migrations = await readMigrations(options.migrationsDir);
-  const client = new Client({ connectionString: databaseUrl });
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);

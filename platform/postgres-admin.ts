@@ -31,11 +31,38 @@ async function withMaintenanceClient<T>(databaseUrl: string, run: (client: Clien
 }
 
 export async function isPostgresAnswering(databaseUrl: string): Promise<boolean> {
+  return (await whyPostgresIsNotAnswering(databaseUrl)) === undefined;
+}
+
+/** Why the URL's server does not answer (as the driver says it), or undefined when it does. */
+export async function whyPostgresIsNotAnswering(databaseUrl: string): Promise<string | undefined> {
   try {
     await withMaintenanceClient(databaseUrl, (c) => c.query('SELECT 1'));
-    return true;
+    return undefined;
+  } catch (error) {
+    return connectionErrorMessage(error);
+  }
+}
+
+/**
+ * A connection error in a few words. Node reports a refused `localhost` (tried on ::1 and
+ * 127.0.0.1) as an AggregateError with an empty message: its parts say what happened.
+ */
+export function connectionErrorMessage(error: unknown): string {
+  if (error instanceof AggregateError && !error.message)
+    return error.errors.map((e: unknown) => connectionErrorMessage(e)).join('; ');
+  if (error instanceof Error) return error.message || ((error as { code?: string }).code ?? error.name);
+  return String(error);
+}
+
+/** The URL with its password replaced by `***`: what may be printed or logged. */
+export function printableDatabaseUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
   } catch {
-    return false;
+    return '(not a URL)';
   }
 }
 

@@ -43,6 +43,12 @@ export class ShardMapError extends Error {
 
 /** Lower-case words joined by dashes: a shard id appears in logs, metrics and commands. */
 const SHARD_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+/** The width of `shards.id`. */
+export const MAX_SHARD_ID_LENGTH = 50;
+
+export function isShardId(id: string): boolean {
+  return SHARD_ID.test(id) && id.length <= MAX_SHARD_ID_LENGTH;
+}
 
 export async function shardMapVersion(db: Database): Promise<number> {
   const row = await db.shardMap.findUniqueOrThrow({ where: { id: true }, select: { version: true } });
@@ -84,7 +90,7 @@ export async function registerShard(
   db: Database,
   shard: Omit<ShardInfo, 'state'> & { state?: ShardState },
 ): Promise<number> {
-  if (!SHARD_ID.test(shard.id) || shard.id.length > 50)
+  if (!isShardId(shard.id))
     throw new ShardMapError(`shard id "${shard.id}" must be lower-case letters and digits joined by dashes`);
   if (shard.id === DEFAULT_SHARD_ID)
     throw new ShardMapError(`shard id "${DEFAULT_SHARD_ID}" is the catalogue database's own; choose another`);

@@ -1,13 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { appendFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { createDatabase } from '../../platform/database';
 import { defaultMigrationsDir, migrate, MigrationError, readMigrations } from '../../platform/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
-import { entryEnv, repoRoot } from '../support/processes';
+import { registerShard } from '../../platform/shards/shard-map';
+import { runMigrateCli } from '../support/migrate-cli';
+import { freePort } from '../support/processes';
 import { testServices } from '../support/services';
 
 /**
@@ -238,20 +240,6 @@ describe('migrate() refuses or undoes what it must', () => {
   });
 });
 
-/** `npm run db:migrate` is `tsx scripts/migrate.ts`; run it the same way, with arguments. */
-function runMigrateCli(databaseUrl: string, args: string[] = []) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/migrate.ts'), ...args], {
-    env: entryEnv({ DATABASE_URL: databaseUrl }),
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  const logs = result.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg: string; migration?: string; applied?: number });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, logs };
-}
-
 describe('npm run db:migrate', () => {
   it('creates the database, applies the migrations, says what it applied, and exits 0', async () => {
     const url = freshDatabaseUrl();
@@ -283,5 +271,37 @@ describe('npm run db:migrate', () => {
     expect(result.stderr).toMatch(
       new RegExp(`^shopflow db:migrate: migration ${first} was modified after it was applied [^\\n]*\\n$`),
     );
+  });
+
+  it('then migrates every registered shard, logging each; a shard that fails is named in one line, exit 1', async () => {
+    const catalogueUrl = await freshDatabase();
+    await migrate(catalogueUrl);
+    const shardUrl = freshDatabaseUrl(); // not created yet: db:migrate creates it
+    const downUrl = `postgresql://postgres:secret@127.0.0.1:${await freePort()}/shopflow`;
+    const catalogue = createDatabase({ database: { url: catalogueUrl, poolSize: 1 } });
+    try {
+      await registerShard(catalogue, { id: 'shard-up', databaseUrl: shardUrl, region: 'local' });
+      await registerShard(catalogue, { id: 'shard-down', databaseUrl: downUrl, region: 'local' });
+    } finally {
+      await catalogue.$disconnect();
+    }
+    const names = await realMigrationNames();
+
+    const result = runMigrateCli(catalogueUrl);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /^shopflow db:migrate: shard shard-down \(postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/shopflow\) failed: connect ECONNREFUSED [^\n]*\n$/,
+    );
+    expect(result.stdout).not.toContain('secret');
+    // The healthy shard is migrated all the same, each of its migrations logged with the shard's id.
+    expect(
+      result.logs.filter((l) => l.shard === 'shard-up' && l.msg === 'migration applied').map((l) => l.migration),
+    ).toEqual(names);
+    expect(result.logs).toContainEqual(
+      expect.objectContaining({ shard: 'shard-up', msg: 'shard migrated', applied: names.length }),
+    );
+    expect(result.logs).toContainEqual(expect.objectContaining({ shard: 'shard-down', msg: 'shard migration failed' }));
+    expect((await migrationRows(shardUrl)).map((r) => r.migration_name).sort()).toEqual(names);
   });
 });

@@ -3,9 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getDMMF } from '@prisma/internals';
 import { Client } from 'pg';
+import { createDatabase } from '../../platform/database';
 import { migrate } from '../../platform/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
+import { readShardMap, registerShard } from '../../platform/shards/shard-map';
 import { readLiveSchema } from '../support/live-schema';
+import { runMigrateCli } from '../support/migrate-cli';
+import { startPostgresServer } from '../support/postgres-server';
 import { repoRoot } from '../support/processes';
 import { compareSchema, type DmmfDatamodel, type LiveSchema } from '../support/schema-compare';
 import { testServices } from '../support/services';
@@ -66,6 +70,47 @@ function editedSchema(pattern: RegExp, replacement: string): string {
 
 it('schema.prisma and the migrated database agree', async () => {
   expect(compareSchema(datamodel, await readLiveSchema(client))).toEqual([]);
+});
+
+it('every shard, on a PostgreSQL server of its own, gets exactly the schema of the migrations from db:migrate', async () => {
+  const server = await startPostgresServer();
+  const catalogueUrl = databaseUrlFor(
+    testServices.postgresUrl,
+    `shopflow_mig_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+  );
+  const catalogue = createDatabase({ database: { url: catalogueUrl, poolSize: 1 } });
+  try {
+    // Given a catalogue whose map names a shard on another server, with no database there yet
+    await ensureDatabase(catalogueUrl);
+    await migrate(catalogueUrl);
+    await registerShard(catalogue, { id: 'shard-1', databaseUrl: server.url('shopflow'), region: 'local' });
+
+    // When the migrations run as in production
+    const run = runMigrateCli(catalogueUrl);
+
+    // Then every database of the map, the catalogue and each shard, has the schema's tables exactly
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.logs).toContainEqual(expect.objectContaining({ shard: 'shard-1', msg: 'shard migrated' }));
+    const { shards } = await readShardMap(catalogue);
+    for (const url of [catalogueUrl, ...shards.map((shard) => shard.databaseUrl)]) {
+      const shardClient = new Client({ connectionString: url });
+      await shardClient.connect();
+      try {
+        expect({ url, differences: compareSchema(datamodel, await readLiveSchema(shardClient)) }).toEqual({
+          url,
+          differences: [],
+        });
+      } finally {
+        await shardClient.end();
+      }
+    }
+    expect(shards.map((shard) => new URL(shard.databaseUrl).port)).toEqual([String(server.port)]);
+  } finally {
+    await catalogue.$disconnect();
+    await dropDatabase(catalogueUrl);
+    await server.stop();
+  }
 });
 
 it('counts a unique constraint the same as a unique index', async () => {

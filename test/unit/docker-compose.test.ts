@@ -249,6 +249,8 @@ describe('docker-compose.yml structure', () => {
         'grafana',
         'migrate',
         'postgres',
+        'postgres-shard-1',
+        'postgres-shard-2',
         'prometheus',
         'redis',
         'projector',
@@ -284,7 +286,12 @@ describe('docker-compose.yml structure', () => {
     expect(dependsOn(services['temporal']!)).toEqual({ postgres: 'service_healthy' });
     expect(dependsOn(services['temporal-setup']!)).toEqual({ temporal: 'service_healthy' });
     expect(dependsOn(services['temporal-ui']!)).toEqual({ temporal: 'service_healthy' });
-    expect(dependsOn(services['migrate']!)).toEqual({ postgres: 'service_healthy' });
+    // migrate migrates every registered shard after the catalogue database.
+    expect(dependsOn(services['migrate']!)).toEqual({
+      postgres: 'service_healthy',
+      'postgres-shard-1': 'service_healthy',
+      'postgres-shard-2': 'service_healthy',
+    });
     for (const name of ['worker', 'api']) {
       expect({ name, dependsOn: dependsOn(services[name]!) }).toEqual({
         name,
@@ -311,6 +318,34 @@ describe('docker-compose.yml structure', () => {
     }
     expect(services['temporal']!.image).toMatch(/^temporalio\/auto-setup:1\.29\./);
     expect(services['temporal-setup']!.image).toMatch(/^temporalio\/admin-tools:1\.29\./);
+  });
+
+  it('runs two shard servers like postgres, each with its own volume, which no app service points at', () => {
+    const catalogue = services['postgres']!;
+    const hostPorts = new Set(catalogue.ports);
+    for (const name of ['postgres-shard-1', 'postgres-shard-2']) {
+      const shard = services[name]!;
+      expect({ name, image: shard.image }).toEqual({ name, image: catalogue.image });
+      expect({ name, healthcheck: shard.healthcheck?.test }).toEqual({
+        name,
+        healthcheck: catalogue.healthcheck?.test,
+      });
+      expect({ name, env: environmentOf(shard) }).toEqual({ name, env: environmentOf(catalogue) });
+      const [volume] = shard.volumes ?? [];
+      expect(volume).toBe(`${name}-data:/var/lib/postgresql/data`);
+      expect(Object.keys(compose.volumes ?? {})).toContain(`${name}-data`);
+      for (const port of shard.ports ?? []) {
+        expect(hostPorts.has(port)).toBe(false);
+        hostPorts.add(port);
+      }
+    }
+    // A shard is used only once `shopflow shards add` registers it in the catalogue's shard map.
+    for (const name of ['migrate', 'worker', 'relay', 'projector', 'api']) {
+      expect({ name, env: JSON.stringify(environmentOf(services[name]!)) }).toEqual({
+        name,
+        env: expect.not.stringContaining('postgres-shard'),
+      });
+    }
   });
 
   it('runs Temporal on PostgreSQL, not the SQLite dev server', () => {
