@@ -19,6 +19,7 @@ import { freePort, startEntry, type LongRunning } from '../test/support/processe
 import { quantile, round } from './support/load';
 import { pickAny, randomOrderRequest } from './support/random-order';
 import { writeResults } from './support/results';
+import { positiveInt } from '../platform/command-line';
 
 /**
  * Question: what does the whole API sustain under a steady mixed load from one client machine
@@ -131,14 +132,6 @@ interface RequestContext {
   caller: Caller;
   /** When the request was built: autocannon builds each request just before it writes it. */
   sentAt: number;
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return n;
-  };
 }
 
 function share(value: string): number {

@@ -15,7 +15,7 @@ import { appendEvents, type SyntheticEvent } from '../test/support/outbox';
 import { startEntry, type LongRunning } from '../test/support/processes';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
-import { phaseProgress } from '../platform/command-line';
+import { phaseProgress, positiveInt } from '../platform/command-line';
 
 /**
  * Question: how many events per second does the outbox relay (scripts/relay.ts, in its own
@@ -45,14 +45,6 @@ interface Options {
 
 const AGGREGATE_TYPE = 'bench';
 const STREAM = eventStreamName(AGGREGATE_TYPE);
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return n;
-  };
-}
 
 function positiveNumber(value: string): number {
   const n = Number(value);

@@ -7,6 +7,7 @@ import { loadConfigOrExit } from '../platform/config';
 import { createTokenBuckets, type Bucket } from '../access/rate-limit';
 import { quantile, round } from './support/load';
 import { writeResults } from './support/results';
+import { positiveInt } from '../platform/command-line';
 
 /**
  * Question: how many rate-limit checks per second does our token-bucket script (access/rate-limit.ts,
@@ -26,14 +27,6 @@ interface Options {
   concurrency: number;
   keys: number;
   redisDb: number;
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return n;
-  };
 }
 
 function redisDbIndex(value: string): number {

@@ -35,7 +35,7 @@ import {
   type PlannedOrder,
 } from './support/marketplace-data';
 import { writeResults } from './support/results';
-import { progressBar } from '../platform/command-line';
+import { positiveInt, progressBar } from '../platform/command-line';
 
 /**
  * Questions, on a marketplace with a history (bench/support/marketplace-data.ts: `--products`
@@ -82,14 +82,6 @@ interface Options {
 }
 
 type Figures = Record<string, number | string>;
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return n;
-  };
-}
 
 function positiveInts(name: string) {
   return (value: string): number[] => value.split(',').map((part) => positiveInt(name)(part.trim()));

@@ -55,12 +55,12 @@ export function connectionErrorMessage(error: unknown): string {
   return String(error);
 }
 
-/** The URL with its password replaced by `***`: what may be printed or logged. */
-export function printableDatabaseUrl(databaseUrl: string): string {
+/** A URL (PostgreSQL's, Redis's) with its password replaced by `***`: what may be printed or logged. */
+export function printableUrl(url: string): string {
   try {
-    const url = new URL(databaseUrl);
-    if (url.password) url.password = '***';
-    return url.toString();
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
   } catch {
     return '(not a URL)';
   }

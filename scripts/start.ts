@@ -15,7 +15,7 @@ import { Supervisor } from '../dev/supervisor';
 import { Watchdog } from '../dev/watchdog';
 import { createLogger, type Logger } from '../platform/logger';
 import { migrate } from '../platform/migrations';
-import { ensureDatabase, isPostgresAnswering } from '../platform/postgres-admin';
+import { ensureDatabase, isPostgresAnswering, printableUrl } from '../platform/postgres-admin';
 import { isRedisAnswering } from '../platform/redis';
 import { hasWorkflowPollers, isTemporalAnswering } from '../platform/temporal';
 import { ensureTemporalCli } from '../dev/temporal-cli';
@@ -46,17 +46,10 @@ function isLocalHost(url: string): boolean {
   return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
 }
 
-/** The URL without its password, for printing. */
-function printable(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
 async function ensureRedis(config: Config): Promise<void> {
   if (await isRedisAnswering(config.redis.url)) return;
   throw new StartError(
-    `no Redis answers at ${printable(config.redis.url)}. Start one, e.g. ` +
+    `no Redis answers at ${printableUrl(config.redis.url)}. Start one, e.g. ` +
       '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL.',
   );
 }
@@ -70,13 +63,16 @@ async function ensurePostgres({
   if (await isPostgresAnswering(config.database.url)) return { url: config.database.url, embedded: false };
   if (config.embeddedPostgres === 'never' || !isLocalHost(config.database.url)) {
     throw new StartError(
-      `no PostgreSQL answers at ${printable(config.database.url)}; start it or fix DATABASE_URL` +
+      `no PostgreSQL answers at ${printableUrl(config.database.url)}; start it or fix DATABASE_URL` +
         (config.embeddedPostgres === 'never' ? '' : ' (the embedded fallback only replaces a local server)'),
     );
   }
   const port = Number(new URL(config.database.url).port || 5432);
   await refuseTakenPorts([{ host: '127.0.0.1', port, owner: 'the embedded PostgreSQL', setting: 'DATABASE_URL' }]);
-  logger.warn({ port }, `no PostgreSQL answers at ${printable(config.database.url)}: starting an embedded PostgreSQL`);
+  logger.warn(
+    { port },
+    `no PostgreSQL answers at ${printableUrl(config.database.url)}: starting an embedded PostgreSQL`,
+  );
   // Guarded from before it starts: its pid file names the server whenever one runs.
   watchdog.guard({
     name: 'embedded PostgreSQL',
@@ -330,8 +326,8 @@ function printBanner(info: {
         : `set the UI's codec endpoint to ${info.codec.uiEndpoint}`
     }; operator token: ${info.codec.generatedToken ? `${info.codec.token}, new each run` : 'CODEC_SERVER_TOKEN'})`,
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
-    `  PostgreSQL    ${printable(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
-    `  Redis         ${printable(info.config.redis.url)}   (domain event streams, read cache)`,
+    `  PostgreSQL    ${printableUrl(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
+    `  Redis         ${printableUrl(info.config.redis.url)}   (domain event streams, read cache)`,
     ...(info.config.metrics.enabled
       ? [
           `  Metrics       ${info.apiUrl}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker), http://127.0.0.1:${info.config.projections.metricsPort}/metrics (projector)`,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadConfigOrExit } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
-import { printableDatabaseUrl } from '../../platform/postgres-admin';
+import { printableUrl } from '../../platform/postgres-admin';
 import { addShard, shardMapStatus, ShardInputError, type ShardStatus } from '../../platform/shards/shard-admin';
 import { DEFAULT_SHARD_ID, readShardMap } from '../../platform/shards/shard-map';
 import { UsageError } from '../history-sources';
@@ -51,7 +51,7 @@ export function shardsCommand(): Command {
         id: s.id,
         region: s.region,
         state: s.state,
-        url: printableDatabaseUrl(s.databaseUrl),
+        url: printableUrl(s.databaseUrl),
       }));
       if (options.json) {
         printJson({ mapVersion: version, shards: rows });

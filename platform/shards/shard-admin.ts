@@ -6,7 +6,7 @@ import {
   databaseName,
   dropDatabase,
   ensureDatabase,
-  printableDatabaseUrl,
+  printableUrl,
   whyPostgresIsNotAnswering,
 } from '../postgres-admin';
 import {
@@ -97,7 +97,7 @@ export async function addShard(
   options: { migrationsDir?: string; logger?: Logger } = {},
 ): Promise<AddedShard> {
   const shard = parseNewShard(input);
-  const url = printableDatabaseUrl(shard.databaseUrl);
+  const url = printableUrl(shard.databaseUrl);
   const map = await readShardMap(catalogue);
   const sameId = map.shards.find((s) => s.id === shard.id);
   if (sameId)
@@ -165,7 +165,7 @@ export async function shardMapStatus(
         id: shard.id,
         region: shard.region,
         state: shard.state,
-        url: printableDatabaseUrl(shard.databaseUrl),
+        url: printableUrl(shard.databaseUrl),
         mappedKeys: mappedKeys.get(shard.id) ?? 0,
       };
       try {

@@ -1,7 +1,7 @@
 import type { Database } from '../database';
 import type { Logger } from '../logger';
 import { migrate, type MigrateResult } from '../migrations';
-import { connectionErrorMessage, ensureDatabase, printableDatabaseUrl } from '../postgres-admin';
+import { connectionErrorMessage, ensureDatabase, printableUrl } from '../postgres-admin';
 import { readShardMap } from './shard-map';
 
 /**
@@ -35,7 +35,7 @@ export async function migrateShards(
   const { shards } = await readShardMap(catalogue);
   const outcomes: ShardMigrationOutcome[] = [];
   for (const shard of shards) {
-    const url = printableDatabaseUrl(shard.databaseUrl);
+    const url = printableUrl(shard.databaseUrl);
     const logger = options.logger?.child({ shard: shard.id });
     if (shard.databaseUrl === options.catalogueUrl) {
       logger?.info({ url }, 'shard is the catalogue database, migrated above');

@@ -110,7 +110,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       return;
     }
     // The workflow started with its first step and status: nothing to tell the server.
-    if ((first && pendingStatus === undefined) || options.held) return;
+    if (first || options.held) return;
     upsertSearchAttributes([
       ...(pendingStatus !== undefined ? [{ key: OrderStatusAttribute, value: pendingStatus }] : []),
       { key: SagaStep, value: step },
