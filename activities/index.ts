@@ -3,11 +3,13 @@ import { createInventoryActivities } from './inventory';
 import { createOrderActivities } from './orders/orders';
 import { createPaymentActivities } from './payments/payments';
 import { createProbeActivities } from './probe';
+import { createRebalanceActivities } from './rebalance/rebalance';
 import type { PaymentProvider } from './payments/payment-provider';
 import type { ShippingProvider } from './shipping/shipping-provider';
 import { createShippingActivities } from './shipping/shipping';
 import type { TagInvalidator } from '../read-models/cache';
 import type { Database } from '../platform/database';
+import type { ShardRouter } from '../platform/shards/router';
 import type { WorkerMetrics } from '../platform/metrics';
 import type { Redis } from '../platform/redis';
 
@@ -23,6 +25,8 @@ export interface ActivityDeps {
   metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
   /** The API's read cache, for invalidating what the dashboard recalculation heals. */
   cache?: TagInvalidator;
+  /** The shard map's router: the rebalance reaches each shard's database through it. */
+  shards?: ShardRouter;
 }
 
 /** All activities the worker registers, one factory per business area. */
@@ -34,5 +38,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps),
     ...createShippingActivities(deps),
     ...createDashboardActivities(deps),
+    ...createRebalanceActivities(deps),
   };
 }

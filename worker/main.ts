@@ -4,6 +4,7 @@ import { ensureDashboardSchedule } from '../read-models/seller-dashboard/schedul
 import { createDatabase } from '../platform/database';
 import { createLogger, type Logger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
+import { createShardRouter } from '../platform/shards/router';
 import { createWorkerMetrics } from '../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
 import { createTemporalClient } from '../platform/temporal';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   }
 
   const db = createDatabase(config);
+  const shards = createShardRouter({ catalogue: db, database: config.database });
   const redis = createRedis(config, 'shopflow-worker');
   await redis.connect();
   const connection = await connectWorker(config);
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
   const worker = await createWorker({
     config,
-    deps: { db, redis, cache, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery },
+    deps: { db, redis, cache, shards, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery },
     connection,
     metrics,
   });
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
   } finally {
     await metricsServer?.close();
     await connection.close();
+    await shards.close();
     await db.$disconnect();
     redis.disconnect();
     logger.info('worker stopped');

@@ -37,3 +37,13 @@ export const compensationOptions = {
 
 /** The platform probe's steps are plain steps. */
 export const probeActivityOptions = stepOptions;
+
+/**
+ * A rebalance's steps: a key is fenced while they run, so they are retried however long an outage
+ * lasts (giving up would leave it fenced). Each moves one customer's rows, well within the timeout,
+ * after which a step lost with its worker is run again.
+ */
+export const rebalanceStepOptions = {
+  startToCloseTimeout: '20s',
+  retry: untilDoneRetry,
+} satisfies ActivityOptions;

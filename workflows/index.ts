@@ -2,3 +2,4 @@
 export { orderWorkflow } from './orders/order';
 export { platformProbeWorkflow } from './probe';
 export { dashboardRecalculationWorkflow } from './dashboard-recalculation';
+export { rebalanceWorkflow } from './rebalance/rebalance';

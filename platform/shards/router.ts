@@ -1,6 +1,7 @@
 import { HashRing } from '../../domain/sharding/hash-ring';
 import type { Config } from '../config';
 import { createDatabase, type Database } from '../database';
+import { PartitionFencedError } from './partition-fence';
 import { ringHash } from './ring-hash';
 import {
   DEFAULT_SHARD_ID,
@@ -21,7 +22,14 @@ import {
  * `maxStalenessMs` one query compares its version with the cached one; the whole map is read again
  * only when the version moved. A key's shard can therefore be stale for that long after a change:
  * moving a customer has to fence the key's writes, not rely on every router seeing the flip at once.
+ *
+ * A fenced key (its move under way, or the ring about to change under it) still has a route, with
+ * `fenced` set; `databaseFor` refuses it with a PartitionFencedError, so a writer retries later
+ * instead of writing rows that are being copied away.
  */
+
+/** How old a router's map may be by default; the rebalancer waits out at least this after fencing a key. */
+export const DEFAULT_MAP_MAX_STALENESS_MS = 1_000;
 
 export interface ShardRoute {
   partitionKey: string;
@@ -34,12 +42,17 @@ export interface ShardRoute {
   /** The map version the answer was read from. */
   mapVersion: number;
   via: 'mapping' | 'ring' | 'default';
+  /** Writes to the key are fenced for now: `databaseFor` throws PartitionFencedError. */
+  fenced: boolean;
 }
 
 export interface ShardRouter {
   /** Where `partitionKey` lives now (as of a map at most `maxStalenessMs` old). */
   shardFor(partitionKey: string): Promise<ShardRoute>;
-  /** The database client of the shard that holds `partitionKey`, with the route that chose it. */
+  /**
+   * The database client of the shard that holds `partitionKey`, with the route that chose it.
+   * PartitionFencedError when the key's writes are fenced (a move of it under way): retry later.
+   */
   databaseFor(partitionKey: string): Promise<{ route: ShardRoute; db: Database }>;
   /** The client of one shard by id; UnknownShardError when the map has no such shard. */
   database(shardId: string): Promise<Database>;
@@ -62,11 +75,15 @@ interface LoadedMap {
   snapshot: ShardMapSnapshot;
   byId: Map<string, ShardInfo>;
   ring: HashRing | undefined;
+  /** The ring once the JOINING shards are ACTIVE, while a rebalance fences the change to it. */
+  nextRing: HashRing | undefined;
 }
 
 export function createShardRouter(options: ShardRouterOptions): ShardRouter {
   const { catalogue } = options;
-  const maxStalenessMs = options.maxStalenessMs ?? 1_000;
+  const maxStalenessMs = options.maxStalenessMs ?? DEFAULT_MAP_MAX_STALENESS_MS;
+  // A fence is lifted in the map; this router sees that within its staleness, and a move takes a second or more.
+  const retryAfterMs = Math.max(1_000, maxStalenessMs);
   /** Clients by database URL: a shard whose URL changes gets a new client, never another shard's. */
   const clients = new Map<string, Database>([[options.database.url, catalogue]]);
   let loaded: LoadedMap | undefined;
@@ -74,13 +91,17 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
   let checking: Promise<LoadedMap> | undefined;
   let closed = false;
 
+  const ringOf = (ids: string[]): HashRing | undefined =>
+    ids.length > 0 ? new HashRing(ids, { hash: ringHash, virtualNodes: options.virtualNodes }) : undefined;
+
   const load = (snapshot: ShardMapSnapshot): LoadedMap => {
     const active = snapshot.shards.filter((s) => s.state === 'ACTIVE').map((s) => s.id);
+    const joining = snapshot.shards.filter((s) => s.state === 'JOINING').map((s) => s.id);
     return {
       snapshot,
       byId: new Map(snapshot.shards.map((s) => [s.id, s])),
-      ring:
-        active.length > 0 ? new HashRing(active, { hash: ringHash, virtualNodes: options.virtualNodes }) : undefined,
+      ring: ringOf(active),
+      nextRing: snapshot.ringChangeFenced && joining.length > 0 ? ringOf([...active, ...joining]) : undefined,
     };
   };
 
@@ -109,7 +130,9 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
     const hash = ringHash(partitionKey);
     const mapped = map.snapshot.mappings.get(partitionKey);
     const shardId = mapped ?? map.ring?.shardAt(hash);
-    const base = { partitionKey, hash, mapVersion: map.snapshot.version };
+    const ringWillMove = !mapped && map.nextRing !== undefined && map.nextRing.shardAt(hash) !== shardId;
+    const fenced = map.snapshot.fenced.has(partitionKey) || ringWillMove;
+    const base = { partitionKey, hash, mapVersion: map.snapshot.version, fenced };
     if (shardId === undefined) {
       return { ...base, shardId: DEFAULT_SHARD_ID, databaseUrl: options.database.url, region: null, via: 'default' };
     }
@@ -139,6 +162,7 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
     },
     async databaseFor(partitionKey) {
       const found = route(await current(), partitionKey);
+      if (found.fenced) throw new PartitionFencedError(partitionKey, retryAfterMs);
       return { route: found, db: clientFor(found.databaseUrl) };
     },
     async database(shardId) {

@@ -1,4 +1,4 @@
-import type { Database } from '../database';
+import { createDatabase, type Database } from '../database';
 import type { Logger } from '../logger';
 import { migrate, migrationStatus } from '../migrations';
 import {
@@ -9,8 +9,10 @@ import {
   printableUrl,
   whyPostgresIsNotAnswering,
 } from '../postgres-admin';
+import { customerIdsIn } from './customer-rows';
 import {
   DEFAULT_SHARD_ID,
+  deregisterShard,
   isShardId,
   MAX_SHARD_ID_LENGTH,
   readShardMap,
@@ -177,4 +179,51 @@ export async function shardMapStatus(
     }),
   );
   return { mapVersion: map.version, shards };
+}
+
+export interface RemovedShard {
+  id: string;
+  mapVersion: number;
+}
+
+/**
+ * Removes a shard that owns no key: JOINING (not on the ring), no key mapped to it or moving to or
+ * from it, and no customer in its database. Anything else is refused (ShardInputError), naming
+ * what it still owns, with the map unchanged: its customers would be lost to routing. Taking an
+ * ACTIVE shard out needs its keys moved off first (draining, docs/sharding.md).
+ */
+export async function removeShard(catalogue: Database, shardId: string): Promise<RemovedShard> {
+  const map = await readShardMap(catalogue);
+  const shard = map.shards.find((s) => s.id === shardId);
+  if (!shard)
+    throw new ShardInputError(
+      `no shard "${shardId}" in the shard map (known: ${map.shards.map((s) => s.id).join(', ') || 'none'})`,
+    );
+  const owned: string[] = [];
+  if (shard.state === 'ACTIVE') owned.push('it is ACTIVE (its arcs of the ring)');
+  const mapped = [...map.mappings.values()].filter((id) => id === shardId).length;
+  if (mapped > 0) owned.push(`${mapped} keys mapped to it`);
+  const moves = await catalogue.shardMove.count({
+    where: { OR: [{ sourceShardId: shardId }, { targetShardId: shardId }] },
+  });
+  if (moves > 0) owned.push(`${moves} keys moving to or from it`);
+  const customers = await customersOn(shard.databaseUrl);
+  if (customers > 0) owned.push(`${customers} customers in its database`);
+  if (owned.length > 0)
+    throw new ShardInputError(`shard ${shardId} still owns keys: ${owned.join(', ')}; nothing removed`);
+  return { id: shardId, mapVersion: await deregisterShard(catalogue, shardId) };
+}
+
+async function customersOn(databaseUrl: string): Promise<number> {
+  const unreachable = await whyPostgresIsNotAnswering(databaseUrl);
+  if (unreachable)
+    throw new ShardInputError(
+      `cannot reach PostgreSQL at ${printableUrl(databaseUrl)} to check that the shard holds no customers: ${unreachable}`,
+    );
+  const db = createDatabase({ database: { url: databaseUrl, poolSize: 1 } });
+  try {
+    return (await customerIdsIn(db)).length;
+  } finally {
+    await db.$disconnect();
+  }
 }

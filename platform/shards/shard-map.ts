@@ -24,6 +24,13 @@ export interface ShardMapSnapshot {
   shards: ShardInfo[];
   /** Partition keys placed explicitly, each with its shard id. */
   mappings: Map<string, string>;
+  /** Partition keys whose writes are fenced: a move of theirs is under way (shard_moves). */
+  fenced: Set<string>;
+  /**
+   * A rebalance is making the JOINING shards ACTIVE: keys (without a mapping) that the ring of
+   * ACTIVE and JOINING shards places elsewhere than today's ring are fenced too.
+   */
+  ringChangeFenced: boolean;
 }
 
 /** A shard id that is not in the map: a mistake of the caller's, never retried. */
@@ -59,13 +66,16 @@ export async function shardMapVersion(db: Database): Promise<number> {
 export async function readShardMap(db: Database): Promise<ShardMapSnapshot> {
   return db.$transaction(
     async (tx) => {
-      const [{ version }, shards, mappings] = await Promise.all([
-        tx.shardMap.findUniqueOrThrow({ where: { id: true }, select: { version: true } }),
+      const [{ version, ringChangeFenced }, shards, mappings, fenced] = await Promise.all([
+        tx.shardMap.findUniqueOrThrow({ where: { id: true }, select: { version: true, ringChangeFenced: true } }),
         tx.shard.findMany({ orderBy: { id: 'asc' } }),
         tx.shardMapping.findMany({ select: { partitionKey: true, shardId: true } }),
+        tx.shardMove.findMany({ where: { state: { not: 'PINNED' } }, select: { partitionKey: true } }),
       ]);
       return {
         version,
+        ringChangeFenced,
+        fenced: new Set(fenced.map((m) => m.partitionKey)),
         shards: shards.map(({ id, databaseUrl, region, state }) => ({
           id,
           databaseUrl,
@@ -80,7 +90,7 @@ export async function readShardMap(db: Database): Promise<ShardMapSnapshot> {
 }
 
 /** Bumps the version inside `tx`; the row lock it takes also serialises concurrent changes. */
-async function bumpVersion(tx: Tx): Promise<number> {
+export async function bumpVersion(tx: Tx): Promise<number> {
   const { version } = await tx.shardMap.update({ where: { id: true }, data: { version: { increment: 1 } } });
   return version;
 }
@@ -122,21 +132,26 @@ export async function setShardState(db: Database, shardId: string, state: ShardS
 export async function assignPartitionKey(db: Database, partitionKey: string, shardId: string): Promise<number> {
   return db.$transaction(async (tx) => {
     const version = await bumpVersion(tx);
-    const shard = await tx.shard.findUnique({ where: { id: shardId } });
-    if (!shard) throw new UnknownShardError(shardId, await shardIdsIn(tx));
-    const placement = {
-      shardId,
-      databaseUrl: shard.databaseUrl,
-      region: shard.region,
-      mapVersion: version,
-      updatedAt: new Date(),
-    };
-    await tx.shardMapping.upsert({
-      where: { partitionKey },
-      create: { partitionKey, hashValue: BigInt(ringHash(partitionKey)), ...placement },
-      update: placement,
-    });
+    await placePartitionKey(tx, partitionKey, shardId, version);
     return version;
+  });
+}
+
+/** The mapping of `partitionKey` to `shardId`, written in `tx` at map `version` (bumped by the caller). */
+export async function placePartitionKey(tx: Tx, partitionKey: string, shardId: string, version: number): Promise<void> {
+  const shard = await tx.shard.findUnique({ where: { id: shardId } });
+  if (!shard) throw new UnknownShardError(shardId, await shardIdsIn(tx));
+  const placement = {
+    shardId,
+    databaseUrl: shard.databaseUrl,
+    region: shard.region,
+    mapVersion: version,
+    updatedAt: new Date(),
+  };
+  await tx.shardMapping.upsert({
+    where: { partitionKey },
+    create: { partitionKey, hashValue: BigInt(ringHash(partitionKey)), ...placement },
+    update: placement,
   });
 }
 
@@ -151,4 +166,17 @@ export async function unassignPartitionKey(db: Database, partitionKey: string): 
 
 async function shardIdsIn(tx: Tx): Promise<string[]> {
   return (await tx.shard.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((s) => s.id);
+}
+
+/**
+ * Takes a shard out of the map; returns the new map version. The caller checks first that it owns
+ * no key (platform/shards/shard-admin.ts); mappings and moves that name it refuse the delete.
+ */
+export async function deregisterShard(db: Database, shardId: string): Promise<number> {
+  return db.$transaction(async (tx) => {
+    const version = await bumpVersion(tx);
+    const { count } = await tx.shard.deleteMany({ where: { id: shardId } });
+    if (count === 0) throw new UnknownShardError(shardId, await shardIdsIn(tx));
+    return version;
+  });
 }

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../platform/metrics';
 import { createRedis, type Redis } from '../../platform/redis';
+import { createShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
 import { createTemporalClient } from '../../platform/temporal';
 import { installTemporalRuntimeLogger } from '../../platform/temporal-logger';
@@ -132,9 +133,17 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
   await redis.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const metrics = createWorkerMetrics();
+  const shards = createShardRouter({ catalogue: db, database: config.database });
   const worker = await createWorker({
     config,
-    deps: { db, redis, ...createProviders(config, redis), snapshotEvery: config.events.snapshotEvery, ...overrides },
+    deps: {
+      db,
+      redis,
+      shards,
+      ...createProviders(config, redis),
+      snapshotEvery: config.events.snapshotEvery,
+      ...overrides,
+    },
     connection,
     workflowBundle: { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
     metrics,
@@ -149,6 +158,7 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
       worker.shutdown();
       await running;
       await connection.close();
+      await shards.close();
       await db.$disconnect();
       redis.disconnect();
     },

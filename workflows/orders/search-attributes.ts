@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { rebalanceSearchAttributes } from '../rebalance/search-attributes';
 
 /**
  * The custom search attributes operators filter on in the Web UI and `temporal workflow list`.
@@ -12,4 +13,11 @@ export const OrderTotal = defineSearchAttributeKey('OrderTotal', SearchAttribute
 /** The step a saga-like workflow is on (or `completed` / `failed`): "where is it stuck?" */
 export const SagaStep = defineSearchAttributeKey('SagaStep', SearchAttributeType.KEYWORD);
 
-export const shopflowSearchAttributes = [OrderStatus, CustomerId, SellerIds, OrderTotal, SagaStep];
+export const shopflowSearchAttributes = [
+  OrderStatus,
+  CustomerId,
+  SellerIds,
+  OrderTotal,
+  SagaStep,
+  ...rebalanceSearchAttributes,
+];
