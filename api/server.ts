@@ -35,11 +35,13 @@ async function main(): Promise<void> {
   );
 
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
+    const closed = once(server, 'close');
     server.close();
     server.closeIdleConnections();
-    await once(server, 'close');
-    await sweeper.stop();
+    // Reads waiting for positions (up to READ_YOUR_WRITES_MAX_WAIT_MS) answer now, from their fallback.
     await positionWatcher.close();
+    await closed;
+    await sweeper.stop();
     await temporal.close();
     await db.$disconnect();
     redis.disconnect();

@@ -7,6 +7,7 @@ import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { actsForOrderCustomer } from '../orders/order-access';
 import type { AppDeps } from '../deps';
 import { HttpProblem, problemTypes } from './problem';
+import { PREFER_HEADER, PREFERENCE_APPLIED_HEADER, preferredWaitMs } from './prefer';
 
 /** Tells the client how fresh a read is: `reached` (its positions were applied), `fallback`, `stale`. */
 export const CONSISTENCY_HEADER = 'Shopflow-Consistency';
@@ -16,6 +17,8 @@ export type ReadConsistency = 'none' | 'reached' | 'timeout';
 /**
  * For a read of `projection`'s tables: waits for the positions the client sent in
  * `Shopflow-Min-Position` (read-models/projections/consistency.ts). `none` when it sent none.
+ * It waits READ_YOUR_WRITES_WAIT_MS, or what the client asked with `Prefer: wait=<seconds>` up to
+ * READ_YOUR_WRITES_MAX_WAIT_MS (answered with `Preference-Applied`, api/http/prefer.ts).
  */
 export async function awaitMinPositions(
   req: Request,
@@ -40,11 +43,24 @@ export async function awaitMinPositions(
     );
   }
   await ensureOwnOrders(req, deps, positions, field);
-  const waitMs = config.projections.readYourWritesWaitMs;
+  const waitMs = waitAllowed(req, config.projections);
   const reached = deps.positionWatcher
     ? await deps.positionWatcher.waitFor(projection.name, positions, waitMs)
     : await waitForPositions(db, projection.name, positions, waitMs);
   return reached ? 'reached' : 'timeout';
+}
+
+/** How long this read may wait: the client's `Prefer: wait`, within the configured maximum, or the default. */
+function waitAllowed(
+  req: Request,
+  { readYourWritesWaitMs, readYourWritesMaxWaitMs }: AppDeps['config']['projections'],
+): number {
+  const preferred = preferredWaitMs(req.headers[PREFER_HEADER.toLowerCase()]);
+  if (preferred === undefined) return readYourWritesWaitMs;
+  const waitMs = Math.min(preferred, readYourWritesMaxWaitMs);
+  // Whole seconds, as asked: a maximum configured in milliseconds is rounded down.
+  req.res?.setHeader(PREFERENCE_APPLIED_HEADER, `wait=${Math.floor(waitMs / 1000)}`);
+  return waitMs;
 }
 
 /**

@@ -121,6 +121,10 @@ export const cachedReadHeaders: z.ZodRawShape = {
     .enum(['reached', 'fallback', 'stale'])
     .optional()
     .meta({ description: 'Whether Shopflow-Min-Position was reached, or what the read fell back to' }),
+  'Preference-Applied': z.string().optional().meta({
+    description: 'How long the read allowed itself to wait for Shopflow-Min-Position, when Prefer asked (RFC 7240)',
+    example: 'wait=30',
+  }),
 };
 
 export const positionHeader = {
@@ -135,6 +139,11 @@ export const readHeaders = z.object({
     .string()
     .optional()
     .meta({ description: 'Positions (from Shopflow-Position) the read waits for, comma-separated' }),
+  Prefer: z.string().optional().meta({
+    description:
+      "RFC 7240. `wait=<seconds>`: how long the read may wait for Shopflow-Min-Position (a long poll), up to the server's maximum; a preference that does not parse is ignored",
+    example: 'wait=30',
+  }),
   'If-None-Match': z.string().optional().meta({ description: 'An ETag of an earlier answer' }),
 });
 

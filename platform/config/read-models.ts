@@ -38,6 +38,11 @@ export const projections = area(
       default: '2000',
       description: 'how long a read with `Shopflow-Min-Position` waits for the projection before falling back',
     }),
+    readYourWritesMaxWaitMs: variable('READ_YOUR_WRITES_MAX_WAIT_MS', nonNegativeMs, {
+      default: '30000',
+      description:
+        'the longest such a read waits when the client asks for longer with `Prefer: wait=<seconds>` (RFC 7240): a long poll instead of asking again and again',
+    }),
     lagDegradedEvents: variable('PROJECTION_LAG_DEGRADED_EVENTS', countBetween(1, 1_000_000_000), {
       default: '1000',
       description: 'projection lag (events behind) past which `/health/ready` says DEGRADED',

@@ -184,6 +184,70 @@ describe('GET /v1/orders/{id} from the read model', () => {
     }
   });
 
+  it('waits as long as Prefer: wait asks, within the maximum, and says so in Preference-Applied', async () => {
+    await stopProjecting();
+    let restarted: Promise<void> | undefined;
+    try {
+      const { orderId, version } = await order('delivered');
+      // The projector comes back after the default wait (3 s here) has run out: only a longer wait sees it.
+      restarted = new Promise((resolve) => setTimeout(resolve, config.projections.readYourWritesWaitMs + 500)).then(
+        startProjecting,
+      );
+      const patient = await request(platform.app)
+        .get(`/v1/orders/${orderId}`)
+        .set(MIN_POSITION_HEADER, `order:${orderId}:${version}`)
+        .set('Prefer', 'wait=20')
+        .expect(200);
+      expect(patient.headers['shopflow-consistency']).toBe('reached');
+      expect(patient.headers['preference-applied']).toBe('wait=20');
+      expect(patient.body).toMatchObject({ orderId, status: 'DELIVERED', version });
+    } finally {
+      await restarted;
+    }
+  });
+
+  it('caps Prefer: wait at READ_YOUR_WRITES_MAX_WAIT_MS, takes wait=0 as no wait, and ignores a wait it cannot parse', async () => {
+    await stopProjecting();
+    try {
+      const { orderId, version } = await order('paid');
+      const read = (prefer: string) =>
+        request(platform.app)
+          .get(`/v1/orders/${orderId}`)
+          .set(MIN_POSITION_HEADER, `order:${orderId}:${version}`)
+          .set('Prefer', prefer)
+          .expect(200);
+      const now = await read('wait=0');
+      expect(now.headers['shopflow-consistency']).toBe('fallback');
+      expect(now.headers['preference-applied']).toBe('wait=0');
+      // Not well-formed: as if no Prefer was sent (the default wait, then the fallback), and not applied.
+      const ignored = await read('wait=soon');
+      expect(ignored.headers['shopflow-consistency']).toBe('fallback');
+      expect(ignored.headers['preference-applied']).toBeUndefined();
+      // Without positions there is nothing to wait for: no preference is applied.
+      const plain = await request(platform.app).get(`/v1/orders/${orderId}`).set('Prefer', 'wait=5').expect(200);
+      expect(plain.headers['preference-applied']).toBeUndefined();
+    } finally {
+      await startProjecting();
+    }
+    const capped = await startApi({
+      ...config,
+      projections: { ...config.projections, readYourWritesMaxWaitMs: 1_000 },
+    });
+    try {
+      const { orderId, version } = await order('paid');
+      await projected(orderId, version);
+      const response = await request(capped.app)
+        .get(`/v1/orders/${orderId}`)
+        .set(MIN_POSITION_HEADER, `order:${orderId}:${version}`)
+        .set('Prefer', 'wait=3600')
+        .expect(200);
+      expect(response.headers['preference-applied']).toBe('wait=1');
+      expect(response.headers['shopflow-consistency']).toBe('reached');
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('refuses a malformed position, and a position the route cannot wait for, naming the header', async () => {
     const orderId = randomUUID();
     for (const [value, message] of [

@@ -144,6 +144,7 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['CACHE_SEARCH_TTL_MS', 'cache.ttlMs.search', 30000, '32000', 32000],
   ['CACHE_DASHBOARD_TTL_MS', 'cache.ttlMs.dashboard', 60000, '62000', 62000],
   ['READ_YOUR_WRITES_WAIT_MS', 'projections.readYourWritesWaitMs', 2000, '1500', 1500],
+  ['READ_YOUR_WRITES_MAX_WAIT_MS', 'projections.readYourWritesMaxWaitMs', 30000, '60000', 60000],
   ['PROJECTION_LAG_DEGRADED_EVENTS', 'projections.lagDegradedEvents', 1000, '800', 800],
   ['PROJECTION_LAG_DEGRADED_MS', 'projections.lagDegradedMs', 30000, '20000', 20000],
   ['PROJECTION_REBUILD_BATCH_SIZE', 'projections.rebuildBatchSize', 2000, '1000', 1000],
