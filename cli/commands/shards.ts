@@ -2,19 +2,27 @@ import { Command } from 'commander';
 import { loadConfigOrExit } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { printableUrl } from '../../platform/postgres-admin';
-import { addShard, shardMapStatus, ShardInputError, type ShardStatus } from '../../platform/shards/shard-admin';
+import {
+  addShard,
+  removeShard,
+  shardMapStatus,
+  ShardInputError,
+  type ShardStatus,
+} from '../../platform/shards/shard-admin';
 import { DEFAULT_SHARD_ID, readShardMap } from '../../platform/shards/shard-map';
 import { UsageError } from '../history-sources';
 import { printJson } from '../output';
+import { rebalanceCommand } from './shards-rebalance';
 
 /**
  * `shopflow shards`: the PostgreSQL servers that hold customers' order data (docs/sharding.md).
- * `add` registers and migrates one, `list` shows the map, `status` checks every shard. URLs are
- * shown with their password masked.
+ * `add` registers and migrates one, `list` shows the map, `status` checks every shard, `remove`
+ * takes out one that owns no key, `rebalance` (shards-rebalance.ts) moves customers where the ring
+ * puts them. URLs are shown with their password masked.
  */
 export function shardsCommand(): Command {
   const command = new Command('shards').description(
-    'List, add and check the PostgreSQL shards that hold customers’ order data (the shard map).',
+    'List, add, check, remove and rebalance the PostgreSQL shards that hold customers’ order data (the shard map).',
   );
 
   command
@@ -99,6 +107,19 @@ export function shardsCommand(): Command {
         process.exitCode = 1;
       }
     });
+
+  command
+    .command('remove <id>')
+    .description(
+      'Remove a shard that owns no key (JOINING, nothing mapped to or moving through it, no customer in its database). ' +
+        'Refused with exit code 2, changing nothing, while it owns keys.',
+    )
+    .action(async (id: string) => {
+      const removed = await withCatalogue((db) => removeShard(db, id));
+      process.stdout.write(`removed shard ${removed.id}; shard map version ${removed.mapVersion}\n`);
+    });
+
+  command.addCommand(rebalanceCommand());
 
   return command;
 }

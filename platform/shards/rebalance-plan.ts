@@ -67,7 +67,9 @@ export async function planRebalance(
     try {
       ids = await customerIdsIn(await router.database(shard.id));
     } catch (error) {
-      throw new ShardUnreachableError(shard.id, printableUrl(shard.databaseUrl), connectionErrorMessage(error));
+      // Prisma's message quotes the call site first; its last line is the reason.
+      const reason = connectionErrorMessage(error).trim().split('\n').at(-1)!.trim();
+      throw new ShardUnreachableError(shard.id, printableUrl(shard.databaseUrl), reason);
     }
     customersPerShard[shard.id] = ids.length;
     for (const id of ids) locations.set(id, [...(locations.get(id) ?? []), shard.id]);

@@ -182,7 +182,8 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
       closed = true;
       const owned = [...clients.values()].filter((client) => client !== catalogue);
       clients.clear();
-      await Promise.all(owned.map((client) => client.$disconnect()));
+      // A shard whose server is gone fails its disconnect; that must not hide why the caller is closing.
+      await Promise.allSettled(owned.map((client) => client.$disconnect()));
     },
   };
 }
