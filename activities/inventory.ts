@@ -41,7 +41,8 @@ export interface ShortLine {
   available: number;
 }
 
-class InsufficientStock extends Error {}
+/** Thrown inside the transaction when a line is short: the caller rolls the reservation back. */
+export class InsufficientStock extends Error {}
 
 export function createInventoryActivities(deps: InventoryActivityDeps) {
   const { db } = deps;
@@ -51,12 +52,7 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
         return await orderTransaction(db, (tx) => reserveAll(tx, input, deps));
       } catch (error) {
         if (!(error instanceof InsufficientStock)) throw error;
-        const short = await shortLines(db, input.lines);
-        throw ApplicationFailure.nonRetryable(
-          `out of stock: ${short.map((s) => `${s.productId} (requested ${s.requested}, available ${s.available})`).join(', ')}`,
-          OrderFailureType.OutOfStock,
-          { short },
-        );
+        throw await outOfStockFailure(db, input.lines);
       }
     },
 
@@ -88,7 +84,28 @@ export function createInventoryActivities(deps: InventoryActivityDeps) {
   };
 }
 
-async function reserveAll(tx: Tx, input: ReserveInventoryInput, deps: EventLogDeps): Promise<ReserveInventoryResult> {
+/**
+ * The non-retryable OutOfStock failure, naming each short line with what is available now (read
+ * after the refused transaction, so it is what the customer would see on asking again).
+ */
+export async function outOfStockFailure(db: Database, lines: StockLine[]): Promise<ApplicationFailure> {
+  const short = await shortLines(db, lines);
+  return ApplicationFailure.nonRetryable(
+    `out of stock: ${short.map((s) => `${s.productId} (requested ${s.requested}, available ${s.available})`).join(', ')}`,
+    OrderFailureType.OutOfStock,
+    { short },
+  );
+}
+
+/**
+ * Reserves every line for the recorded order in `tx`, or throws InsufficientStock having changed
+ * nothing the caller does not roll back. A retry after a committed attempt reports what is held.
+ */
+export async function reserveAll(
+  tx: Tx,
+  input: ReserveInventoryInput,
+  deps: EventLogDeps,
+): Promise<ReserveInventoryResult> {
   const status = await lockOrder(tx, input.orderId);
   const { rows: existing } = await tx.query<StockLine>({
     name: 'reservations-of-order',

@@ -23,6 +23,8 @@ export const sagaStepOfActivity: Readonly<
 > = {
   recordOrder: 'record-order',
   reserveInventory: 'reserve-inventory',
+  // Both first steps in one transaction (patch record-and-reserve-in-one-step): measured as the first.
+  recordOrderAndReserveInventory: 'record-order',
   chargePayment: 'take-payment',
   createShipments: 'create-shipments',
   recordDeliveries: 'record-deliveries',

@@ -4,7 +4,14 @@ import type { PricedOrder } from '../../domain/pricing';
 import type { Database } from '../../platform/database';
 import type { ShippingAddress } from '../../workflows/orders/order-contract';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
-import { lockOrder, orderTransaction, transitionOrder } from './order-store';
+import { lockOrder, orderTransaction, transitionOrder, type Tx } from './order-store';
+import {
+  InsufficientStock,
+  outOfStockFailure,
+  reserveAll,
+  type ReserveInventoryResult,
+  type StockLine,
+} from '../inventory';
 
 /** The order's own record: created by the saga's first step, closed by its last. */
 
@@ -21,6 +28,10 @@ export interface RecordOrderInput {
 }
 export interface RecordOrderResult {
   created: boolean;
+}
+
+export interface RecordOrderAndReserveInput extends RecordOrderInput {
+  lines: StockLine[];
 }
 
 export interface RecordOrderOutcomeInput {
@@ -50,61 +61,32 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   return {
     /** Idempotent: the order's id is its key; a retry finds the row and writes nothing. */
     async recordOrder(input: RecordOrderInput): Promise<RecordOrderResult> {
-      const { order } = input;
-      return orderTransaction(db, async (tx) => {
-        const inserted = await tx.query({
-          name: 'order-insert',
-          text: `INSERT INTO orders (id, customer_id, workflow_id, status, currency, item_count, subtotal_minor,
-                                     commission_minor, total_minor, shipping_address)
-                 VALUES ($1::uuid, $2::uuid, $3, 'PENDING', $4, $5::int, $6::bigint, $7::bigint, $8::bigint, $9::jsonb)
-                 ON CONFLICT DO NOTHING`,
-          values: [
-            input.orderId,
-            input.customerId,
-            input.workflowId,
-            order.currency,
-            order.itemCount,
-            order.subtotalMinor,
-            order.commissionMinor,
-            order.totalMinor,
-            JSON.stringify(input.shippingAddress),
-          ],
-        });
-        if (inserted.rowCount === 0) return { created: false };
-        await tx.query({
-          name: 'order-lines-insert',
-          text: `INSERT INTO order_lines (order_id, line_no, product_id, seller_id, product_name, quantity,
-                                          unit_price_minor, line_total_minor, commission_rate_bps, commission_minor)
-                 SELECT $1::uuid, l."lineNo", l."productId", l."sellerId", l.name, l.quantity,
-                        l."unitPriceMinor", l."lineTotalMinor", l."commissionRateBps", l."commissionMinor"
-                 FROM jsonb_to_recordset($2::jsonb) AS l("lineNo" int, "productId" uuid, "sellerId" uuid, name text,
-                      quantity int, "unitPriceMinor" bigint, "lineTotalMinor" bigint, "commissionRateBps" int,
-                      "commissionMinor" bigint)`,
-          values: [input.orderId, JSON.stringify(order.lines)],
-        });
-        await appendOrderEvents(
-          tx,
-          input.orderId,
-          activityCorrelation(input.orderId, 'record-order'),
-          [
-            orderEvent('OrderPlaced', {
-              customerId: input.customerId,
-              workflowId: input.workflowId,
-              currency: order.currency,
-              lines: order.lines.map((line) => ({ ...line })),
-              totals: {
-                itemCount: order.itemCount,
-                subtotalMinor: order.subtotalMinor,
-                commissionMinor: order.commissionMinor,
-                totalMinor: order.totalMinor,
-              },
-              shippingAddress: { ...input.shippingAddress },
-            }),
-          ],
-          deps,
-        );
-        return { created: true };
+      return orderTransaction(db, async (tx) => ({ created: await insertOrder(tx, input, deps) }));
+    },
+
+    /**
+     * The saga's first two steps in one transaction (one local activity, one commit): records the
+     * order, then reserves every line. Short of stock, the reservation is rolled back to its
+     * savepoint and the recorded order committed, then the step fails with OutOfStock, so the
+     * workflow knows the order exists and records its outcome. Idempotent like both halves.
+     */
+    async recordOrderAndReserveInventory(
+      input: RecordOrderAndReserveInput,
+    ): Promise<RecordOrderResult & ReserveInventoryResult> {
+      const outcome = await orderTransaction(db, async (tx) => {
+        const created = await insertOrder(tx, input, deps);
+        await tx.query('SAVEPOINT reserve_inventory');
+        try {
+          const { reserved } = await reserveAll(tx, { orderId: input.orderId, lines: input.lines }, deps);
+          return { created, reserved };
+        } catch (error) {
+          if (!(error instanceof InsufficientStock)) throw error;
+          await tx.query('ROLLBACK TO SAVEPOINT reserve_inventory');
+          return undefined;
+        }
       });
+      if (!outcome) throw await outOfStockFailure(db, input.lines);
+      return outcome;
     },
 
     async recordOrderOutcome(input: RecordOrderOutcomeInput): Promise<RecordOrderOutcomeResult> {
@@ -169,6 +151,63 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       });
     },
   };
+}
+
+/** Inserts the order, its lines and OrderPlaced; false when a committed attempt already did. */
+async function insertOrder(tx: Tx, input: RecordOrderInput, deps: EventLogDeps): Promise<boolean> {
+  const { order } = input;
+  const inserted = await tx.query({
+    name: 'order-insert',
+    text: `INSERT INTO orders (id, customer_id, workflow_id, status, currency, item_count, subtotal_minor,
+                               commission_minor, total_minor, shipping_address)
+           VALUES ($1::uuid, $2::uuid, $3, 'PENDING', $4, $5::int, $6::bigint, $7::bigint, $8::bigint, $9::jsonb)
+           ON CONFLICT DO NOTHING`,
+    values: [
+      input.orderId,
+      input.customerId,
+      input.workflowId,
+      order.currency,
+      order.itemCount,
+      order.subtotalMinor,
+      order.commissionMinor,
+      order.totalMinor,
+      JSON.stringify(input.shippingAddress),
+    ],
+  });
+  if (inserted.rowCount === 0) return false;
+  await tx.query({
+    name: 'order-lines-insert',
+    text: `INSERT INTO order_lines (order_id, line_no, product_id, seller_id, product_name, quantity,
+                                    unit_price_minor, line_total_minor, commission_rate_bps, commission_minor)
+           SELECT $1::uuid, l."lineNo", l."productId", l."sellerId", l.name, l.quantity,
+                  l."unitPriceMinor", l."lineTotalMinor", l."commissionRateBps", l."commissionMinor"
+           FROM jsonb_to_recordset($2::jsonb) AS l("lineNo" int, "productId" uuid, "sellerId" uuid, name text,
+                quantity int, "unitPriceMinor" bigint, "lineTotalMinor" bigint, "commissionRateBps" int,
+                "commissionMinor" bigint)`,
+    values: [input.orderId, JSON.stringify(order.lines)],
+  });
+  await appendOrderEvents(
+    tx,
+    input.orderId,
+    activityCorrelation(input.orderId, 'record-order'),
+    [
+      orderEvent('OrderPlaced', {
+        customerId: input.customerId,
+        workflowId: input.workflowId,
+        currency: order.currency,
+        lines: order.lines.map((line) => ({ ...line })),
+        totals: {
+          itemCount: order.itemCount,
+          subtotalMinor: order.subtotalMinor,
+          commissionMinor: order.commissionMinor,
+          totalMinor: order.totalMinor,
+        },
+        shippingAddress: { ...input.shippingAddress },
+      }),
+    ],
+    deps,
+  );
+  return true;
 }
 
 function outcomeEvent({ status, reason }: RecordOrderOutcomeInput): OrderEvent {

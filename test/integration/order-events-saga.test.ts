@@ -53,8 +53,9 @@ describe('order saga events', () => {
     await handle.result();
 
     expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
-      ['OrderPlaced', 'recordOrder'],
-      ['InventoryReserved', 'reserveInventory'],
+      // One step records the order and reserves its stock (patch record-and-reserve-in-one-step).
+      ['OrderPlaced', 'recordOrderAndReserveInventory'],
+      ['InventoryReserved', 'recordOrderAndReserveInventory'],
       ['PaymentCaptured', 'chargePayment'],
       ['ShipmentsCreated', 'createShipments'],
       ['ShipmentDelivered', 'recordDeliveries'],
@@ -70,8 +71,8 @@ describe('order saga events', () => {
     await handle.result();
 
     expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
-      ['OrderPlaced', 'recordOrder'],
-      ['InventoryReserved', 'reserveInventory'],
+      ['OrderPlaced', 'recordOrderAndReserveInventory'],
+      ['InventoryReserved', 'recordOrderAndReserveInventory'],
       ['InventoryReleased', 'releaseInventory'],
       ['OrderFailed', 'recordOrderOutcome'],
     ]);
@@ -83,8 +84,8 @@ describe('order saga events', () => {
     await handle.result();
 
     expect(await eventTrail(input.orderId, (await handle.describe()).runId)).toEqual([
-      ['OrderPlaced', 'recordOrder'],
-      ['InventoryReserved', 'reserveInventory'],
+      ['OrderPlaced', 'recordOrderAndReserveInventory'],
+      ['InventoryReserved', 'recordOrderAndReserveInventory'],
       ['PaymentCaptured', 'chargePayment'],
       ['PaymentRefunded', 'refundPayment'],
       ['InventoryReleased', 'releaseInventory'],

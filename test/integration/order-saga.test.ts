@@ -81,7 +81,7 @@ describe('order saga', () => {
     // order-delivered.json was recorded before the last delivery closed the order in the same step,
     // order-delivered-closed-by-last-delivery.json before one upsert per transition: kept, they
     // prove executions begun before those patches still complete.
-    recordHistory(handle.workflowId, 'order-delivered-one-upsert-per-transition');
+    recordHistory(handle.workflowId, 'order-delivered-record-and-reserve-in-one-step');
   });
 
   it('out of stock: fails at reservation, nothing to undo, nothing held or charged', async () => {
@@ -92,7 +92,7 @@ describe('order saga', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.failure).toMatchObject({ step: 'reserve-inventory', type: 'OutOfStock' });
-    recordHistory(handle.workflowId, 'order-out-of-stock');
+    recordHistory(handle.workflowId, 'order-out-of-stock-record-and-reserve-in-one-step');
     expect(result.compensations).toEqual([]);
     expect(await stockOf(worker.db, apple.id)).toEqual({ onHand: 5, reserved: 0 });
     expect(await stockOf(worker.db, pear.id)).toEqual({ onHand: 5, reserved: 0 });
@@ -112,7 +112,7 @@ describe('order saga', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.failure).toMatchObject({ step: 'take-payment', type: 'PaymentDeclined' });
-    recordHistory(handle.workflowId, 'order-payment-declined-one-upsert-per-transition');
+    recordHistory(handle.workflowId, 'order-payment-declined-record-and-reserve-in-one-step');
     expect(result.compensations).toEqual([{ name: 'release-inventory', outcome: 'done' }]);
     expect(await stockOf(worker.db, apple.id)).toEqual({ onHand: 5, reserved: 0 });
     expect(await stockOf(worker.db, pear.id)).toEqual({ onHand: 5, reserved: 0 });
@@ -268,7 +268,7 @@ describe('order saga', () => {
       products = [await seedProduct(worker.db, sellerA, { stock: 5 })];
     });
 
-    it('before payment: the saga stops before charging and undoes nothing but what it did', async () => {
+    it('before payment: the saga stops before charging and undoes what it did', async () => {
       const lateConfig = testConfig();
       const lateTemporal = createTemporalClient(lateConfig);
       const input = orderInput(customerId, products, [{ productId: products[0]!.id, quantity: 1 }]);
@@ -279,14 +279,20 @@ describe('order saga', () => {
       try {
         expect(await answer).toEqual({ accepted: true, status: 'PENDING' });
         const result = await handle.result();
-        expect(result).toMatchObject({ status: 'CANCELLED', compensations: [] });
+        // Recording and reserving are one step: the cancellation takes effect after it, so the
+        // reservation is given back (before the record-and-reserve-in-one-step patch, the saga
+        // stopped between the two and had nothing to release: order-cancelled-before-payment.json).
+        expect(result).toMatchObject({
+          status: 'CANCELLED',
+          compensations: [{ name: 'release-inventory', outcome: 'done' }],
+        });
         expect(await lateWorker.db.order.findUniqueOrThrow({ where: { id: input.orderId } })).toMatchObject({
           status: 'CANCELLED',
           failureReason: 'ordered by mistake',
         });
         expect(await chargesAtProvider(input.orderId)).toBe(0);
         expect(await stockOf(worker.db, products[0]!.id)).toEqual({ onHand: 5, reserved: 0 });
-        recordHistory(handle.workflowId, 'order-cancelled-before-payment');
+        recordHistory(handle.workflowId, 'order-cancelled-before-payment-record-and-reserve-in-one-step');
       } finally {
         await lateWorker.stop();
         await lateTemporal.close();
@@ -315,7 +321,7 @@ describe('order saga', () => {
         expect(payment).toMatchObject({ status: 'REFUNDED' });
         expect(payment.refund?.amountMinor).toBe(payment.amountMinor);
         expect(await stockOf(worker.db, products[0]!.id)).toEqual({ onHand: 5, reserved: 0 });
-        recordHistory(handle.workflowId, 'order-cancelled-after-payment-one-upsert-per-transition');
+        recordHistory(handle.workflowId, 'order-cancelled-after-payment-record-and-reserve-in-one-step');
       } finally {
         await held.release();
       }
