@@ -6,6 +6,7 @@ import { codecServer, payloads } from './payloads';
 import { cache, dashboard, projections } from './read-models';
 import { health, log, metrics, runtime } from './runtime';
 import { database, http, redis, temporal } from './services';
+import { shards } from './shards';
 import { variablesOf, type VariableNames } from './variable';
 
 /** Every area, in the order the docs list them. */
@@ -14,6 +15,7 @@ export const configAreas = z.object({
   log,
   http,
   database,
+  shards,
   redis,
   temporal,
   health,

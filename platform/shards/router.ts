@@ -1,8 +1,11 @@
 import { HashRing } from '../../domain/sharding/hash-ring';
 import type { Config } from '../config';
 import { createDatabase, type Database } from '../database';
+import type { Logger } from '../logger';
+import { sqlPoolOf } from '../sql-pool';
 import { PartitionFencedError } from './partition-fence';
 import { ringHash } from './ring-hash';
+import { listenForShardMapChanges, type ShardMapListener } from './shard-map-listener';
 import {
   DEFAULT_SHARD_ID,
   readShardMap,
@@ -18,10 +21,14 @@ import {
  *
  * An explicit mapping wins over the ring; the ring is built from the ACTIVE shards of the map.
  * With no shard registered (or none active yet), every key stays on the catalogue database, the
- * `default` shard: one database, today's behaviour. The map is cached, and at most every
- * `maxStalenessMs` one query compares its version with the cached one; the whole map is read again
- * only when the version moved. A key's shard can therefore be stale for that long after a change:
- * moving a customer has to fence the key's writes, not rely on every router seeing the flip at once.
+ * `default` shard: one database, today's behaviour. The map is cached. A router that `listen`s
+ * (every long-running process: worker, API, relay) hears of each change by LISTEN/NOTIFY
+ * (shard-map-listener.ts) and asks nothing between changes, so routing adds no query to a request
+ * or an activity. While it does not listen (not asked to, not connected yet, or its connection
+ * lost), at most every `maxStalenessMs` one query compares the version with the cached one. Either
+ * way the whole map is read again only when the version moved. A key's shard can be stale for up to
+ * `maxStalenessMs` after a change: moving a customer has to fence the key's writes and wait that out,
+ * not rely on every router seeing the flip at once.
  *
  * A fenced key (its move under way, or the ring about to change under it) still has a route, with
  * `fenced` set; `databaseFor` refuses it with a PartitionFencedError, so a writer retries later
@@ -67,8 +74,14 @@ export interface ShardRouterOptions {
   catalogue: Database;
   /** The catalogue's URL (to recognise a shard that is the catalogue database) and the pool size per shard. */
   database: Config['database'];
+  /** How old the map may be while the router does not listen (config SHARD_MAP_MAX_STALENESS_MS). */
   maxStalenessMs?: number;
   virtualNodes?: number;
+  /**
+   * Listen for map changes on one connection of its own instead of checking the version every
+   * `maxStalenessMs` (config SHARD_MAP_SAFETY_CHECK_MS: how often the listener reads it anyway).
+   */
+  listen?: { safetyCheckMs: number; logger?: Logger };
 }
 
 interface LoadedMap {
@@ -90,6 +103,29 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
   let checkedAt = -Infinity;
   let checking: Promise<LoadedMap> | undefined;
   let closed = false;
+  /** True while the listener's connection is up: the cached map is then current until it says otherwise. */
+  let listening = false;
+  /** The cached map may be behind: a notification named another version, or the listener (re)connected or was lost. */
+  let stale = true;
+  const listener: ShardMapListener | undefined = options.listen
+    ? listenForShardMapChanges(
+        sqlPoolOf(catalogue).options.connectionString ?? options.database.url,
+        {
+          version: (version) => {
+            if (loaded?.snapshot.version !== version) stale = true;
+          },
+          listening: () => {
+            stale = true;
+            listening = true;
+          },
+          lost: () => {
+            listening = false;
+            stale = true;
+          },
+        },
+        options.listen,
+      )
+    : undefined;
 
   const ringOf = (ids: string[]): HashRing | undefined =>
     ids.length > 0 ? new HashRing(ids, { hash: ringHash, virtualNodes: options.virtualNodes }) : undefined;
@@ -108,11 +144,16 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
   /** One check at a time: concurrent requests share it instead of each querying the version. */
   const check = (): Promise<LoadedMap> => {
     checking ??= (async () => {
+      // Cleared before the read: a notification that arrives during it marks the map stale again.
+      stale = false;
       try {
         const version = await shardMapVersion(catalogue);
         if (loaded?.snapshot.version !== version) loaded = load(await readShardMap(catalogue));
         checkedAt = performance.now();
         return loaded;
+      } catch (error) {
+        stale = true;
+        throw error;
       } finally {
         checking = undefined;
       }
@@ -122,7 +163,7 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
 
   const current = async (): Promise<LoadedMap> => {
     if (closed) throw new Error('the shard router is closed');
-    if (loaded && performance.now() - checkedAt < maxStalenessMs) return loaded;
+    if (loaded && !stale && (listening || performance.now() - checkedAt < maxStalenessMs)) return loaded;
     return check();
   };
 
@@ -180,10 +221,29 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
     },
     async close() {
       closed = true;
+      await listener?.close();
       const owned = [...clients.values()].filter((client) => client !== catalogue);
       clients.clear();
       // A shard whose server is gone fails its disconnect; that must not hide why the caller is closing.
       await Promise.allSettled(owned.map((client) => client.$disconnect()));
     },
   };
+}
+
+/**
+ * The router of a long-running process (worker, API, relay): it listens for map changes, so that
+ * routing costs no query per request or activity, with the staleness bound and safety check of
+ * `config.shards`.
+ */
+export function createListeningShardRouter(
+  catalogue: Database,
+  config: Pick<Config, 'database' | 'shards'>,
+  logger?: Logger,
+): ShardRouter {
+  return createShardRouter({
+    catalogue,
+    database: config.database,
+    maxStalenessMs: config.shards.mapMaxStalenessMs,
+    listen: { safetyCheckMs: config.shards.mapSafetyCheckMs, ...(logger ? { logger } : {}) },
+  });
 }

@@ -8,7 +8,8 @@ import {
   unassignPartitionKey,
 } from '../../platform/shards/shard-map';
 import { ringHash } from '../../platform/shards/ring-hash';
-import type { ShardRouter } from '../../platform/shards/router';
+import { createShardRouter, type ShardRouter } from '../../platform/shards/router';
+import { SHARD_MAP_LISTENER_NAME } from '../../platform/shards/shard-map-listener';
 import { sqlPoolOf } from '../../platform/sql-pool';
 import { customerKeys } from '../support/customer-keys';
 import { eventually } from '../support/platform';
@@ -177,5 +178,76 @@ describe('with two active shards', () => {
       ended: true,
       connections: 0,
     });
+  });
+
+  it('when it listens, asks nothing between map changes, hears a change at once, and checks for itself while not listening', async () => {
+    // Counts the router's version reads: each goes through the catalogue's `shardMap`.
+    let versionReads = 0;
+    const counted = new Proxy(world.catalogue, {
+      get(target, property) {
+        if (property === 'shardMap') versionReads += 1;
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const listening = createShardRouter({
+      catalogue: counted,
+      database: { url: world.catalogueUrl, poolSize: 2 },
+      maxStalenessMs: 50,
+      listen: { safetyCheckMs: 60 * 60_000 },
+    });
+    const listeners = async (): Promise<number[]> =>
+      (
+        await world.catalogue.$queryRaw<{ pid: number }[]>`
+          SELECT pid FROM pg_stat_activity WHERE application_name = ${SHARD_MAP_LISTENER_NAME} AND datname = current_database()`
+      ).map((row) => row.pid);
+    try {
+      await eventually(async () => ((await listeners()).length === 1 ? true : undefined), 5_000);
+      // Connected is not yet listening: give its LISTEN a moment to return.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const key = keys[150]!;
+      const before = await listening.shardFor(key);
+      const readsWhenCurrent = versionReads;
+      // Ten staleness bounds without a change: not one query.
+      for (let i = 0; i < 20; i++) {
+        await listening.databaseFor(key);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(versionReads).toBe(readsWhenCurrent);
+
+      // A change made elsewhere is heard, not waited for.
+      const other = before.shardId === 'shard-a' ? 'shard-b' : 'shard-a';
+      const version = await assignPartitionKey(world.catalogue, key, other);
+      const seen = await eventually(
+        async () => {
+          const route = await listening.shardFor(key);
+          return route.mapVersion === version ? route : undefined;
+        },
+        2_000,
+        10,
+      );
+      expect(seen).toMatchObject({ shardId: other, via: 'mapping' });
+
+      // Its connection killed, the router checks the version itself before answering again.
+      const readsBeforeKill = versionReads;
+      await world.catalogue.$queryRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = ${SHARD_MAP_LISTENER_NAME} AND datname = current_database()`;
+      await eventually(async () => {
+        await listening.shardFor(key);
+        return versionReads > readsBeforeKill ? true : undefined;
+      }, 2_000);
+      await unassignPartitionKey(world.catalogue, key);
+      expect(
+        await eventually(async () => {
+          const route = await listening.shardFor(key);
+          return route.via === 'ring' ? route : undefined;
+        }, 3_000),
+      ).toMatchObject({ shardId: before.shardId });
+      // And it listens again.
+      await eventually(async () => ((await listeners()).length === 1 ? true : undefined), 5_000);
+    } finally {
+      await listening.close();
+    }
+    expect(await listeners()).toEqual([]);
   });
 });

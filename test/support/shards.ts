@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createDatabase, type Database } from '../../platform/database';
 import { migrate } from '../../platform/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
-import { createShardRouter, type ShardRouter } from '../../platform/shards/router';
+import { createShardRouter, type ShardRouter, type ShardRouterOptions } from '../../platform/shards/router';
 import { testServices } from './services';
 
 /**
@@ -14,7 +14,7 @@ export interface ShardWorld {
   catalogue: Database;
   /** A further database on the test server (created empty unless `migrated`), dropped at the end. */
   database(label: string, options?: { migrated?: boolean }): Promise<string>;
-  router(options?: { maxStalenessMs?: number }): ShardRouter;
+  router(options?: Pick<ShardRouterOptions, 'maxStalenessMs' | 'listen'>): ShardRouter;
   end(): Promise<void>;
 }
 
