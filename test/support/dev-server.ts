@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { singlePartitionArgs } from '../../dev/temporal-dev-server';
+import { devServerDynamicConfigArgs } from '../../dev/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 
 /**
@@ -17,7 +17,7 @@ export function startEphemeralDevServer(
       ip: '127.0.0.1',
       ...(uiPort === undefined ? {} : { uiPort }),
       searchAttributes: shopflowSearchAttributes,
-      extraArgs: [...singlePartitionArgs, ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : [])],
+      extraArgs: [...devServerDynamicConfigArgs, ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : [])],
     },
   });
 }

