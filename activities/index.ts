@@ -10,11 +10,12 @@ import { createShippingActivities } from './shipping/shipping';
 import type { TagInvalidator } from '../read-models/cache';
 import type { Database } from '../platform/database';
 import type { ShardRouter } from '../platform/shards/router';
+import type { CrossDatabaseDeps } from './orders/cross-database';
 import type { WorkerMetrics } from '../platform/metrics';
 import type { Redis } from '../platform/redis';
 
 /** What the worker needs to build every activity; each area takes the part it uses. */
-export interface ActivityDeps {
+export interface ActivityDeps extends CrossDatabaseDeps {
   db: Database;
   redis: Redis;
   payments: PaymentProvider;
@@ -25,8 +26,12 @@ export interface ActivityDeps {
   metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
   /** The API's read cache, for invalidating what the dashboard recalculation heals. */
   cache?: TagInvalidator;
-  /** The shard map's router: the rebalance reaches each shard's database through it. */
-  shards?: ShardRouter;
+  /**
+   * The shard map's router: every order step finds its order's database through it, and the
+   * rebalance each shard's. A worker passes one that listens for map changes
+   * (createListeningShardRouter), so that routing adds no query to an order.
+   */
+  shards: ShardRouter;
 }
 
 /** All activities the worker registers, one factory per business area. */

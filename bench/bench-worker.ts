@@ -5,6 +5,7 @@ import { createDataConverter } from '../platform/data-converter';
 import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
+import { createListeningShardRouter } from '../platform/shards/router';
 import { installTemporalRuntimeLogger } from '../platform/temporal-logger';
 import { createProviders } from '../worker/providers';
 
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config, 'shopflow-bench-worker', 'stderr');
   installTemporalRuntimeLogger(logger);
   const db = createDatabase(config);
+  // As the worker: the router listens for map changes, so routing adds no query to an order.
+  const shards = createListeningShardRouter(db, config, logger);
   const redis = createRedis(config, 'shopflow-bench-worker');
   await redis.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -28,13 +31,14 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('./baseline-workflows'),
     dataConverter: createDataConverter(config),
     activities: {
-      ...createActivities({ db, redis, ...createProviders(config, redis) }),
+      ...createActivities({ db, redis, shards, ...createProviders(config, redis) }),
       noop: () => Promise.resolve(),
     },
   });
   process.stdout.write('bench worker ready\n');
   await worker.run();
   await connection.close();
+  await shards.close();
   await db.$disconnect();
   redis.disconnect();
 }

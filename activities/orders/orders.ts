@@ -1,23 +1,24 @@
 import { orderEvent, type OrderEvent } from '../../domain/order-events';
 import type { OrderStatus, TerminalStatus } from '../../domain/order-status';
 import type { PricedOrder } from '../../domain/pricing';
-import type { Database } from '../../platform/database';
 import type { ShippingAddress } from '../../workflows/orders/order-contract';
+import type { CrossDatabaseDeps } from './cross-database';
+import { orderDatabase, type OrderRef, type OrderShardDeps } from './order-database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from './order-event-log';
 import { lockOrder, orderTransaction, transitionOrder, type Tx } from './order-store';
 import {
+  holdStockForOrder,
   InsufficientStock,
   outOfStockFailure,
+  recordReserved,
   reserveAll,
   type ReserveInventoryResult,
   type StockLine,
 } from '../inventory';
 
-/** The order's own record: created by the saga's first step, closed by its last. */
+/** The order's own record, on its customer's shard: created by the saga's first step, closed by its last. */
 
-export interface OrderActivityDeps extends EventLogDeps {
-  db: Database;
-}
+export interface OrderActivityDeps extends EventLogDeps, OrderShardDeps, CrossDatabaseDeps {}
 
 export interface RecordOrderInput {
   orderId: string;
@@ -34,8 +35,7 @@ export interface RecordOrderAndReserveInput extends RecordOrderInput {
   lines: StockLine[];
 }
 
-export interface RecordOrderOutcomeInput {
-  orderId: string;
+export interface RecordOrderOutcomeInput extends OrderRef {
   status: TerminalStatus;
   reason?: string;
 }
@@ -43,8 +43,7 @@ export interface RecordOrderOutcomeResult {
   status: OrderStatus;
 }
 
-export interface RecordDeliveriesInput {
-  orderId: string;
+export interface RecordDeliveriesInput extends OrderRef {
   deliveries: { shipmentId: string; deliveredAt: string }[];
   /**
    * The workflow knows these are the last undelivered shipments: once they are, the same
@@ -61,7 +60,8 @@ export function createOrderActivities(deps: OrderActivityDeps) {
   return {
     /** Idempotent: the order's id is its key; a retry finds the row and writes nothing. */
     async recordOrder(input: RecordOrderInput): Promise<RecordOrderResult> {
-      return orderTransaction(db, async (tx) => ({ created: await insertOrder(tx, input, deps) }));
+      const orderDb = await orderDatabase(deps, input);
+      return orderTransaction(orderDb, async (tx) => ({ created: await insertOrder(tx, input, deps) }));
     },
 
     /**
@@ -69,10 +69,16 @@ export function createOrderActivities(deps: OrderActivityDeps) {
      * order, then reserves every line. Short of stock, the reservation is rolled back to its
      * savepoint and the recorded order committed, then the step fails with OutOfStock, so the
      * workflow knows the order exists and records its outcome. Idempotent like both halves.
+     *
+     * With the customer on a shard of its own, stock and order are two databases: the stock is held
+     * first (or found short), then the order recorded with its reservation's status and events in
+     * one transaction on the shard (activities/orders/cross-database.ts).
      */
     async recordOrderAndReserveInventory(
       input: RecordOrderAndReserveInput,
     ): Promise<RecordOrderResult & ReserveInventoryResult> {
+      const orderDb = await orderDatabase(deps, input);
+      if (orderDb !== db) return recordOrderAcross(deps, orderDb, input);
       const outcome = await orderTransaction(db, async (tx) => {
         const created = await insertOrder(tx, input, deps);
         await tx.query('SAVEPOINT reserve_inventory');
@@ -90,7 +96,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     },
 
     async recordOrderOutcome(input: RecordOrderOutcomeInput): Promise<RecordOrderOutcomeResult> {
-      return orderTransaction(db, async (tx) => {
+      return orderTransaction(await orderDatabase(deps, input), async (tx) => {
         const current = await lockOrder(tx, input.orderId);
         await transitionOrder(tx, input.orderId, current, input.status, input.reason);
         if (current !== input.status) {
@@ -108,7 +114,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
 
     /** Marks delivered shipments; one already delivered (a repeated carrier callback) is skipped. */
     async recordDeliveries(input: RecordDeliveriesInput): Promise<RecordDeliveriesResult> {
-      return orderTransaction(db, async (tx) => {
+      return orderTransaction(await orderDatabase(deps, input), async (tx) => {
         const status = await lockOrder(tx, input.orderId);
         const { rows } = await tx.query<{ shipmentId: string; open: number }>({
           name: 'shipments-deliver',
@@ -151,6 +157,29 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       });
     },
   };
+}
+
+/** recordOrderAndReserveInventory when the order's shard is not the catalogue database. */
+async function recordOrderAcross(
+  deps: OrderActivityDeps,
+  orderDb: OrderShardDeps['db'],
+  input: RecordOrderAndReserveInput,
+): Promise<RecordOrderResult & ReserveInventoryResult> {
+  const stock = { orderId: input.orderId, lines: input.lines };
+  let reserved: StockLine[] | undefined;
+  try {
+    reserved = (await orderTransaction(deps.db, (tx) => holdStockForOrder(tx, stock))).reserved;
+  } catch (error) {
+    if (!(error instanceof InsufficientStock)) throw error;
+  }
+  await deps.betweenCommits?.('record-order-and-reserve-inventory');
+  const created = await orderTransaction(orderDb, async (tx) => {
+    const inserted = await insertOrder(tx, input, deps);
+    if (reserved) await recordReserved(tx, stock, await lockOrder(tx, input.orderId), deps);
+    return inserted;
+  });
+  if (!reserved) throw await outOfStockFailure(deps.db, input.lines);
+  return { created, reserved };
 }
 
 /** Inserts the order, its lines and OrderPlaced; false when a committed attempt already did. */

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../../domain/order-errors';
 import { orderEvent } from '../../domain/order-events';
-import type { Database } from '../../platform/database';
+import { orderDatabase, type OrderRef, type OrderShardDeps } from '../orders/order-database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from '../orders/order-event-log';
 import { lockOrder, orderTransaction, transitionOrder } from '../orders/order-store';
 import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
@@ -12,13 +12,11 @@ import { PaymentDeclinedError, type PaymentProvider } from './payment-provider';
  * "provider charged" and "we recorded it" gets the same charge back and records it once.
  */
 
-export interface PaymentActivityDeps extends EventLogDeps {
-  db: Database;
+export interface PaymentActivityDeps extends EventLogDeps, OrderShardDeps {
   payments: PaymentProvider;
 }
 
-export interface ChargePaymentInput {
-  orderId: string;
+export interface ChargePaymentInput extends OrderRef {
   amountMinor: number;
   currency: string;
   token: string;
@@ -30,8 +28,7 @@ export interface ChargePaymentResult {
   amountMinor: number;
 }
 
-export interface RefundPaymentInput {
-  orderId: string;
+export interface RefundPaymentInput extends OrderRef {
   idempotencyKey: string;
 }
 export interface RefundPaymentResult {
@@ -49,9 +46,11 @@ interface PaymentRow {
 const paymentColumns = `id, provider_charge_id AS "providerChargeId", amount_minor AS "amountMinor", currency`;
 
 export function createPaymentActivities(deps: PaymentActivityDeps) {
-  const { db, payments } = deps;
+  const { payments } = deps;
   return {
     async chargePayment(input: ChargePaymentInput): Promise<ChargePaymentResult> {
+      // Routed first: a customer being moved is retried before the provider is asked at all.
+      const db = await orderDatabase(deps, input);
       // No look-up first: a retry asks the provider again with the same idempotency key and gets the
       // first charge back, which the insert below then finds recorded. One round trip less per order.
       const charge = await payments
@@ -123,6 +122,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     /** Compensation: refunds the order's charge in full. Nothing charged, or already refunded: a no-op. */
     async refundPayment(input: RefundPaymentInput): Promise<RefundPaymentResult> {
+      const db = await orderDatabase(deps, input);
       const payment = await db.payment.findUnique({ where: { orderId: input.orderId }, include: { refund: true } });
       if (!payment) return { refunded: false, amountMinor: 0 };
       if (payment.refund) return { refunded: true, amountMinor: Number(payment.refund.amountMinor) };

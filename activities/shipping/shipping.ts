@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { OrderFailureType } from '../../domain/order-errors';
 import { orderEvent } from '../../domain/order-events';
-import type { Database } from '../../platform/database';
 import type { ShippingAddress } from '../../workflows/orders/order-contract';
+import { lockOrderStock, type CrossDatabaseDeps } from '../orders/cross-database';
+import { orderDatabase, type OrderRef, type OrderShardDeps } from '../orders/order-database';
 import { activityCorrelation, appendOrderEvents, type EventLogDeps } from '../orders/order-event-log';
 import { adjustStock, type StockLine } from '../inventory';
 import { lockOrder, orderTransaction, transitionOrder, type Tx } from '../orders/order-store';
@@ -11,11 +12,12 @@ import { UndeliverableAddressError, type ProviderShipment, type ShippingProvider
 /**
  * One shipment per seller. Shipments are booked with the carrier first (idempotently, one key
  * per seller), then recorded together with the stock they consume in one transaction, so the
- * order is SHIPPED with all its shipments or not at all.
+ * order is SHIPPED with all its shipments or not at all. With the customer on a shard of its own,
+ * the stock's half commits first in the catalogue database, then the order's on the shard
+ * (activities/orders/cross-database.ts).
  */
 
-export interface ShippingActivityDeps extends EventLogDeps {
-  db: Database;
+export interface ShippingActivityDeps extends EventLogDeps, OrderShardDeps, CrossDatabaseDeps {
   shipping: ShippingProvider;
 }
 
@@ -26,8 +28,7 @@ export interface SellerParcel {
   parcels: { productId: string; quantity: number }[];
 }
 
-export interface CreateShipmentsInput {
-  orderId: string;
+export interface CreateShipmentsInput extends OrderRef {
   address: ShippingAddress;
   sellers: SellerParcel[];
 }
@@ -40,8 +41,7 @@ export interface CreateShipmentsResult {
   shipments: CreatedShipment[];
 }
 
-export interface CancelShipmentsInput {
-  orderId: string;
+export interface CancelShipmentsInput extends OrderRef {
   sellers: Pick<SellerParcel, 'sellerId' | 'idempotencyKey'>[];
 }
 export interface CancelShipmentsResult {
@@ -52,6 +52,7 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
   const { db, shipping } = deps;
   return {
     async createShipments(input: CreateShipmentsInput): Promise<CreateShipmentsResult> {
+      const orderDb = await orderDatabase(deps, input);
       const booked: { seller: SellerParcel; shipment: ProviderShipment }[] = [];
       for (const seller of input.sellers) {
         const shipment = await shipping
@@ -71,7 +72,12 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
         booked.push({ seller, shipment });
       }
 
-      return orderTransaction(db, async (tx) => {
+      const sameDatabase = orderDb === db;
+      if (!sameDatabase) {
+        await orderTransaction(db, (tx) => consumeReservations(tx, input.orderId));
+        await deps.betweenCommits?.('create-shipments');
+      }
+      return orderTransaction(orderDb, async (tx) => {
         const status = await lockOrder(tx, input.orderId);
         await tx.query({
           name: 'shipments-insert',
@@ -93,7 +99,7 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
             ),
           ],
         });
-        await moveReservations(tx, input.orderId, 'RESERVED', 'CONSUMED');
+        if (sameDatabase) await moveReservations(tx, input.orderId, 'RESERVED', 'CONSUMED');
         await transitionOrder(tx, input.orderId, status, 'SHIPPED');
         const { rows } = await tx.query<{ id: string; sellerId: string; trackingNumber: string; carrier: string }>({
           name: 'shipments-of-order',
@@ -127,12 +133,18 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
 
     /** Compensation: cancels whatever the carrier booked for this order and puts consumed stock back on hold. */
     async cancelShipments(input: CancelShipmentsInput): Promise<CancelShipmentsResult> {
+      const orderDb = await orderDatabase(deps, input);
       let cancelled = 0;
       for (const seller of input.sellers) {
         const result = await shipping.cancelShipment({ idempotencyKey: seller.idempotencyKey, orderId: input.orderId });
         if (result.cancelled) cancelled += 1;
       }
-      await orderTransaction(db, async (tx) => {
+      const sameDatabase = orderDb === db;
+      if (!sameDatabase) {
+        await orderTransaction(db, (tx) => restoreReservations(tx, input.orderId));
+        await deps.betweenCommits?.('cancel-shipments');
+      }
+      await orderTransaction(orderDb, async (tx) => {
         await lockOrder(tx, input.orderId);
         const { rows: open } = await tx.query<{ id: string }>({
           name: 'shipments-cancel',
@@ -144,7 +156,7 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
                  SELECT id FROM cancelled ORDER BY seller_id`,
           values: [input.orderId],
         });
-        await moveReservations(tx, input.orderId, 'CONSUMED', 'RESERVED');
+        if (sameDatabase) await moveReservations(tx, input.orderId, 'CONSUMED', 'RESERVED');
         if (open.length > 0) {
           await appendOrderEvents(
             tx,
@@ -158,6 +170,18 @@ export function createShippingActivities(deps: ShippingActivityDeps) {
       return { cancelled };
     },
   };
+}
+
+/** The stock half of shipping, on the catalogue database when the order is on another. */
+async function consumeReservations(tx: Tx, orderId: string): Promise<void> {
+  await lockOrderStock(tx, orderId);
+  await moveReservations(tx, orderId, 'RESERVED', 'CONSUMED');
+}
+
+/** The stock half of cancelling shipments, on the catalogue database when the order is on another. */
+async function restoreReservations(tx: Tx, orderId: string): Promise<void> {
+  await lockOrderStock(tx, orderId);
+  await moveReservations(tx, orderId, 'CONSUMED', 'RESERVED');
 }
 
 /**

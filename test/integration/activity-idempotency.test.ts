@@ -13,7 +13,7 @@ import {
   seedSeller,
   stockOf,
 } from '../support/order-fixtures';
-import { testConfig } from '../support/platform';
+import { testConfig, shardRouterOn } from '../support/platform';
 
 /**
  * Temporal may run an activity again after its effect was committed (a lost completion, a worker
@@ -29,7 +29,7 @@ describe('saga activities are idempotent', () => {
     db = createDatabase(config);
     redis = createRedis(config, 'shopflow-test-idempotency');
     await redis.connect();
-    activities = createActivities({ db, redis, ...createProviders(config, redis) });
+    activities = createActivities({ db, redis, shards: shardRouterOn(db, config), ...createProviders(config, redis) });
   });
   afterAll(async () => {
     await db.$disconnect();

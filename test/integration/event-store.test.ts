@@ -23,7 +23,7 @@ import {
   seedProduct,
   seedSeller,
 } from '../support/order-fixtures';
-import { testConfig } from '../support/platform';
+import { testConfig, shardRouterOn } from '../support/platform';
 
 /**
  * The event store on the real PostgreSQL: optimistic appends, idempotent retries, snapshots that
@@ -185,7 +185,12 @@ describe('event store', () => {
         return Reflect.get(target, property, receiver) as unknown;
       },
     });
-    const activities = createActivities({ db: crashing, redis, ...createProviders(testConfig(), redis) });
+    const activities = createActivities({
+      db: crashing,
+      redis,
+      shards: shardRouterOn(crashing),
+      ...createProviders(testConfig(), redis),
+    });
     const recordOrder = () =>
       activities.recordOrder({
         orderId: input.orderId,
@@ -202,7 +207,12 @@ describe('event store', () => {
   });
 
   it('each order activity appends its events with the change, once however often it runs', async () => {
-    const activities = createActivities({ db, redis, ...createProviders(testConfig(), redis) });
+    const activities = createActivities({
+      db,
+      redis,
+      shards: shardRouterOn(db),
+      ...createProviders(testConfig(), redis),
+    });
     const product = await seedProduct(db, await seedSeller(db), { stock: 9, priceMinor: 700 });
     const input = orderInput(await seedCustomer(db), [product], [{ productId: product.id, quantity: 4 }]);
     const { orderId, order } = input;

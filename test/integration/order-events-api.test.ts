@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createActivities } from '../../activities';
 import { createProviders } from '../../worker/providers';
 import { orderInput, seedCustomer, seedProduct, seedSeller } from '../support/order-fixtures';
-import { startApi, type TestPlatform } from '../support/platform';
+import { startApi, type TestPlatform, shardRouterOn } from '../support/platform';
 
 /**
  * An order's audit trail over HTTP, and the order as it was at an earlier version or time. The
@@ -22,7 +22,12 @@ describe('order events over HTTP', () => {
   /** A delivered one-seller order; `after[v]` is a moment just after version v was written. */
   async function deliveredOrder() {
     const { db, redis } = api.deps;
-    const activities = createActivities({ db, redis, ...createProviders(api.config, redis) });
+    const activities = createActivities({
+      db,
+      redis,
+      shards: shardRouterOn(db, api.config),
+      ...createProviders(api.config, redis),
+    });
     const product = await seedProduct(db, await seedSeller(db), { stock: 5, priceMinor: 1000 });
     const input = orderInput(await seedCustomer(db), [product], [{ productId: product.id, quantity: 2 }]);
     const { orderId, order } = input;

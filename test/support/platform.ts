@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../platform/metrics';
 import { createRedis, type Redis } from '../../platform/redis';
-import { createListeningShardRouter } from '../../platform/shards/router';
+import { createListeningShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
 import { createTemporalClient } from '../../platform/temporal';
 import { installTemporalRuntimeLogger } from '../../platform/temporal-logger';
@@ -164,6 +164,14 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
       redis.disconnect();
     },
   };
+}
+
+/**
+ * A router on the test database for tests that call activities directly: it opens no connection of
+ * its own while no shard is registered, so it needs no closing.
+ */
+export function shardRouterOn(db: Database, config: Config = testConfig()): ShardRouter {
+  return createShardRouter({ catalogue: db, database: config.database });
 }
 
 export function requiredEnv(name: string): string {

@@ -71,9 +71,15 @@ class CancellationRequested extends Error {}
  * When a step fails (or the customer cancels before shipping), what was done is undone in
  * reverse order: cancel shipments, refund payment, release inventory. Compensation runs in a
  * non-cancellable scope, so it completes even when the workflow itself is cancelled.
+ *
+ * Every step's input names the customer: the order's rows are on the customer's shard, and the
+ * activity routes by it (activities/orders/order-database.ts). A new field in an input changes no
+ * command (the same activities are scheduled in the same order, and replay does not compare
+ * inputs), so recorded histories replay without a patch; their steps' inputs, without it, are
+ * routed by looking the order's customer up.
  */
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
-  const { orderId, order } = input;
+  const { orderId, order, customerId } = input;
   const workflowId = workflowInfo().workflowId;
   const state: OrderSagaState = input.resumedFrom?.state ?? {
     orderId,
@@ -178,9 +184,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
       // Reserving is local, like recording: the next transition is in this workflow task too.
       enter('reserve-inventory', { held: true });
-      await step(() => localSteps.reserveInventory({ orderId, lines }));
+      await step(() => localSteps.reserveInventory({ orderId, customerId, lines }));
     }
-    compensations.push({ name: 'release-inventory', run: () => localUndo.releaseInventory({ orderId }) });
+    compensations.push({ name: 'release-inventory', run: () => localUndo.releaseInventory({ orderId, customerId }) });
     setStatus('INVENTORY_RESERVED');
     stopIfCancelled();
 
@@ -188,6 +194,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     await step(() =>
       steps.chargePayment({
         orderId,
+        customerId,
         amountMinor: order.totalMinor,
         currency: order.currency,
         token: input.payment.token,
@@ -196,7 +203,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     );
     compensations.push({
       name: 'refund-payment',
-      run: () => undo.refundPayment({ orderId, idempotencyKey: stepIdempotencyKey(workflowId, 'refund-payment') }),
+      run: () =>
+        undo.refundPayment({ orderId, customerId, idempotencyKey: stepIdempotencyKey(workflowId, 'refund-payment') }),
     });
     setStatus('PAID');
     stopIfCancelled();
@@ -204,10 +212,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     enter('create-shipments');
     shipmentsBooked = true;
     // Registered before the step: booking is one call per seller, so a failure may leave some booked.
-    compensations.push({ name: 'cancel-shipments', run: () => undo.cancelShipments({ orderId, sellers: sellerKeys }) });
+    compensations.push({
+      name: 'cancel-shipments',
+      run: () => undo.cancelShipments({ orderId, customerId, sellers: sellerKeys }),
+    });
     const { shipments } = await step(() =>
       steps.createShipments({
         orderId,
+        customerId,
         address: input.shippingAddress,
         sellers: order.sellers.map((seller, index) => ({
           sellerId: seller.sellerId,
@@ -249,6 +261,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (orderRecorded) {
       await localUndo.recordOrderOutcome({
         orderId,
+        customerId,
         status,
         reason: cancelled ? state.cancellation?.reason : state.failure?.message,
       });
@@ -289,13 +302,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       const last = batch.length === undelivered().length && patched(LAST_DELIVERY_CLOSES_ORDER);
       await localSteps.recordDeliveries({
         orderId,
+        customerId,
         deliveries: batch.map((s) => deliveries.get(s.shipmentId)!),
         ...(last ? { closeOrder: true } : {}),
       });
       for (const shipment of batch) shipment.delivered = true;
       closedByLastDelivery = last;
     }
-    if (!closedByLastDelivery) await localUndo.recordOrderOutcome({ orderId, status: 'DELIVERED' });
+    if (!closedByLastDelivery) await localUndo.recordOrderOutcome({ orderId, customerId, status: 'DELIVERED' });
     setStatus('DELIVERED');
     enter('completed');
     return result();
