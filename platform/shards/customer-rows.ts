@@ -34,9 +34,8 @@ const TABLES: readonly PartitionTable[] = [
   { table: 'customer_addresses', where: `customer_id = $1::uuid`, orderBy: 'id' },
   { table: 'orders', where: `customer_id = $1::uuid`, orderBy: 'id' },
   { table: 'order_lines', where: `order_id IN ${ORDERS}`, orderBy: 'order_id, line_no' },
-  // Stock held for the orders: the table is the catalogue's, but its rows belong to the orders
-  // (a foreign key with ON DELETE CASCADE), so deleting the orders from the source would lose them.
-  { table: 'reservations', where: `order_id IN ${ORDERS}`, orderBy: 'order_id, product_id' },
+  // Not reservations: stock held for the orders stays with the stock, in the catalogue database,
+  // whichever shard the orders are on (migration 20261207170000_partition_boundary_foreign_keys).
   { table: 'payments', where: `order_id IN ${ORDERS}`, orderBy: 'id' },
   { table: 'refunds', where: `payment_id IN (SELECT id FROM payments WHERE order_id IN ${ORDERS})`, orderBy: 'id' },
   { table: 'shipments', where: `order_id IN ${ORDERS}`, orderBy: 'id' },
@@ -65,23 +64,21 @@ const TABLES: readonly PartitionTable[] = [
 const DIGEST_ORDER: Record<string, string> = { outbox_events: 'aggregate_id, version' };
 
 /**
- * Catalogue rows the moved rows point at (foreign keys of order lines, reservations and
- * shipments): copied to the target when missing, never deleted, not part of the customer's rows.
- * A shard holds the one schema, foreign keys included (docs/sharding.md).
+ * Catalogue rows the moved rows name (sellers and products of order lines and shipments): copied
+ * to the target when missing, never deleted, not part of the customer's rows. No foreign key needs
+ * them there any more (migration 20261207170000): they keep a shard's rows readable on their own.
  */
 const REFERENCED: readonly PartitionTable[] = [
   {
     table: 'sellers',
     where: `id IN (SELECT seller_id FROM order_lines WHERE order_id IN ${ORDERS}
                    UNION SELECT seller_id FROM shipments WHERE order_id IN ${ORDERS}
-                   UNION SELECT seller_id FROM products WHERE id IN (SELECT product_id FROM order_lines WHERE order_id IN ${ORDERS}
-                                                                     UNION SELECT product_id FROM reservations WHERE order_id IN ${ORDERS}))`,
+                   UNION SELECT seller_id FROM products WHERE id IN (SELECT product_id FROM order_lines WHERE order_id IN ${ORDERS}))`,
     orderBy: 'id',
   },
   {
     table: 'products',
-    where: `id IN (SELECT product_id FROM order_lines WHERE order_id IN ${ORDERS}
-                   UNION SELECT product_id FROM reservations WHERE order_id IN ${ORDERS})`,
+    where: `id IN (SELECT product_id FROM order_lines WHERE order_id IN ${ORDERS})`,
     orderBy: 'id',
   },
 ];

@@ -40,10 +40,12 @@ describe('saga activities are idempotent', () => {
   async function footprint(orderId: string, productId: string) {
     const order = await db.order.findUnique({
       where: { id: orderId },
-      include: { lines: true, reservations: true, payment: { include: { refund: true } }, shipments: true },
+      include: { lines: true, payment: { include: { refund: true } }, shipments: true },
     });
+    // Reservations are the catalogue's rows: no relation reaches them from the order.
+    const reservations = await db.reservation.findMany({ where: { orderId }, orderBy: { productId: 'asc' } });
     return {
-      order: order && { ...order, updatedAt: undefined },
+      order: order && { ...order, updatedAt: undefined, reservations },
       stock: await stockOf(db, productId),
       charges: await redis.hgetall(simulatedPaymentKeys(orderId).charges),
       refunds: await redis.hgetall(simulatedPaymentKeys(orderId).refunds),
