@@ -13,6 +13,30 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:$
 /** Import paths that reach the top-level folder `part` from one or two folders below the root. */
 const relativeTo = (part) => ['../', '../../'].flatMap((up) => [`${up}${part}`, `${up}${part}/**`]);
 
+/**
+ * No activity or route picks a shard or a database for order-side data itself: it asks the shard
+ * router by the customer's partition key (activities/orders/order-database.ts,
+ * api/orders/order-shard.ts), so a customer being moved is fenced everywhere (docs/sharding.md).
+ * Only the rebalance's own steps, whose job is moving rows between shards, name shards.
+ */
+const shardChoiceMessage =
+  'order-side data is reached through the shard router by the customer (orderDatabase in activities/orders/order-database.ts, customerDatabase/orderDatabase in api/orders/order-shard.ts), never a database or shard chosen here.';
+const shardChoiceImports = [
+  { group: ['pg', '@prisma/*', '**/generated/**'], message: shardChoiceMessage },
+  { group: ['**/platform/database'], importNames: ['createDatabase'], message: shardChoiceMessage },
+  {
+    group: ['**/platform/shards/ring-hash', '**/platform/shards/shard-map', '**/domain/sharding/hash-ring'],
+    message: shardChoiceMessage,
+  },
+];
+const noShardChoice = [
+  'error',
+  {
+    selector: 'CallExpression[callee.property.name=/^(database|shardFor)$/]',
+    message: shardChoiceMessage,
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -120,9 +144,11 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'api/ reaches activities only through Temporal (start or signal a workflow).',
             },
+            ...shardChoiceImports,
           ],
         },
       ],
+      'no-restricted-syntax': noShardChoice,
     },
   },
   {
@@ -147,6 +173,23 @@ export default tseslint.config(
   {
     // Activities run in the worker; HTTP is the API process alone.
     files: ['activities/**/*.ts'],
+    ignores: ['activities/rebalance/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: relativeTo('api'), message: 'activities/ never import the HTTP layer (api/).' },
+            ...shardChoiceImports,
+          ],
+        },
+      ],
+      'no-restricted-syntax': noShardChoice,
+    },
+  },
+  {
+    // The rebalance's steps move rows between shards: they name shards, and nothing else may.
+    files: ['activities/rebalance/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

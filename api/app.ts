@@ -8,6 +8,8 @@ import { createReadCache } from '../read-models/cache';
 import { requestIdOf, runInRequest } from '../platform/request-context';
 import { createHealthMonitor } from '../platform/health';
 import { createApiMetrics } from '../platform/metrics';
+import { isPartitionFenced } from '../platform/shards/partition-fence';
+import { createShardRouter } from '../platform/shards/router';
 import { identifyCaller, requireKey } from './access/authentication';
 import type { AppDeps } from './deps';
 import { createOrderCustomers } from './orders/order-customers';
@@ -36,7 +38,8 @@ export function createApp(given: AppDeps): Express {
     createReadCache({ redis: given.redis, metrics, ttlMs: given.config.cache.ttlMs, logger: given.logger });
   const apiKeys = given.apiKeys ?? createApiKeyAuthenticator(given.db, given.config.apiKeys);
   const orderCustomers = given.orderCustomers ?? createOrderCustomers();
-  const deps: AppDeps = { ...given, metrics, cache, apiKeys, orderCustomers };
+  const shards = given.shards ?? createShardRouter({ catalogue: given.db, database: given.config.database });
+  const deps: AppDeps = { ...given, metrics, cache, apiKeys, orderCustomers, shards };
   const health = createHealthMonitor(apiHealthChecks(deps), {
     ...deps.config.health,
     onReport: (report) => metrics.recordHealth(report),
@@ -219,6 +222,17 @@ function toProblem(error: unknown): HttpProblem {
   if (bodyError.status !== undefined && bodyError.status >= 400 && bodyError.status < 500) {
     const title = STATUS_CODES[bodyError.status] ?? 'Bad Request';
     return new HttpProblem(bodyError.status, problemTypes.requestRefused, title, title);
+  }
+  // A customer being moved between shards: their writes wait a moment (docs/sharding.md, "Fencing").
+  if (isPartitionFenced(error)) {
+    return new HttpProblem(
+      503,
+      problemTypes.customerMoving,
+      'Service Unavailable',
+      "the customer's orders are being moved to another database; retry after Retry-After seconds",
+      undefined,
+      { 'Retry-After': String(error.retryAfterSeconds) },
+    );
   }
   if (isUnavailable(error)) {
     return new HttpProblem(

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger';
 import type { ApiMetrics } from '../platform/metrics';
 import type { PositionWatcher } from '../read-models/projections/position-watcher';
 import type { Redis } from '../platform/redis';
+import type { ShardRouter } from '../platform/shards/router';
 import type { OrderCustomers } from './orders/order-customers';
 import type { TemporalClient } from '../platform/temporal';
 
@@ -26,4 +27,9 @@ export interface AppDeps {
   positionWatcher?: PositionWatcher;
   /** Whose each order is, as this process learnt it (api/orders/order-access.ts); createApp makes one. */
   orderCustomers?: OrderCustomers;
+  /**
+   * Where each customer's order-side rows are (api/orders/order-shard.ts). The API process passes
+   * one that listens for map changes; createApp makes one on `db` that checks the map every second.
+   */
+  shards?: ShardRouter;
 }

@@ -1,15 +1,16 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../platform/config';
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the entry point makes the catalogue's client, which the shard router starts from
 import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { startPositionWatcher } from '../read-models/projections/position-watcher';
 import { createRedis } from '../platform/redis';
+import { createListeningShardRouter } from '../platform/shards/router';
 import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
-import { createIdempotencyStore } from './orders/idempotency';
-import { startIdempotencySweeper } from './orders/idempotency-sweeper';
+import { startIdempotencySweeper, sweepEveryShard } from './orders/idempotency-sweeper';
 import { warmUp } from './warm-up';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
@@ -22,14 +23,16 @@ async function main(): Promise<void> {
   await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
   const temporal = createTemporalClient(config);
   const positionWatcher = await startPositionWatcher(db, logger);
+  // Listens for shard map changes: routing a customer's request costs no query.
+  const shards = createListeningShardRouter(db, config, logger);
   await warmUp({ db, temporal, logger }, { connections: config.database.poolSize, timeoutMs: 3_000 });
 
-  const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher }));
+  const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher, shards }));
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
   const sweeper = startIdempotencySweeper(
-    createIdempotencyStore(db, config.idempotency),
+    { sweepExpired: () => sweepEveryShard(shards, config.idempotency) },
     config.idempotency.sweepIntervalMs,
     logger,
   );
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     await closed;
     await sweeper.stop();
     await temporal.close();
+    await shards.close();
     await db.$disconnect();
     redis.disconnect();
     logger.info('api stopped');

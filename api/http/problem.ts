@@ -36,6 +36,8 @@ export const problemTypes = {
   forbidden: 'forbidden',
   methodNotAllowed: 'method-not-allowed',
   unavailable: 'service-unavailable',
+  /** The customer's rows are being moved to another shard (503 with Retry-After). */
+  customerMoving: 'customer-moving',
   internal: 'internal-error',
   /** A 4xx from express or a static file (e.g. 416 for an unsatisfiable Range), beside the kinds above. */
   requestRefused: 'request-refused',

@@ -1,5 +1,7 @@
+import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
-import type { IdempotencyStore } from './idempotency';
+import type { ShardRouter } from '../../platform/shards/router';
+import { createIdempotencyStore, type IdempotencyStore } from './idempotency';
 
 export interface IdempotencySweeper {
   /** Stops the timer and waits for a sweep under way. */
@@ -38,4 +40,14 @@ export function startIdempotencySweeper(
       await running;
     },
   };
+}
+
+/**
+ * Deletes the expired keys of every database of the shard map (each customer's keys are on their
+ * shard); returns how many. Maintenance of each database, not a question asked of every shard.
+ */
+export async function sweepEveryShard(shards: ShardRouter, settings: Config['idempotency']): Promise<number> {
+  let deleted = 0;
+  for (const db of await shards.databases()) deleted += await createIdempotencyStore(db, settings).sweepExpired();
+  return deleted;
 }

@@ -8,6 +8,7 @@ import { currentVersion, loadAggregate, readEvents, type LoadedAggregate } from 
 import { allowRoles, ensureVisible, principalOf } from '../access/access';
 import type { AppDeps } from '../deps';
 import { actsForOrderCustomer, type OrderParties } from './order-access';
+import { orderDatabase } from './order-shard';
 import { notFound } from '../http/problem';
 import { parseOrProblem } from '../http/validation';
 
@@ -50,13 +51,15 @@ const asOfValue = z.string().transform((value, ctx): AsOf => {
 export const asOfQuery = z.object({ asOf: asOfValue });
 
 export function orderEventRoutes(deps: AppDeps): Router {
-  const { db } = deps;
   const router = Router();
 
   router.get('/v1/orders/:orderId/events', allowRoles('customer', 'operator'), async (req, res) => {
     const { orderId } = parseOrProblem(orderPath, req.params, 'path');
     const { after = 0, limit = EVENTS_PAGE_DEFAULT } = parseOrProblem(eventsQuery, req.query, 'query');
     ensureVisible(await actsForOrderCustomer(deps, principalOf(req), orderId), `order ${orderId}`);
+    // The order's events are on its customer's shard; an order whose customer nobody knows does not exist.
+    const db = await orderDatabase(deps, orderId);
+    if (!db) throw notFound(`order ${orderId} does not exist`);
     const page = await readEvents(db, orderId, { afterVersion: after, limit: limit + 1 });
     if (page.length === 0 && !(await orderExists(db, orderId))) throw notFound(`order ${orderId} does not exist`);
     const events = page.slice(0, limit);
@@ -80,13 +83,15 @@ export function orderEventRoutes(deps: AppDeps): Router {
 
 /** GET /v1/orders/{id}?asOf=…: the order rebuilt as of a version or time; 404 when it did not exist then. */
 export async function sendOrderAsOf(
-  db: Database,
+  deps: AppDeps,
   orderId: string,
   query: unknown,
   res: Response,
   mayRead: (order: OrderParties) => boolean,
 ): Promise<void> {
   const { asOf } = parseOrProblem(asOfQuery, query, 'query');
+  const db = await orderDatabase(deps, orderId);
+  if (!db) throw notFound(`order ${orderId} does not exist`);
   // Who may read it is settled on the order as it is now, before any answer that would say
   // whether it exists or how many versions it has.
   const latest = await loadAggregate<OrderState>(db, ORDER_AGGREGATE, orderId);

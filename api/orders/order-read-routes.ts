@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from '../http/keyset-cursor';
 import { sendOrderAsOf } from './order-event-routes';
 import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
 import { mayReadOrder, type OrderParties } from './order-access';
+import { orderDatabase } from './order-shard';
 import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
 import { notFound } from '../http/problem';
 import {
@@ -88,7 +89,7 @@ export function orderReadRoutes(deps: AppDeps): Router {
     const readable = (order: OrderParties): void =>
       ensureVisible(mayReadOrder(principalOf(req), order), `order ${orderId}`);
     if (req.query.asOf !== undefined) {
-      await sendOrderAsOf(db, orderId, req.query, res, (order) => mayReadOrder(principalOf(req), order));
+      await sendOrderAsOf(deps, orderId, req.query, res, (order) => mayReadOrder(principalOf(req), order));
       return;
     }
     const consistency = await awaitMinPositions(req, deps, ordersReadProjection);
@@ -111,8 +112,9 @@ export function orderReadRoutes(deps: AppDeps): Router {
         return;
       }
     }
-    // The read model is behind (or has not seen this order): its events are the source.
-    const folded = await orderRowFromEvents(db, orderId);
+    // The read model is behind (or has not seen this order): its events, on its customer's shard, are the source.
+    const orderDb = await orderDatabase(deps, orderId);
+    const folded = orderDb && (await orderRowFromEvents(orderDb, orderId, db));
     if (folded) {
       const order = orderFromReadRow(folded);
       readable(order);

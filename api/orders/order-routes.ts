@@ -5,7 +5,6 @@ import { isUuid, orderWorkflowId } from '../../domain/ids';
 import type { ShippingAddress } from '../../domain/shipping-address';
 import { cancellationRefusal, isOrderStatus } from '../../domain/order-status';
 import type { Config } from '../../platform/config';
-import type { Database } from '../../platform/database';
 import {
   cancelOrderUpdate,
   orderStateQuery,
@@ -18,6 +17,7 @@ import { actsForOrderCustomer } from './order-access';
 import { principalSubject, type Principal } from '../access/principal';
 import { requestIdOf } from '../../platform/request-context';
 import { createIdempotencyStore, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey, requestHash } from './idempotency';
+import { customerDatabase, orderDatabase } from './order-shard';
 import { HttpProblem, notFound, problemTypes } from '../http/problem';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
 import { formatPosition, POSITION_HEADER } from '../../read-models/projections/projection';
@@ -85,9 +85,8 @@ export const cancelBody = z
  * nothing behind. Creating an order requires an Idempotency-Key: a retry gets the first answer.
  */
 export function orderRoutes(deps: AppDeps): Router {
-  const { config, db, temporal } = deps;
+  const { config, temporal } = deps;
   const router = Router();
-  const idempotency = createIdempotencyStore(db, config.idempotency);
   // Built once: a zod schema is costly to construct and the limits never change while running.
   const createOrderSchema = createOrderBody(config.orders);
   const handleOf = (orderId: string) => orderHandle(temporal, orderId);
@@ -98,6 +97,8 @@ export function orderRoutes(deps: AppDeps): Router {
     const { body: parsed, actingFor } = parseBodyActingFor(req, createOrderSchema, 'customerId');
     const body: CreateOrderBody = { ...parsed, customerId: actingFor };
     const scope = createOrderScope(principal);
+    // The key is kept with the customer's orders, on their shard (moved with them).
+    const idempotency = createIdempotencyStore(await customerDatabase(deps, body.customerId), config.idempotency);
 
     const claim = await idempotency.begin(scope, key, requestHash(body));
     const replay = (status: number, replayed: unknown): void => {
@@ -193,7 +194,7 @@ export function orderRoutes(deps: AppDeps): Router {
       outcome = await handle.executeUpdate(cancelOrderUpdate, { args: [reason === undefined ? {} : { reason }] });
     } catch (error) {
       if (error instanceof WorkflowNotFoundError || isCompletedError(error)) {
-        throw await closedOrNotFound(db, handle, orderId);
+        throw await closedOrNotFound(deps, handle, orderId);
       }
       throw error;
     }
@@ -235,9 +236,10 @@ function sendAccepted(res: Response, status: number, body: unknown): void {
 }
 
 /** An update that reached a closed workflow: 409 with the order's final status; 404 when there is no order. */
-async function closedOrNotFound(db: Database, handle: WorkflowHandle, orderId: string): Promise<HttpProblem> {
+async function closedOrNotFound(deps: AppDeps, handle: WorkflowHandle, orderId: string): Promise<HttpProblem> {
   if (!(await workflowExists(handle))) return notFound(`order ${orderId} does not exist`);
-  const row = await db.order.findUnique({ where: { id: orderId }, select: { status: true } });
+  const db = await orderDatabase(deps, orderId);
+  const row = db && (await db.order.findUnique({ where: { id: orderId }, select: { status: true } }));
   const status = row && isOrderStatus(row.status) ? row.status : undefined;
   return new HttpProblem(
     409,

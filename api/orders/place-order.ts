@@ -7,6 +7,7 @@ import type { OrderWorkflowInput } from '../../workflows/orders/order-contract';
 import { CustomerId, OrderStatus, OrderTotal, SagaStep, SellerIds } from '../../workflows/orders/search-attributes';
 import type { AppDeps } from '../deps';
 import { safeNumber } from './order-views';
+import { customerDatabase } from './order-shard';
 import { ORDER_WORKFLOW_TYPE, type OrderWorkflow } from './order-workflows';
 
 /**
@@ -16,7 +17,7 @@ import { ORDER_WORKFLOW_TYPE, type OrderWorkflow } from './order-workflows';
  * HTTP (idempotency keys, status codes, headers) stays in the route.
  */
 
-export type PlaceOrderDeps = Pick<AppDeps, 'config' | 'db' | 'temporal' | 'positionWatcher'>;
+export type PlaceOrderDeps = Pick<AppDeps, 'config' | 'db' | 'temporal' | 'positionWatcher' | 'shards'>;
 
 export interface OrderRequest extends Pick<OrderWorkflowInput, 'customerId' | 'shippingAddress' | 'payment'> {
   items: RequestedItem[];
@@ -97,8 +98,11 @@ interface CatalogueRow {
   commissionRateBps: number | null;
 }
 
-async function priceFromCatalogue({ db, config }: PlaceOrderDeps, request: OrderRequest): Promise<PricedOrder> {
+async function priceFromCatalogue(deps: PlaceOrderDeps, request: OrderRequest): Promise<PricedOrder> {
+  const { db, config } = deps;
   const productIds = [...new Set(request.items.map((item) => item.productId))];
+  // Customers are on their shard: when that is another database, it answers whether they exist.
+  const customerDb = await customerDatabase(deps, request.customerId);
   // One round trip on every order: whether the customer exists, and the products it names.
   const { rows } = await sqlPoolOf(db).query<CatalogueRow>({
     name: 'order-pricing-catalogue',
@@ -126,7 +130,8 @@ async function priceFromCatalogue({ db, config }: PlaceOrderDeps, request: Order
   );
   const priced = priceOrder(request.items, catalogue);
   const problems: OrderProblem[] = [];
-  if (rows[0]?.known !== true) {
+  const known = customerDb === db ? rows[0]?.known === true : await customerExists(customerDb, request.customerId);
+  if (!known) {
     problems.push({
       field: 'customerId',
       code: 'unknown-customer',
@@ -141,6 +146,15 @@ async function priceFromCatalogue({ db, config }: PlaceOrderDeps, request: Order
   }
   if (problems.length > 0 || !priced.ok) throw new OrderNotAcceptable(problems);
   return priced.order;
+}
+
+async function customerExists(db: PlaceOrderDeps['db'], customerId: string): Promise<boolean> {
+  const { rows } = await sqlPoolOf(db).query<{ known: boolean }>({
+    name: 'order-customer-exists',
+    text: 'SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1::uuid) AS known',
+    values: [customerId],
+  });
+  return rows[0]?.known === true;
 }
 
 /** Markdown for the Web UI's details pane: one line per order line, then the total. */

@@ -19,8 +19,15 @@ export const deliveredBody = z
   .strict();
 
 /**
- * The delivery report, from the seller (or their carrier, with the seller's key) or an operator. The shipment row says which order's workflow to tell; the
+ * The delivery report, from the seller (or their carrier, with the seller's key) or an operator. The shipment says which order's workflow to tell; the
  * workflow records the delivery. Carriers retry callbacks, so a repeat of a delivery is a 200.
+ *
+ * A shipment id does not name its customer, so the shipment is found in the read model
+ * (`read_models.orders_read`, whose shipments are indexed for it), in the one read database, never
+ * by asking the shards one by one (docs/sharding.md). A shipment booked a moment ago may not be
+ * projected yet: the catalogue database's own shipments answer then, which is every shipment while
+ * there is one database; with several, a report that comes before the projection is a 404 that the
+ * carrier's retry turns into a 202.
  */
 export function shipmentRoutes({ db, temporal }: AppDeps): Router {
   const router = Router();
@@ -33,9 +40,14 @@ export function shipmentRoutes({ db, temporal }: AppDeps): Router {
       rows: [shipment],
     } = await sqlPoolOf(db).query<{ orderId: string; sellerId: string; status: string; deliveredAt: Date | null }>({
       name: 'shipment-for-delivery',
-      text: `SELECT order_id AS "orderId", seller_id AS "sellerId", status, delivered_at AS "deliveredAt"
-             FROM shipments WHERE id = $1::uuid`,
-      values: [shipmentId],
+      text: `(SELECT o.order_id::text AS "orderId", s."sellerId", s.status, s."deliveredAt"
+              FROM read_models.orders_read o,
+                   jsonb_to_recordset(o.shipments) AS s("shipmentId" text, "sellerId" text, status text, "deliveredAt" timestamptz)
+              WHERE o.shipments @> jsonb_build_array(jsonb_build_object('shipmentId', $1::text)) AND s."shipmentId" = $1::text)
+             UNION ALL
+             (SELECT order_id::text, seller_id::text, status, delivered_at FROM shipments WHERE id = $1::uuid)
+             LIMIT 1`,
+      values: [shipmentId.toLowerCase()],
     });
     // Sellers report their own shipments' deliveries (another seller's is a 404, as if none).
     if (!shipment || !actsForSeller(principalOf(req), shipment.sellerId)) {

@@ -63,6 +63,11 @@ export interface ShardRouter {
   databaseFor(partitionKey: string): Promise<{ route: ShardRoute; db: Database }>;
   /** The client of one shard by id; UnknownShardError when the map has no such shard. */
   database(shardId: string): Promise<Database>;
+  /**
+   * Every database of the map, the catalogue first, each once: for work that each database does
+   * for itself (sweeping expired rows, relaying its outbox), never for answering a question.
+   */
+  databases(): Promise<Database[]>;
   /** Reads the map version now (and the map if it moved), whatever the staleness allows. */
   refresh(): Promise<number>;
   /** Closes the clients this router opened; the catalogue client is its owner's to close. */
@@ -214,6 +219,10 @@ export function createShardRouter(options: ShardRouterOptions): ShardRouter {
       const shard = map.byId.get(shardId);
       if (!shard) throw new UnknownShardError(shardId, [DEFAULT_SHARD_ID, ...map.byId.keys()]);
       return clientFor(shard.databaseUrl);
+    },
+    async databases() {
+      const map = await current();
+      return [...new Set([catalogue, ...map.snapshot.shards.map((shard) => clientFor(shard.databaseUrl))])];
     },
     async refresh() {
       if (closed) throw new Error('the shard router is closed');

@@ -239,18 +239,29 @@ async function loadRows(ctx: ProjectionContext, orderIds: string[]): Promise<Map
 }
 
 /** Customer and seller names for the orders a batch places: reference data read from the write model. */
-async function loadNames(tx: Tx, placed: OrderEventPayloads['OrderPlaced'][]): Promise<ReferenceNames> {
+async function loadNames(
+  tx: Tx,
+  placed: OrderEventPayloads['OrderPlaced'][],
+  catalogue: Tx = tx,
+): Promise<ReferenceNames> {
   if (placed.length === 0) return { customers: new Map(), sellers: new Map() };
   const customerIds = [...new Set(placed.map((p) => p.customerId))];
   const sellerIds = [...new Set(placed.flatMap((p) => p.lines.map((l) => l.sellerId)))];
-  // One round trip for both kinds of names.
-  const rows = await tx.$queryRawUnsafe<{ kind: 'c' | 's'; id: string; name: string; email: string | null }[]>(
-    `SELECT 'c' AS kind, id::text AS id, name, email FROM customers WHERE id = ANY($1::uuid[])
-     UNION ALL
-     SELECT 's', id::text, name, NULL FROM sellers WHERE id = ANY($2::uuid[])`,
-    customerIds,
-    sellerIds,
-  );
+  type NameRow = { kind: 'c' | 's'; id: string; name: string; email: string | null };
+  const customersSql = `SELECT 'c' AS kind, id::text AS id, name, email FROM customers WHERE id = ANY($1::uuid[])`;
+  const sellersSql = `SELECT 's' AS kind, id::text AS id, name, NULL AS email FROM sellers WHERE id = ANY($1::uuid[])`;
+  // One round trip for both kinds of names when they are in one database.
+  const rows =
+    catalogue === tx
+      ? await tx.$queryRawUnsafe<NameRow[]>(
+          `${customersSql} UNION ALL ${sellersSql.replace('$1', '$2')}`,
+          customerIds,
+          sellerIds,
+        )
+      : [
+          ...(await tx.$queryRawUnsafe<NameRow[]>(customersSql, customerIds)),
+          ...(await catalogue.$queryRawUnsafe<NameRow[]>(sellersSql, sellerIds)),
+        ];
   const customers = rows.filter((r) => r.kind === 'c');
   const sellers = rows.filter((r) => r.kind === 's');
   return {
@@ -317,12 +328,18 @@ export const ordersReadProjection: Projection = {
  * The row folded straight from the order's events: what a read falls back to when the read model
  * has not caught up (or has not seen the order yet). Undefined when the order has no events.
  */
-export async function orderRowFromEvents(tx: Tx, orderId: string): Promise<OrderReadRow | undefined> {
+export async function orderRowFromEvents(
+  tx: Tx,
+  orderId: string,
+  /** Where sellers' names are, when not in `tx`'s database (the order on a shard, sellers in the catalogue). */
+  catalogue: Tx = tx,
+): Promise<OrderReadRow | undefined> {
   const events = await aggregateEvents(tx, orderId, 0, MAX_VERSION);
   if (events.length === 0) return undefined;
   const names = await loadNames(
     tx,
     events.filter((e) => e.type === 'OrderPlaced').map((e) => e.payload as OrderEventPayloads['OrderPlaced']),
+    catalogue,
   );
   let row: OrderReadRow | undefined;
   for (const event of events) row = foldOrderRow(row, event, names);

@@ -58,7 +58,7 @@ function dependencyCruiserFindings(): { status: number | null; findings: Finding
 describe('architecture rules', () => {
   jest.setTimeout(120_000);
 
-  it('ESLint catches I/O in workflows and domain, activities called from the API, parts imported into platform/ or the API into activities, and floating promises', () => {
+  it('ESLint catches I/O in workflows and domain, activities called from the API, parts imported into platform/ or the API into activities, an activity or route picking a database for order-side data, and floating promises', () => {
     const { status, findings } = eslintFindings();
 
     expect(status).toBe(1);
@@ -72,6 +72,8 @@ describe('architecture rules', () => {
         { file: 'platform/uses-events.ts', rule: '@typescript-eslint/no-restricted-imports' },
         { file: 'activities/uses-api.ts', rule: '@typescript-eslint/no-restricted-imports' },
         { file: 'api/floating-promise.ts', rule: '@typescript-eslint/no-floating-promises' },
+        { file: 'activities/picks-shard.ts', rule: '@typescript-eslint/no-restricted-imports' },
+        { file: 'api/picks-shard.ts', rule: 'no-restricted-syntax' },
       ]),
     );
     expect(findings.filter((f) => f.file === 'workflows/allowed.ts')).toEqual([]);
