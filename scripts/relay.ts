@@ -1,27 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Pool } from 'pg';
 import { loadConfigOrExit } from '../platform/config';
 import { createLogger } from '../platform/logger';
-import { runRelayLoop } from '../events/outbox-relay-loop';
+import { runShardRelays } from '../events/shard-relays';
 import { createRedis } from '../platform/redis';
 import { onShutdownSignal } from '../platform/shutdown';
 
 /**
- * The outbox relay process (`npm run relay`): publishes outbox_events to Redis Streams. Any
- * number may run at once. SIGTERM finishes the batch in flight, then exits; a SIGKILL loses
+ * The outbox relay process (`npm run relay`): publishes outbox_events to Redis Streams, one loop
+ * per database of the shard map (the catalogue database and every shard). Any number may run at once. SIGTERM finishes the batch in flight, then exits; a SIGKILL loses
  * nothing (the batch's transaction rolls back and another round publishes it again).
  * Health: `DATA_DIR/relay.heartbeat` holds the time of the last round that reached PostgreSQL.
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'shopflow-relay');
-  const pool = new Pool({
-    connectionString: config.database.url,
-    max: Math.min(config.database.poolSize, 4),
-    connectionTimeoutMillis: 5_000,
-  });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection lost'));
   const redis = createRedis(config, 'shopflow-relay');
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
   await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
@@ -36,19 +29,18 @@ async function main(): Promise<void> {
   };
 
   const stop = new AbortController();
-  const loop = runRelayLoop({
-    pool,
+  const loop = runShardRelays({
+    catalogueUrl: config.database.url,
+    poolSize: Math.min(config.database.poolSize, 4),
     redis,
     settings: config.relay,
     logger,
-    databaseUrl: config.database.url,
     signal: stop.signal,
     onHeartbeat: heartbeat,
   });
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
     stop.abort();
     await loop;
-    await pool.end();
     redis.disconnect();
     logger.info('relay stopped');
   });

@@ -180,3 +180,12 @@ export async function deregisterShard(db: Database, shardId: string): Promise<nu
     return version;
   });
 }
+
+/**
+ * The database URL of every registered shard, read with plain SQL (the relay runs without Prisma).
+ * Work that each database does for itself (relaying its outbox) runs once per URL.
+ */
+export async function shardDatabaseUrls(sql: { query<R>(text: string): Promise<{ rows: R[] }> }): Promise<string[]> {
+  const { rows } = await sql.query<{ database_url: string }>('SELECT database_url FROM shards ORDER BY id');
+  return rows.map((row) => row.database_url);
+}
