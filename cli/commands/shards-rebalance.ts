@@ -5,7 +5,7 @@ import { loadConfigOrExit, type Config } from '../../platform/config';
 import { createDatabase } from '../../platform/database';
 import { databaseName } from '../../platform/postgres-admin';
 import { planRebalance, ShardUnreachableError, type RebalancePlan } from '../../platform/shards/rebalance-plan';
-import { createShardRouter, DEFAULT_MAP_MAX_STALENESS_MS } from '../../platform/shards/router';
+import { createShardRouter } from '../../platform/shards/router';
 import {
   rebalanceProgressQuery,
   rebalanceSummary,
@@ -33,14 +33,15 @@ export function rebalanceCommand(): Command {
     .option('--dry-run', 'list the customers that would move, and the shards that would become ACTIVE', false)
     .option(
       '--fence-settle-ms <ms>',
-      'wait after fencing a key before copying it: at least every router’s map staleness',
+      'wait after fencing a key before copying it: at least every router’s map staleness (default: twice SHARD_MAP_MAX_STALENESS_MS)',
       parseMs,
-      2 * DEFAULT_MAP_MAX_STALENESS_MS,
     )
     .option('--no-wait', 'start the workflow and return without following it')
     .option('--json', 'print as JSON', false)
-    .action(async (options: { dryRun: boolean; fenceSettleMs: number; wait: boolean; json: boolean }) => {
+    .action(async (options: { dryRun: boolean; fenceSettleMs?: number; wait: boolean; json: boolean }) => {
       const config = loadConfigOrExit();
+      // Routers that cannot listen check the map this often: twice that covers one that just checked.
+      const fenceSettleMs = options.fenceSettleMs ?? 2 * config.shards.mapMaxStalenessMs;
       const plan = await planNow(config);
       if (options.dryRun) {
         printPlan(plan, options.json);
@@ -53,7 +54,7 @@ export function rebalanceCommand(): Command {
       }
       await withClient(config, async (client) => {
         const workflowId = rebalanceWorkflowId(databaseName(config.database.url));
-        const handle = await start(client, config, workflowId, plan, { fenceSettleMs: options.fenceSettleMs });
+        const handle = await start(client, config, workflowId, plan, { fenceSettleMs });
         if (!options.wait) {
           process.stdout.write(`started rebalance ${workflowId}: ${plan.moves.length} customers to move\n`);
           return;
