@@ -28,8 +28,8 @@ export interface ActivityDeps extends CrossDatabaseDeps {
   cache?: TagInvalidator;
   /**
    * The shard map's router: every order step finds its order's database through it, and the
-   * rebalance each shard's. A worker passes one that listens for map changes
-   * (createListeningShardRouter), so that routing adds no query to an order.
+   * rebalance each shard's. A worker passes its process's router (createProcessShardRouter),
+   * which reads the map version at most once per staleness bound, not once per order.
    */
   shards: ShardRouter;
 }

@@ -6,7 +6,7 @@ import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { startPositionWatcher } from '../read-models/projections/position-watcher';
 import { createRedis } from '../platform/redis';
-import { createListeningShardRouter } from '../platform/shards/router';
+import { createProcessShardRouter } from '../platform/shards/router';
 import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const temporal = createTemporalClient(config);
   const positionWatcher = await startPositionWatcher(db, logger);
   // Listens for shard map changes: routing a customer's request costs no query.
-  const shards = createListeningShardRouter(db, config, logger);
+  const shards = createProcessShardRouter(db, config, logger);
   await warmUp({ db, temporal, logger }, { connections: config.database.poolSize, timeoutMs: 3_000 });
 
   const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher, shards }));

@@ -5,7 +5,7 @@ import { createDataConverter } from '../platform/data-converter';
 import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
-import { createListeningShardRouter } from '../platform/shards/router';
+import { createProcessShardRouter } from '../platform/shards/router';
 import { installTemporalRuntimeLogger } from '../platform/temporal-logger';
 import { createProviders } from '../worker/providers';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   installTemporalRuntimeLogger(logger);
   const db = createDatabase(config);
   // As the worker: the router listens for map changes, so routing adds no query to an order.
-  const shards = createListeningShardRouter(db, config, logger);
+  const shards = createProcessShardRouter(db, config, logger);
   const redis = createRedis(config, 'shopflow-bench-worker');
   await redis.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });

@@ -4,7 +4,7 @@ import { ensureDashboardSchedule } from '../read-models/seller-dashboard/schedul
 import { createDatabase } from '../platform/database';
 import { createLogger, type Logger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
-import { createListeningShardRouter } from '../platform/shards/router';
+import { createProcessShardRouter } from '../platform/shards/router';
 import { createWorkerMetrics } from '../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
 import { createTemporalClient } from '../platform/temporal';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   }
 
   const db = createDatabase(config);
-  const shards = createListeningShardRouter(db, config, logger);
+  const shards = createProcessShardRouter(db, config, logger);
   const redis = createRedis(config, 'shopflow-worker');
   await redis.connect();
   const connection = await connectWorker(config);

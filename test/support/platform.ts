@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../platform/metrics';
 import { createRedis, type Redis } from '../../platform/redis';
-import { createListeningShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
+import { createProcessShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
 import { createTemporalClient } from '../../platform/temporal';
 import { installTemporalRuntimeLogger } from '../../platform/temporal-logger';
@@ -134,7 +134,7 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const metrics = createWorkerMetrics();
   // As worker/main.ts: the router listens for map changes.
-  const shards = createListeningShardRouter(db, config);
+  const shards = createProcessShardRouter(db, config);
   const worker = await createWorker({
     config,
     deps: {

@@ -88,6 +88,7 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['DATABASE_POOL_SIZE', 'database.poolSize', 10, '20', 20],
   ['SHARD_MAP_MAX_STALENESS_MS', 'shards.mapMaxStalenessMs', 1000, '500', 500],
   ['SHARD_MAP_SAFETY_CHECK_MS', 'shards.mapSafetyCheckMs', 30000, '60000', 60000],
+  ['SHARD_MAP_LISTEN', 'shards.mapListen', false, 'true', true],
   ['REDIS_URL', 'redis.url', 'redis://127.0.0.1:6379', 'rediss://cache.internal:6380', 'rediss://cache.internal:6380'],
   ['TEMPORAL_ADDRESS', 'temporal.address', '127.0.0.1:7233', 'temporal.internal:7234', 'temporal.internal:7234'],
   ['TEMPORAL_NAMESPACE', 'temporal.namespace', 'default', 'shop', 'shop'],
