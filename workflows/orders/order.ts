@@ -157,7 +157,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const record = {
       orderId,
       workflowId,
-      customerId: input.customerId,
+      customerId,
       order,
       shippingAddress: input.shippingAddress,
     };
@@ -320,14 +320,19 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 }
 
+/** What failed: the activity's own error for an activity failure, else the error itself. */
+function causeOf(error: unknown): unknown {
+  return error instanceof ActivityFailure ? error.cause : error;
+}
+
 /** The ApplicationFailure type behind an activity's failure, if any. */
 function failureTypeOf(error: unknown): string | undefined {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const cause = causeOf(error);
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 function describeFailure(step: SagaStepName, error: unknown): OrderFailure {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const cause = causeOf(error);
   if (cause instanceof ApplicationFailure)
     return { step, type: cause.type ?? 'ApplicationFailure', message: cause.message };
   if (cause instanceof Error) return { step, type: cause.name, message: cause.message };
@@ -335,6 +340,6 @@ function describeFailure(step: SagaStepName, error: unknown): OrderFailure {
 }
 
 function messageOf(error: unknown): string {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const cause = causeOf(error);
   return cause instanceof Error ? cause.message : String(cause);
 }
