@@ -11,6 +11,7 @@ import { startMetricsServer, type MetricsServer } from '../platform/metrics-serv
 import { projections } from '../read-models/projections';
 import { startProjector } from '../read-models/projections/runner';
 import { createRedis } from '../platform/redis';
+import { createProcessShardRouter } from '../platform/shards/router';
 import { onShutdownSignal } from '../platform/shutdown';
 
 /**
@@ -18,7 +19,8 @@ import { onShutdownSignal } from '../platform/shutdown';
  * from the relay's streams and invalidates the read cache around each commit. Any number may run:
  * each projection's consumer group shares the entries among them. SIGTERM finishes the event in
  * hand and exits; a SIGKILL loses nothing (the transaction rolls back, the entry stays pending and
- * is claimed again). `/metrics` on PROJECTOR_METRICS_PORT.
+ * is claimed again). `/metrics` on PROJECTOR_METRICS_PORT. Events are read from every shard of the
+ * shard map as well as from its own database (docs/sharding.md).
  */
 const VERSION_PRUNING_INTERVAL_MS = 60_000;
 
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
   const metrics = createProjectorMetrics();
   let metricsServer: MetricsServer | undefined;
   const db = createDatabase(config);
+  // Asked only for events its own database does not hold: with one database it never queries.
+  const shardRouter = createProcessShardRouter(db, config, logger);
   // The live transactions' raw SQL goes straight to pg (read-models/projections/sql.ts): two stream
   // readers, one transaction each at a time, plus room for a reconnect.
   // Timeouts as Prisma's transactions had them (60 s): a round stuck on a lock gives up and is retried.
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     metrics,
     logger,
     consumer: `${hostname()}-${process.pid}`,
+    shardRouter,
   });
   // Tag versions live in one hash (read-models/cache.ts); the projectors, which always run, forget old ones.
   const pruning = setInterval(() => {
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
     clearInterval(pruning);
     await projector.stop();
+    await shardRouter.close();
     await metricsServer?.close();
     await db.$disconnect();
     await pool.end();

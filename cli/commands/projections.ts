@@ -7,6 +7,7 @@ import { projectionNamed, projections } from '../../read-models/projections';
 import { measureLags } from '../../read-models/projections/lag';
 import type { Projection } from '../../read-models/projections/projection';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
+import { createProcessShardRouter } from '../../platform/shards/router';
 import { createRedis, type Redis } from '../../platform/redis';
 import { UsageError } from '../history-sources';
 import { progressBar } from '../../platform/command-line';
@@ -80,19 +81,26 @@ export function projectionsCommand(): Command {
             : undefined;
         if (!cache) process.stderr.write('shopflow: Redis unavailable: cached reads expire by their TTL only\n');
         const done = [];
-        for (const projection of chosen) {
-          const bar = progressBar({ enabled: !options.json, unit: ' events' });
-          const result = await rebuildProjection({
-            db,
-            projection,
-            batchSize: options.batchSize ?? config.projections.rebuildBatchSize,
-            ...(cache ? { cache } : {}),
-            onProgress: (p) => bar.show(`${projection.name} ${p.phase}`, p.applied, p.total),
-          }).finally(() => bar.stop());
-          done.push({ projection: projection.name, ...result });
-          if (!options.json) {
-            process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
+        // Every shard's events too (docs/sharding.md); the router opens a shard's client only when asked.
+        const router = createProcessShardRouter(db, config);
+        try {
+          for (const projection of chosen) {
+            const bar = progressBar({ enabled: !options.json, unit: ' events' });
+            const result = await rebuildProjection({
+              db,
+              projection,
+              batchSize: options.batchSize ?? config.projections.rebuildBatchSize,
+              ...(cache ? { cache } : {}),
+              shards: { router, readDb: db },
+              onProgress: (p) => bar.show(`${projection.name} ${p.phase}`, p.applied, p.total),
+            }).finally(() => bar.stop());
+            done.push({ projection: projection.name, ...result });
+            if (!options.json) {
+              process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
+            }
           }
+        } finally {
+          await router.close();
         }
         return done;
       });

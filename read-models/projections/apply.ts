@@ -5,7 +5,9 @@ import {
   type ProjectedEvent,
   type Projection,
   type ProjectionContext,
+  type ShardReads,
 } from './projection';
+import { completeFromShards, partitionKeysOf, shardReads, type ShardEvents } from './shard-events';
 import type { Tx } from '../../platform/database';
 
 /**
@@ -15,7 +17,8 @@ import type { Tx } from '../../platform/database';
  * It is written in the same transaction as the read model, so the two never disagree: an event at
  * or below it is skipped (a redelivered stream entry, or an event a rebuild applied before its
  * swap), and a later event first pulls the versions in between from the event store (a stream
- * that lost entries cannot leave a gap).
+ * that lost entries cannot leave a gap). It also remembers each aggregate's partition key once an
+ * event named it (an order's OrderPlaced), for a projector that reads events on shards.
  *
  * Live appliers hold the projection's advisory lock shared; a rebuild's swap takes it exclusive,
  * so a swap never interleaves with a live transaction on the old tables.
@@ -62,20 +65,30 @@ export async function applyBatch(
   projection: Projection,
   events: readonly ProjectedEvent[],
   target: ApplyTarget,
+  shards?: ShardReads,
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const tags = await applyEvents(tx, projection, events, target);
+  const tags = await applyEvents(tx, projection, events, target, shards);
 
   const latest = new Map<string, number>();
   for (const event of events)
     latest.set(event.aggregateId, Math.max(latest.get(event.aggregateId) ?? 0, event.version));
+  const keys = partitionKeysOf(events);
   await tx.$executeRawUnsafe(
-    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version)
-     SELECT $1, x.aggregate_id, x.version FROM jsonb_to_recordset($2::jsonb) AS x(aggregate_id uuid, version int)
+    `INSERT INTO read_models.projection_positions (projection, aggregate_id, version, partition_key)
+     SELECT $1, x.aggregate_id, x.version, x.partition_key
+     FROM jsonb_to_recordset($2::jsonb) AS x(aggregate_id uuid, version int, partition_key text)
      ON CONFLICT (projection, aggregate_id)
-     DO UPDATE SET version = GREATEST(projection_positions.version, EXCLUDED.version)`,
+     DO UPDATE SET version = GREATEST(projection_positions.version, EXCLUDED.version),
+       partition_key = COALESCE(projection_positions.partition_key, EXCLUDED.partition_key)`,
     target.positionsName,
-    JSON.stringify([...latest].map(([aggregate_id, version]) => ({ aggregate_id, version }))),
+    JSON.stringify(
+      [...latest].map(([aggregate_id, version]) => ({
+        aggregate_id,
+        version,
+        partition_key: keys.get(aggregate_id) ?? null,
+      })),
+    ),
   );
   if (!target.shadow) {
     await tx.$executeRawUnsafe(
@@ -99,6 +112,7 @@ async function applyEvents(
   projection: Projection,
   events: readonly ProjectedEvent[],
   target: ApplyTarget,
+  shards: ShardReads | undefined,
 ): Promise<string[]> {
   const ctx: ProjectionContext = {
     tx,
@@ -107,6 +121,7 @@ async function applyEvents(
       return qualifiedTable(name, target.shadow);
     },
     rebuilding: target.shadow,
+    ...(shards ? { shards } : {}),
   };
   return [...new Set(await projection.apply(events, ctx))];
 }
@@ -140,10 +155,18 @@ export interface ProjectionReach {
   reached: ReadonlyMap<string, number>;
 }
 
+/** For a projector that reads every shard's events: the shards, and the partition keys the round's entries named. */
+export interface ShardedReach {
+  shards: ShardEvents;
+  partitionKeys: ReadonlyMap<string, string>;
+}
+
 /**
  * `applyUpTo` for several projections in one transaction (those following one stream): one
  * statement takes their locks, one creates and locks their position rows, one reads the events
- * all of them need; then each applies its share. Callers pass the projections in one fixed order
+ * all of them need; then each applies its share. With `sharded`, events the read database does
+ * not hold whole are then read on their shards (shard-events.ts): one query per shard that holds
+ * some, none when the read database held them all. Callers pass the projections in one fixed order
  * (the projector's list): locks are taken in that order, position rows in (that order, id), so
  * concurrent appliers queue instead of deadlocking. Returns events applied per projection and the
  * cache tags of all of them.
@@ -151,6 +174,7 @@ export interface ProjectionReach {
 export async function applyUpToAll(
   tx: Tx,
   work: readonly ProjectionReach[],
+  sharded?: ShardedReach,
 ): Promise<{ applied: Map<string, number>; tags: string[] }> {
   const applied = new Map<string, number>();
   const todo = work.filter((w) => w.reached.size > 0);
@@ -168,16 +192,22 @@ export async function applyUpToAll(
   const wanted = todo.flatMap((w, order) =>
     [...w.reached.keys()].map((aggregate_id) => ({ projection: w.projection.name, order, aggregate_id })),
   );
-  const held = await tx.$queryRawUnsafe<{ projection: string; aggregate_id: string; version: number }[]>(
+  const held = await tx.$queryRawUnsafe<
+    { projection: string; aggregate_id: string; version: number; partition_key: string | null }[]
+  >(
     `INSERT INTO read_models.projection_positions (projection, aggregate_id, version)
      SELECT x.projection, x.aggregate_id, 0 FROM jsonb_to_recordset($1::jsonb) AS x(projection text, "order" int, aggregate_id uuid)
      ORDER BY x."order", x.aggregate_id
      ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = projection_positions.version
-     RETURNING projection, aggregate_id::text, version`,
+     RETURNING projection, aggregate_id::text, version, partition_key`,
     JSON.stringify(wanted),
   );
+  // Where each aggregate's events are: what the entries named, what the positions remember, and
+  // (below) what the events read now name.
+  const keys = new Map(sharded?.partitionKeys);
   const heldBy = new Map<string, Map<string, number>>();
   for (const row of held) {
+    if (row.partition_key !== null) keys.set(row.aggregate_id, row.partition_key);
     const versions = heldBy.get(row.projection) ?? new Map<string, number>();
     versions.set(row.aggregate_id, row.version);
     heldBy.set(row.projection, versions);
@@ -200,12 +230,17 @@ export async function applyUpToAll(
     lacking.set(projection.name, ranges);
   }
   if (union.size === 0) return { applied, tags: [] };
-  const events = await eventsInRanges(
-    tx,
-    [...union].map(([aggregate_id, range]) => ({ aggregate_id, ...range })),
-  );
+  const ranges = [...union].map(([aggregate_id, range]) => ({ aggregate_id, ...range }));
+  const local = await eventsInRanges(tx, ranges);
+  const { events, fromShards } = sharded
+    ? await completeFromShards(sharded.shards, ranges, local, keys)
+    : { events: local, fromShards: false };
+  for (const [aggregateId, key] of partitionKeysOf(events)) keys.set(aggregateId, key);
+  // Projections read more on shards only for rounds that had events there: a round the read
+  // database held whole runs exactly as with one database.
+  const reads = fromShards ? shardReads(sharded!.shards, tx, keys) : undefined;
   const tags = new Set<string>();
-  const positions: { projection: string; aggregate_id: string; version: number }[] = [];
+  const positions: { projection: string; aggregate_id: string; version: number; partition_key: string | null }[] = [];
   const statuses: { projection: string; events: number; last_event_at: Date }[] = [];
   for (const { projection } of todo) {
     const ranges = lacking.get(projection.name)!;
@@ -214,12 +249,17 @@ export async function applyUpToAll(
       return range !== undefined && e.version > range.after && e.version <= range.upto;
     });
     if (mine.length === 0) continue;
-    for (const tag of await applyEvents(tx, projection, mine, liveTarget(projection))) tags.add(tag);
+    for (const tag of await applyEvents(tx, projection, mine, liveTarget(projection), reads)) tags.add(tag);
     applied.set(projection.name, mine.length);
     const latest = new Map<string, number>();
     for (const e of mine) latest.set(e.aggregateId, Math.max(latest.get(e.aggregateId) ?? 0, e.version));
     for (const [aggregate_id, version] of latest)
-      positions.push({ projection: projection.name, aggregate_id, version });
+      positions.push({
+        projection: projection.name,
+        aggregate_id,
+        version,
+        partition_key: keys.get(aggregate_id) ?? null,
+      });
     statuses.push({ projection: projection.name, events: mine.length, last_event_at: lastEventAt(mine) });
   }
   if (statuses.length > 0) {
@@ -227,8 +267,9 @@ export async function applyUpToAll(
     // position rows exist and are locked since the start of this transaction.
     await tx.$executeRawUnsafe(
       `WITH positions AS (
-         UPDATE read_models.projection_positions p SET version = GREATEST(p.version, x.version)
-         FROM jsonb_to_recordset($1::jsonb) AS x(projection text, aggregate_id uuid, version int)
+         UPDATE read_models.projection_positions p SET version = GREATEST(p.version, x.version),
+           partition_key = COALESCE(p.partition_key, x.partition_key)
+         FROM jsonb_to_recordset($1::jsonb) AS x(projection text, aggregate_id uuid, version int, partition_key text)
          WHERE p.projection = x.projection AND p.aggregate_id = x.aggregate_id
          RETURNING 1
        )

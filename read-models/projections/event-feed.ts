@@ -1,6 +1,16 @@
 import type { ProjectedEvent } from './projection';
 import type { Tx } from '../../platform/database';
 
+/** A transaction or a database client: events are immutable, so a shard's are read outside any transaction. */
+export type EventReader = Pick<Tx, '$queryRawUnsafe'>;
+
+/** An aggregate's versions in (after, upto]. */
+export interface EventRange {
+  aggregate_id: string;
+  after: number;
+  upto: number;
+}
+
 /**
  * Reading the event store for projections. Every projection reads events here, live and in
  * rebuilds, so what a projection sees does not depend on how it was fed: the stream entry only
@@ -37,7 +47,7 @@ function projected(row: EventRow): ProjectedEvent {
 
 /** One aggregate's events in (afterVersion, upToVersion], in version order. */
 export async function aggregateEvents(
-  tx: Tx,
+  tx: EventReader,
   aggregateId: string,
   afterVersion: number,
   upToVersion: number,
@@ -54,10 +64,7 @@ export async function aggregateEvents(
 }
 
 /** Events of several aggregates, each in (after, upto], in global order (so each in version order). */
-export async function eventsInRanges(
-  tx: Tx,
-  ranges: readonly { aggregate_id: string; after: number; upto: number }[],
-): Promise<ProjectedEvent[]> {
+export async function eventsInRanges(tx: EventReader, ranges: readonly EventRange[]): Promise<ProjectedEvent[]> {
   const rows = await tx.$queryRawUnsafe<EventRow[]>(
     `SELECT ${columns} FROM jsonb_to_recordset($1::jsonb) AS r(aggregate_id uuid, after int, upto int)
      JOIN domain_events e ON e.aggregate_id = r.aggregate_id AND e.version > r.after AND e.version <= r.upto
@@ -111,11 +118,45 @@ export async function unappliedEvents(
 }
 
 /** How many events of these aggregate types the store holds after `afterPosition` (for progress bars). */
-export async function countEvents(tx: Tx, aggregateTypes: readonly string[], afterPosition = 0n): Promise<number> {
+export async function countEvents(
+  tx: EventReader,
+  aggregateTypes: readonly string[],
+  afterPosition = 0n,
+): Promise<number> {
   const [row] = await tx.$queryRawUnsafe<{ n: bigint }[]>(
     `SELECT count(*) AS n FROM domain_events WHERE aggregate_type = ANY($1::text[]) AND position > $2`,
     [...aggregateTypes],
     afterPosition,
   );
   return Number(row?.n ?? 0);
+}
+
+/** An event's place without its payload. */
+export interface EventMark {
+  aggregateId: string;
+  version: number;
+  position: bigint;
+}
+
+/**
+ * The (aggregate, version, position) of a store's events of these types after `afterPosition`, in
+ * position order, without payloads: what a catch-up over a shard compares with the read database's
+ * positions (in another database, so no join) before reading only the events it lacks.
+ */
+export async function eventMarks(
+  reader: EventReader,
+  aggregateTypes: readonly string[],
+  afterPosition: bigint,
+  limit: number,
+): Promise<EventMark[]> {
+  const rows = await reader.$queryRawUnsafe<{ aggregate_id: string; version: number; position: bigint }[]>(
+    `SELECT aggregate_id::text AS aggregate_id, version, position FROM domain_events
+     WHERE aggregate_type = ANY($1::text[]) AND position > $2
+     ORDER BY position
+     LIMIT $3`,
+    [...aggregateTypes],
+    afterPosition,
+    limit,
+  );
+  return rows.map((r) => ({ aggregateId: r.aggregate_id, version: r.version, position: BigInt(r.position) }));
 }

@@ -1,8 +1,9 @@
 import type { OrderEventPayloads } from '../../domain/order-events';
 import { ORDER_AGGREGATE } from '../../domain/order-events';
+import { customerIdFromPartitionKey, customerPartitionKey } from '../../domain/sharding/partition-key';
 import { orderStatusLabels, type OrderStatus } from '../../domain/order-status';
-import { aggregateEvents } from './event-feed';
-import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext } from './projection';
+import { aggregateEvents, type EventReader } from './event-feed';
+import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext, type ShardReads } from './projection';
 import type { Tx } from '../../platform/database';
 
 /**
@@ -270,14 +271,44 @@ async function loadNames(
   };
 }
 
+type CustomerRow = { id: string; name: string; email: string };
+
+async function customersIn(reader: EventReader, keys: string[]): Promise<CustomerRow[]> {
+  return reader.$queryRawUnsafe<CustomerRow[]>(
+    `SELECT id::text AS id, name, email FROM customers WHERE id = ANY($1::uuid[])`,
+    keys.map((key) => customerIdFromPartitionKey(key)!),
+  );
+}
+
+/**
+ * Names of customers the read database does not hold, from their shards. One not found where the
+ * router said may have moved a moment ago (the map flips before the source's rows go): looked for
+ * once more after reading the map again.
+ */
+async function withShardCustomers(
+  shards: ShardReads,
+  placed: OrderEventPayloads['OrderPlaced'][],
+  names: ReferenceNames,
+): Promise<ReferenceNames> {
+  const customers = new Map(names.customers);
+  for (const freshMap of [false, true]) {
+    const missing = [...new Set(placed.map((p) => p.customerId))].filter((id) => !customers.has(id));
+    if (missing.length === 0) break;
+    const rows = await shards.readByShard(missing.map(customerPartitionKey), customersIn, { freshMap });
+    for (const row of rows) customers.set(row.id, { name: row.name, email: row.email });
+  }
+  return { customers, sellers: names.sellers };
+}
+
 async function applyOrderEvents(events: readonly ProjectedEvent[], ctx: ProjectionContext): Promise<string[]> {
   const orderEvents = events.filter((e) => e.aggregateType === ORDER_AGGREGATE);
   if (orderEvents.length === 0) return [];
   const rows = await loadRows(ctx, [...new Set(orderEvents.map((e) => e.aggregateId))]);
-  const names = await loadNames(
-    ctx.tx,
-    orderEvents.filter((e) => e.type === 'OrderPlaced').map((e) => e.payload as OrderEventPayloads['OrderPlaced']),
-  );
+  const placedPayloads = orderEvents
+    .filter((e) => e.type === 'OrderPlaced')
+    .map((e) => e.payload as OrderEventPayloads['OrderPlaced']);
+  const local = await loadNames(ctx.tx, placedPayloads);
+  const names = ctx.shards ? await withShardCustomers(ctx.shards, placedPayloads, local) : local;
   const changed = new Map<string, OrderReadRow>();
   const placed: OrderReadRow[] = [];
   for (const event of orderEvents) {

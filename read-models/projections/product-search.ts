@@ -235,12 +235,7 @@ async function applyOrderEvents(events: readonly ProjectedEvent[], ctx: Projecti
 async function salesDeltas(ctx: ProjectionContext, events: readonly ProjectedEvent[]): Promise<Map<string, number>> {
   const deltas = new Map<string, number>();
   if (events.length === 0) return deltas;
-  const orderIds = [...new Set(events.map((e) => e.aggregateId))];
-  const history = await ctx.tx.$queryRawUnsafe<{ order_id: string; event_type: string; payload: unknown }[]>(
-    `SELECT aggregate_id::text AS order_id, event_type, payload FROM domain_events
-     WHERE aggregate_id = ANY($1::uuid[]) AND (version = 1 OR event_type = 'ShipmentsCreated')`,
-    orderIds,
-  );
+  const history = await orderHistory(ctx, events);
   const lines = new Map<string, OrderEventLine[]>();
   const shipmentSeller = new Map<string, string>();
   for (const row of history) {
@@ -265,6 +260,27 @@ async function salesDeltas(ctx: ProjectionContext, events: readonly ProjectedEve
     }
   }
   return deltas;
+}
+
+type HistoryRow = { order_id: string; event_type: string; payload: unknown };
+
+/**
+ * The OrderPlaced and ShipmentsCreated events of the batch's orders. With one database, one query of
+ * its event store; with shards, each order's events up to the batch's, wherever they are stored.
+ */
+async function orderHistory(ctx: ProjectionContext, events: readonly ProjectedEvent[]): Promise<HistoryRow[]> {
+  if (!ctx.shards) {
+    return ctx.tx.$queryRawUnsafe<HistoryRow[]>(
+      `SELECT aggregate_id::text AS order_id, event_type, payload FROM domain_events
+       WHERE aggregate_id = ANY($1::uuid[]) AND (version = 1 OR event_type = 'ShipmentsCreated')`,
+      [...new Set(events.map((e) => e.aggregateId))],
+    );
+  }
+  const reached = new Map<string, number>();
+  for (const e of events) reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
+  return (await ctx.shards.eventsUpTo(reached))
+    .filter((e) => e.version === 1 || e.type === 'ShipmentsCreated')
+    .map((e) => ({ order_id: e.aggregateId, event_type: e.type, payload: e.payload }));
 }
 
 /**

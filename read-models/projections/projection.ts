@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../../events/event-store';
+import type { EventReader } from './event-feed';
 import type { Tx } from '../../platform/database';
 
 /**
@@ -34,6 +35,28 @@ export interface ProjectionContext {
   table(name: string): string;
   /** True while rebuilding (the batch may be thousands of events; no cache tags are needed). */
   rebuilding: boolean;
+  /**
+   * Set when the projector reads every shard (read-models/projections/shard-events.ts): for what a
+   * projection needs beyond its batch that lives with a customer's order data, not in the read
+   * database. Undefined with one database, where `tx` reads everything.
+   */
+  shards?: ShardReads;
+}
+
+/** Reads of order-side data wherever the shard map puts it, for projections. */
+export interface ShardReads {
+  /** Each aggregate's events from version 1 up to the one given, in version order, from whichever store holds them. */
+  eventsUpTo(reached: ReadonlyMap<string, number>): Promise<readonly ProjectedEvent[]>;
+  /**
+   * Runs a read on the database of each partition key's shard, once per database with the keys it
+   * holds (the read database's through `tx`), and returns every row. `freshMap` reads the shard map
+   * first: for a second look at what the first did not find (a customer moved a moment ago).
+   */
+  readByShard<R>(
+    partitionKeys: readonly string[],
+    read: (reader: EventReader, keys: string[]) => Promise<R[]>,
+    options?: { freshMap?: boolean },
+  ): Promise<R[]>;
 }
 
 export interface Projection {

@@ -1,7 +1,7 @@
 import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database, Tx } from '../../platform/database';
 import { applyBatch, lockProjectionExclusive, shadowTarget } from './apply';
-import { countEvents, unappliedEvents } from './event-feed';
+import { countEvents, unappliedEvents, type EventRange } from './event-feed';
 import {
   cacheTags,
   qualifiedTable,
@@ -11,6 +11,7 @@ import {
   type ProjectionContext,
 } from './projection';
 import { catchUp } from './runner';
+import { eventsEverywhere, shardReads, type ShardEvents } from './shard-events';
 
 /**
  * Rebuilds a read model from the event store while the old one keeps serving, then swaps.
@@ -27,6 +28,11 @@ import { catchUp } from './runner';
  *
  * Events the live projector receives afterwards are filtered by the new positions, so nothing is
  * applied twice and nothing applied before the swap is lost.
+ *
+ * With shards, the bulk pass and the sweep go over every shard's store as well. A shard's events
+ * are not in the read database, so the swap's last sweep cannot be a join there; instead it
+ * applies to the shadow whatever the live projector applied beyond the shadow's positions (read
+ * where the events are), so the new tables are never behind the ones they replace.
  */
 
 export interface RebuildProgress {
@@ -41,6 +47,8 @@ export interface RebuildOptions {
   batchSize: number;
   /** Every entry the projection's tables served is invalidated around the swap's commit. */
   cache?: TagInvalidator;
+  /** Rebuild from every shard's events too (the router's catalogue client is `db`). */
+  shards?: ShardEvents;
   onProgress?: (progress: RebuildProgress) => void;
 }
 
@@ -92,17 +100,29 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
     );
   });
 
-  const total = await countEvents(db, projection.aggregateTypes);
+  const { shards } = options;
+  const stores = shards ? (await shards.router.databases()).filter((store) => store !== db) : [];
+  let total = await countEvents(db, projection.aggregateTypes);
+  for (const store of stores) total += await countEvents(store, projection.aggregateTypes);
   const report = (phase: RebuildProgress['phase'], applied: number) =>
     options.onProgress?.({ phase, applied, total: Math.max(total, applied) });
   report('bulk', 0);
-  const bulk = await catchUp({ db, projection, target, batchSize, onProgress: (n) => report('bulk', n) });
+  const everyShard = shards ? { shards } : {};
+  const bulk = await catchUp({
+    db,
+    projection,
+    target,
+    batchSize,
+    onProgress: (n) => report('bulk', n),
+    ...everyShard,
+  });
   const sweep = await catchUp({
     db,
     projection,
     target,
     batchSize,
     onProgress: (n) => report('sweep', bulk.applied + n),
+    ...everyShard,
   });
   let applied = bulk.applied + sweep.applied;
 
@@ -118,6 +138,7 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
           await applyBatch(tx, projection, events, target);
           applied += events.length;
         }
+        if (shards && stores.length > 0) applied += await catchUpWithLive(tx, projection, shards);
         await projection.finishRebuild?.(shadowContext(tx, projection));
         for (const table of projection.tables) await swapTable(tx, table);
         await tx.$executeRawUnsafe(
@@ -147,6 +168,31 @@ async function rebuildUnguarded(options: RebuildOptions): Promise<RebuildResult>
     .finally(() => begun?.end());
   report('swap', applied);
   return { events: applied, ms: Math.round(performance.now() - startedAt) };
+}
+
+/**
+ * Applies to the shadow what the live projector applied beyond it (the shard events that committed
+ * after the sweep passed them), read wherever they are stored. Runs in the swap's transaction,
+ * where live appliers wait. Returns the number of events applied.
+ */
+async function catchUpWithLive(tx: Tx, projection: Projection, shards: ShardEvents): Promise<number> {
+  const target = shadowTarget(projection);
+  const behind = await tx.$queryRawUnsafe<(EventRange & { partition_key: string | null })[]>(
+    `SELECT l.aggregate_id::text AS aggregate_id, COALESCE(s.version, 0) AS after, l.version AS upto,
+       COALESCE(l.partition_key, s.partition_key) AS partition_key
+     FROM read_models.projection_positions l
+     LEFT JOIN read_models.projection_positions s ON s.projection = $2 AND s.aggregate_id = l.aggregate_id
+     WHERE l.projection = $1 AND l.version > COALESCE(s.version, 0)`,
+    projection.name,
+    target.positionsName,
+  );
+  if (behind.length === 0) return 0;
+  const keys = new Map<string, string>();
+  for (const row of behind) if (row.partition_key !== null) keys.set(row.aggregate_id, row.partition_key);
+  const ranges = behind.map(({ aggregate_id, after, upto }) => ({ aggregate_id, after, upto }));
+  const events = await eventsEverywhere(shards, tx, ranges, keys);
+  await applyBatch(tx, projection, events, target, shardReads(shards, tx, keys));
+  return events.length;
 }
 
 /** What `finishRebuild` works with: the shadow tables of the projection, and only those. */

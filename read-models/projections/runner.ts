@@ -4,11 +4,13 @@ import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database } from '../../platform/database';
 import type { Logger } from '../../platform/logger';
 import type { ProjectorMetrics } from '../../platform/metrics';
+import type { ShardRouter } from '../../platform/shards/router';
 import { eventStreamName } from '../../events/outbox-relay';
 import { consumeGroups } from '../../events/stream-consumer';
 import { applyBatch, applyUpToAll, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
-import { unappliedEvents } from './event-feed';
+import { eventMarks, eventsInRanges, unappliedEvents, type EventRange } from './event-feed';
 import type { Projection } from './projection';
+import { partitionKeyOf, shardReads, type ShardEvents } from './shard-events';
 import { inTransaction } from './sql';
 
 /**
@@ -24,6 +26,9 @@ import { inTransaction } from './sql';
  *
  * At start-up a projector first catches up from the event store, so events that never reached a
  * stream, or that Redis lost, are applied too.
+ *
+ * With a shard router, events are read from every shard's event store as well, live and in
+ * catch-ups (read-models/projections/shard-events.ts); without one, from the read database only.
  */
 
 export interface CatchUpOptions {
@@ -35,6 +40,8 @@ export interface CatchUpOptions {
   /** Start after this global position (a rebuild's bulk pass); 0 considers every event. */
   afterPosition?: bigint;
   onProgress?: (applied: number) => void;
+  /** Then every other database of the shard map, each from its first event (`afterPosition` is the read database's). */
+  shards?: ShardEvents;
 }
 
 export interface CatchUpResult {
@@ -43,8 +50,22 @@ export interface CatchUpResult {
   lastPosition: bigint;
 }
 
-/** Applies, in global order and in batches, every event the projection has not applied yet. */
+/**
+ * Applies, in global order and in batches, every event the projection has not applied yet: the
+ * read database's, then each shard's.
+ */
 export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
+  const local = await catchUpLocal(options);
+  if (!options.shards) return local;
+  let applied = local.applied;
+  const others = (await options.shards.router.databases()).filter((db) => db !== options.shards!.readDb);
+  for (const shard of others) {
+    applied += await catchUpShard(options, shard, (n) => options.onProgress?.(local.applied + n));
+  }
+  return { applied, lastPosition: local.lastPosition };
+}
+
+async function catchUpLocal(options: CatchUpOptions): Promise<CatchUpResult> {
   const { db, projection, cache } = options;
   const target = options.target ?? liveTarget(projection);
   const batchSize = options.batchSize ?? 1_000;
@@ -76,6 +97,83 @@ export async function catchUp(options: CatchUpOptions): Promise<CatchUpResult> {
   }
 }
 
+/**
+ * One shard's events the projection lacks. The shard's positions are in another database than the
+ * read database's, so no join: each batch lists the shard's next events without payloads, finds
+ * in the read database which of them are not applied, and reads only those (each aggregate from
+ * the version after the one applied, so a batch never leaves a gap). An aggregate the shard does
+ * not hold whole (moved away meanwhile) is left to the shard that holds it, or to its stream.
+ */
+async function catchUpShard(
+  options: CatchUpOptions,
+  shard: Database,
+  onProgress: (n: number) => void,
+): Promise<number> {
+  const { db, projection, cache } = options;
+  const shards = options.shards!;
+  const target = options.target ?? liveTarget(projection);
+  const batchSize = options.batchSize ?? 1_000;
+  let after = 0n;
+  let applied = 0;
+  for (;;) {
+    const marks = await eventMarks(shard, projection.aggregateTypes, after, batchSize);
+    if (marks.length === 0) return applied;
+    after = marks[marks.length - 1]!.position;
+    const reached = new Map<string, number>();
+    for (const mark of marks) reached.set(mark.aggregateId, Math.max(reached.get(mark.aggregateId) ?? 0, mark.version));
+    let begun: TagInvalidation | undefined;
+    const count = await db
+      .$transaction(
+        async (tx) => {
+          if (!target.shadow) await lockProjectionExclusive(tx, projection.name);
+          const held = await tx.$queryRawUnsafe<
+            { aggregate_id: string; version: number; partition_key: string | null }[]
+          >(
+            `SELECT aggregate_id::text AS aggregate_id, version, partition_key FROM read_models.projection_positions
+             WHERE projection = $1 AND aggregate_id = ANY($2::uuid[])`,
+            target.positionsName,
+            [...reached.keys()],
+          );
+          const heldBy = new Map(held.map((row) => [row.aggregate_id, row]));
+          const ranges: EventRange[] = [];
+          for (const [aggregate_id, upto] of reached) {
+            const from = heldBy.get(aggregate_id)?.version ?? 0;
+            if (upto > from) ranges.push({ aggregate_id, after: from, upto });
+          }
+          if (ranges.length === 0) return 0;
+          const whole = wholeRuns(ranges, await eventsInRanges(shard, ranges));
+          if (whole.length === 0) return 0;
+          const keys = new Map<string, string>();
+          for (const row of held) if (row.partition_key !== null) keys.set(row.aggregate_id, row.partition_key);
+          for (const e of whole) {
+            const key = partitionKeyOf(e);
+            if (key) keys.set(e.aggregateId, key);
+          }
+          const tags = await applyBatch(tx, projection, whole, target, shardReads(shards, tx, keys));
+          if (cache && tags.length > 0) begun = await cache.beginInvalidation(tags);
+          return whole.length;
+        },
+        { timeout: 300_000, maxWait: 30_000 },
+      )
+      .finally(() => begun?.end());
+    applied += count;
+    if (count > 0) onProgress(applied);
+  }
+}
+
+/** Each range's events if the shard returned it whole, in version order; the others left out. */
+function wholeRuns<E extends { aggregateId: string; version: number }>(
+  ranges: readonly EventRange[],
+  events: E[],
+): E[] {
+  const byAggregate = new Map<string, E[]>();
+  for (const e of events) byAggregate.set(e.aggregateId, [...(byAggregate.get(e.aggregateId) ?? []), e]);
+  return ranges.flatMap((range) => {
+    const mine = (byAggregate.get(range.aggregate_id) ?? []).sort((a, b) => a.version - b.version);
+    return mine.length === range.upto - range.after ? mine : [];
+  });
+}
+
 export interface ProjectorOptions {
   db: Database;
   /**
@@ -100,6 +198,11 @@ export interface ProjectorOptions {
   onTransaction?: () => void;
   /** How long a round that brought fewer than `count` entries waits before the next (see consumeGroups). */
   lingerMs?: number;
+  /**
+   * The shard map's router, whose catalogue client is `db`: events are then read from every
+   * shard's store too. Without it, from `db`'s alone (one database).
+   */
+  shardRouter?: ShardRouter;
 }
 
 /** The default wait for more entries when they trickle in. */
@@ -113,13 +216,14 @@ export interface RunningProjector {
 
 export function startProjector(options: ProjectorOptions): RunningProjector {
   const { db, projections, cache, metrics, logger } = options;
+  const shards: ShardEvents | undefined = options.shardRouter ? { router: options.shardRouter, readDb: db } : undefined;
   const abort = new AbortController();
   const connections: Redis[] = [];
   const loops: Promise<void>[] = [];
 
   const ready = (async () => {
     for (const projection of projections) {
-      const { applied } = await catchUp({ db, projection, cache });
+      const { applied } = await catchUp({ db, projection, cache, ...(shards ? { shards } : {}) });
       if (applied > 0) {
         metrics?.eventsApplied.inc({ projection: projection.name }, applied);
         logger?.info({ projection: projection.name, applied }, 'projection caught up from the event store');
@@ -153,6 +257,14 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
                 reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
               return { projection, reached };
             });
+            // An entry of an order's version 1 names its customer: the shard to read it on.
+            const partitionKeys = new Map<string, string>();
+            if (shards) {
+              for (const e of [...batches.values()].flat()) {
+                const key = partitionKeyOf({ aggregateType: e.aggregateType, type: e.eventType, payload: e.payload });
+                if (key) partitionKeys.set(e.aggregateId, key);
+              }
+            }
             let begun: TagInvalidation | undefined;
             let applied: Map<string, number>;
             options.onTransaction?.();
@@ -161,7 +273,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
                 db,
                 options.pool,
                 async (tx) => {
-                  const result = await applyUpToAll(tx, work);
+                  const result = await applyUpToAll(tx, work, shards ? { shards, partitionKeys } : undefined);
                   if (cache && result.tags.length > 0) begun = await cache.beginInvalidation(result.tags);
                   return result.applied;
                 },
