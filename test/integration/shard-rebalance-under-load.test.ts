@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import { HashRing } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import { databaseName } from '../../platform/postgres-admin';
@@ -9,6 +10,8 @@ import type { OrderWorkflowResult } from '../../workflows/orders/order-contract'
 import { orderInput, seedProduct, seedSeller, startOrder, type SeededProduct } from '../support/order-fixtures';
 import { startWorker, testConfig, type RunningWorker } from '../support/platform';
 import { createRebalanceWorld, SHARD_IDS, type RebalanceWorld } from '../support/rebalance-world';
+import { redisUrlOn } from '../support/outbox';
+import { awaitReadModels, shardedReadSide, type ShardedReadSide } from '../support/shard-read-models';
 import { isGapFree, type CustomerLedger } from '../support/shard-rows';
 import type { Config } from '../../platform/config';
 
@@ -19,7 +22,12 @@ import type { Config } from '../../platform/config';
  * are retried (activities) until the customer is on their new shard. Afterwards every order has
  * completed exactly once, every customer's rows are on exactly one shard (the ring's), their counts
  * and money are what was there plus what they ordered, and every order's events are gap-free.
+ * Meanwhile the relay publishes every shard's outbox and the projector reads every shard: the read
+ * models (orders_read, seller dashboards, product search) end equal to a fold of every shard's
+ * events. Redis database 4 is this file's streams' alone (it is flushed).
  */
+
+const redisUrl = redisUrlOn(4);
 
 let world: RebalanceWorld;
 let worker: RunningWorker;
@@ -27,6 +35,7 @@ let temporal: TemporalClient;
 let config: Config;
 let product: SeededProduct;
 let before: Map<string, CustomerLedger>;
+let readSide: ShardedReadSide;
 
 beforeAll(async () => {
   world = await createRebalanceWorld('rebalance_load', { customers: 50 });
@@ -36,9 +45,22 @@ beforeAll(async () => {
   config = testConfig({ DATABASE_URL: world.shardWorld.catalogueUrl });
   worker = await startWorker(config);
   temporal = createTemporalClient(config);
+  const flush = new Redis(redisUrl);
+  await flush.flushdb();
+  flush.disconnect();
+  // A router as a projector process has one: its map up to a second old.
+  readSide = shardedReadSide({
+    catalogue,
+    catalogueUrl: world.shardWorld.catalogueUrl,
+    router: world.shardWorld.router(),
+    redisUrl,
+  });
+  await readSide.startProjector();
+  readSide.startRelay();
 }, 180_000);
 
 afterAll(async () => {
+  await readSide?.stop();
   await worker?.stop();
   await temporal?.close();
   await world?.end();
@@ -131,4 +153,17 @@ it('ends with every order completed once and every customer whole on the shard t
     onHand: 10_000 - placed.size,
     reserved: 0,
   });
+
+  // The read models, fed by every shard's outbox through the streams, equal a fold of the events.
+  const { expected, actual } = await awaitReadModels(catalogue, Object.values(await world.databases()), 90_000);
+  expect(actual).toEqual(expected);
+  expect(Object.keys(actual.orders)).toHaveLength(
+    placed.size + [...before.values()].reduce((n, l) => n + l.rows['orders']!, 0),
+  );
+  for (const orderId of placed.keys()) {
+    expect({ orderId, status: (actual.orders[orderId] as { status: string } | undefined)?.status }).toEqual({
+      orderId,
+      status: 'SHIPPED',
+    });
+  }
 }, 420_000);

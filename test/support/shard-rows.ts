@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Prisma } from '../../generated/prisma/client';
 import type { Database } from '../../platform/database';
 
 /**
@@ -131,7 +132,7 @@ export async function seedCustomerRows(
             idempotencyKey: `refund:${orderId}`,
           },
         });
-      await tx.shipment.create({
+      const shipment = await tx.shipment.create({
         data: {
           orderId,
           sellerId: catalogue.sellerId,
@@ -155,9 +156,57 @@ export async function seedCustomerRows(
           expiresAt: new Date(Date.now() + 86_400_000),
         },
       });
-      for (const [i, type] of ['OrderPlaced', 'PaymentCaptured', 'ShipmentCreated'].entries()) {
+      // The events of the rows above, as the saga's steps append them (read models fold them).
+      const events: [string, Prisma.InputJsonObject][] = [
+        [
+          'OrderPlaced',
+          {
+            customerId,
+            workflowId: `order-${orderId}`,
+            currency: 'EUR',
+            lines: lines.map((l) => ({
+              lineNo: l.lineNo,
+              productId: l.productId,
+              sellerId: catalogue.sellerId,
+              name: `Product ${l.lineNo}`,
+              quantity: l.quantity,
+              unitPriceMinor: Number(l.unit),
+              lineTotalMinor: Number(l.unit * BigInt(l.quantity)),
+              commissionRateBps: 1000,
+              commissionMinor: Number((l.unit * BigInt(l.quantity)) / 10n),
+            })),
+            totals: {
+              itemCount: lines.reduce((n, l) => n + l.quantity, 0),
+              subtotalMinor: Number(subtotal),
+              commissionMinor: Number(commission),
+              totalMinor: Number(subtotal),
+            },
+            shippingAddress: {
+              recipient: `Customer ${options.seed}`,
+              line1: `${options.seed} Ring Road`,
+              city: 'Hashburg',
+              postalCode: '10115',
+              country: 'DE',
+            },
+          },
+        ],
+        ['PaymentCaptured', { paymentId: payment.id, amountMinor: Number(subtotal), currency: 'EUR' }],
+        [
+          'ShipmentsCreated',
+          {
+            shipments: [
+              {
+                shipmentId: shipment.id,
+                sellerId: catalogue.sellerId,
+                trackingNumber: shipment.trackingNumber,
+                carrier: shipment.carrier,
+              },
+            ],
+          },
+        ],
+      ];
+      for (const [i, [type, payload]] of events.entries()) {
         const eventId = randomUUID();
-        const payload = { orderId, amountMinor: subtotal.toString(), step: i };
         await tx.domainEvent.create({
           data: {
             id: eventId,
