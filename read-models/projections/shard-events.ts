@@ -143,7 +143,7 @@ export async function completeFromShards(
   return { events: ranges.flatMap((range) => whole.get(range.aggregate_id) ?? []), fromShards: true };
 }
 
-/** Everything the store reads in (after, upto] per aggregate, from the read database first, then the shards. */
+/** The events of `ranges`: read in the read database's transaction `tx` first, then on the shards (completeFromShards). */
 export async function eventsEverywhere(
   shards: ShardEvents,
   tx: EventReader,
