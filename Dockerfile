@@ -8,13 +8,15 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false PRISMA_HIDE_UPDATE_ME
 WORKDIR /app
 RUN chown node:node /app
 USER node
-# npm's postinstall runs scripts/prisma-generate.ts, which generates the Prisma client into
-# generated/prisma from prisma/schema.prisma: it needs prisma/ and scripts/ now. It works offline:
-# Prisma's native schema engine is replaced by scripts/schema-engine-unavailable, since generation
-# never runs it.
+# npm's postinstall applies patches/ to the dependencies they name (patch-package), then runs
+# scripts/prisma-generate.ts, which generates the Prisma client into generated/prisma from
+# prisma/schema.prisma: it needs patches/, prisma/ and scripts/ now. It works offline: Prisma's
+# native schema engine is replaced by scripts/schema-engine-unavailable, since generation never
+# runs it.
 COPY --chown=node:node package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json ./
 COPY --chown=node:node prisma ./prisma
 COPY --chown=node:node scripts ./scripts
+COPY --chown=node:node patches ./patches
 COPY --chown=node:node cli/package.json ./cli/
 RUN npm ci --no-audit
 COPY --chown=node:node . .
@@ -32,6 +34,7 @@ USER node
 COPY --chown=node:node package.json package-lock.json prisma.config.ts tsconfig.json ./
 COPY --chown=node:node prisma ./prisma
 COPY --chown=node:node scripts ./scripts
+COPY --chown=node:node patches ./patches
 COPY --chown=node:node cli/package.json ./cli/
 RUN npm ci --omit=dev --no-audit && npm cache clean --force
 # The compiled code, with the workflows already bundled (dist/workflow-bundle.js): the worker

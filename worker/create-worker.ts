@@ -53,6 +53,9 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     ...(options.identity ? { identity: options.identity } : {}),
     // In-flight activities get this long to finish on shutdown before they are cancelled.
     shutdownGraceTime: Math.max(1_000, config.shutdownTimeoutMs - 2_000),
+    // Both options come from patches/@temporalio+worker+1.24.0.patch; docs/development.md (Notes, cost per order) says why.
+    isolateExecutionTimeout: config.temporal.workflowDeadlockTimeoutMs,
+    workflowStackTraces: config.temporal.workflowStackTraces,
   });
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostPort, nonEmpty, port, serviceUrl } from './values';
+import { booleanFlag, hostPort, nonEmpty, nonNegativeMs, port, serviceUrl } from './values';
 import { area, variable } from './variable';
 
 /**
@@ -87,6 +87,18 @@ export const temporal = area(
     }),
     cliPath: variable('TEMPORAL_CLI_PATH', z.string(), {
       description: 'an installed Temporal CLI; empty: `temporal` on PATH, then the pinned build in ~/.cache/shopflow',
+    }),
+    workflowDeadlockTimeoutMs: variable('WORKFLOW_DEADLOCK_TIMEOUT_MS', nonNegativeMs, {
+      default: '0',
+      description:
+        "the worker's deadlock check: how long one call into a workflow may run before its task fails; " +
+        '0: no check (it costs a thread started and joined per call, several per workflow task; docs/development.md, Notes)',
+    }),
+    workflowStackTraces: variable('WORKFLOW_STACK_TRACES', booleanFlag, {
+      default: 'false',
+      description:
+        "whether workflows record the stack traces of the Web UI's Stack Trace tab (`__stack_trace` query); " +
+        'recording takes a stack trace per promise a workflow creates (docs/development.md, Notes)',
     }),
   },
 );

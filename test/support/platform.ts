@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import type { RequestHandler } from 'express';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../api/app';
 import { buildOpenApiDocument } from '../../api/openapi/document';
@@ -125,7 +125,12 @@ export interface RunningWorker {
 }
 
 /** A real worker on the test file's task queue, running until `stop`. */
-export async function startWorker(config: Config, overrides: Partial<Providers> = {}): Promise<RunningWorker> {
+export async function startWorker(
+  config: Config,
+  overrides: Partial<Providers> = {},
+  /** The workflows to run: the suite's bundle of workflows/ unless a test brings its own. */
+  workflowBundle: WorkerOptions['workflowBundle'] = { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
+): Promise<RunningWorker> {
   // The SDK's logs follow LOG_LEVEL (silent unless a developer asks), as in the worker process.
   installTemporalRuntimeLogger(pino({ level: config.log.level }));
   const db = createDatabase(config);
@@ -146,7 +151,7 @@ export async function startWorker(config: Config, overrides: Partial<Providers> 
       ...overrides,
     },
     connection,
-    workflowBundle: { codePath: requiredEnv('SHOPFLOW_TEST_WORKFLOW_BUNDLE') },
+    workflowBundle,
     metrics,
   });
   const running = worker.run();

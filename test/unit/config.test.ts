@@ -95,6 +95,8 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['TEMPORAL_TASK_QUEUE', 'temporal.taskQueue', 'shopflow-orders', 'orders-2', 'orders-2'],
   ['TEMPORAL_UI_PORT', 'temporal.uiPort', 8233, '8243', 8243],
   ['TEMPORAL_CLI_PATH', 'temporal.cliPath', undefined, '/opt/temporal/bin/temporal', '/opt/temporal/bin/temporal'],
+  ['WORKFLOW_DEADLOCK_TIMEOUT_MS', 'temporal.workflowDeadlockTimeoutMs', 0, '5000', 5000],
+  ['WORKFLOW_STACK_TRACES', 'temporal.workflowStackTraces', false, 'true', true],
   ['DATA_DIR', 'dataDir', '.data', '/var/lib/shopflow', '/var/lib/shopflow'],
   ['EMBEDDED_POSTGRES', 'embeddedPostgres', 'auto', 'never', 'never'],
   ['HEALTH_TIMEOUT_MS', 'health.timeoutMs', 2000, '3000', 3000],
