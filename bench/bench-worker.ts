@@ -34,6 +34,10 @@ async function main(): Promise<void> {
       ...createActivities({ db, redis, shards, ...createProviders(config, redis) }),
       noop: () => Promise.resolve(),
     },
+    // The workflow sandbox as shopflow's worker has it (worker/create-worker.ts), so that the
+    // baseline gains from those settings as much as the orders do.
+    isolateExecutionTimeout: config.temporal.workflowDeadlockTimeoutMs,
+    workflowStackTraces: config.temporal.workflowStackTraces,
   });
   process.stdout.write('bench worker ready\n');
   await worker.run();

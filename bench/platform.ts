@@ -60,6 +60,8 @@ interface Options {
   logLevel: 'warn' | 'info';
   redisUrl?: string;
   cpuProfDir?: string;
+  /** Settings for every shopflow process (`--set KEY=VALUE`), over the benchmark's own. */
+  set: Record<string, string>;
 }
 
 type Figures = Record<string, number | string>;
@@ -105,6 +107,11 @@ async function main(options: Options): Promise<void> {
     runtime: options.runtime,
     duration_s: options.durationS,
     log_level: options.logLevel,
+    // What a run changed from the defaults, so that an A/B pair of results says which is which.
+    settings:
+      Object.entries(options.set)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ') || 'defaults',
     cpus: os.cpus().length,
     clock_ticks_per_s: clockTicksPerS,
     // Other work on this machine skews every figure: reported beside them.
@@ -464,7 +471,18 @@ async function serviceEnv(
     PROJECTOR_METRICS_PORT: String(await freePort()),
     RATE_LIMIT_ENABLED: 'false',
     ORDER_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+    ...run.options.set,
   };
+}
+
+/** `--set KEY=VALUE`, repeatable: a setting (docs/configuration.md) for every shopflow process. */
+function collectSetting(value: string, previous: Record<string, string>): Record<string, string> {
+  const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(value);
+  if (!match)
+    throw new InvalidArgumentError(
+      'must be KEY=VALUE with an upper-case setting name, e.g. WORKFLOW_STACK_TRACES=true',
+    );
+  return { ...previous, [match[1]!]: match[2]! };
 }
 
 /**
@@ -593,6 +611,12 @@ new Command('bench:platform')
     parseRedisUrl,
   )
   .option('--cpu-prof-dir <dir>', "write each shopflow process's V8 CPU profile here when it stops (--runtime node)")
+  .option(
+    '--set <KEY=VALUE>',
+    'a setting for every shopflow process, repeatable (e.g. WORKFLOW_STACK_TRACES=true to measure what it costs)',
+    collectSetting,
+    {},
+  )
   .action((options: Options) => main(options))
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .parseAsync()
