@@ -1,5 +1,7 @@
 import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database, Tx } from '../../platform/database';
+import { withShardRouter } from '../../platform/shards/customer-database';
+import type { ShardRouter } from '../../platform/shards/router';
 import { projectionLockKey } from '../projections/apply';
 import { cacheTags, qualifiedTable } from '../projections/projection';
 import {
@@ -10,19 +12,22 @@ import {
   SELLER_PRODUCT_FACTS,
   upsertDashboardRowsSql,
 } from '../projections/seller-dashboard';
+import { createFactsTable, readOrderFacts } from './order-facts';
 
 /**
  * The seller dashboards' full recalculation, run on a schedule (workflows/dashboard-recalculation.ts).
  *
- * It derives every seller's facts from the WRITE model (orders, order_lines, payments, refunds,
- * products, product_reviews) and aggregates them with the projection's own SQL (one definition of
- * each metric), compares the result with `seller_dashboard_view`, reports each seller whose
- * figures differ (drift), and heals: facts and rows are overwritten with the write model's truth,
- * and every row's last_calculated_at is set. One transaction, holding the projection's lock
- * exclusively so that no live event is applied in between.
+ * It derives every seller's facts from the WRITE model (orders, order_lines, payments, refunds
+ * on every database of the shard map, see order-facts.ts; products and product_reviews in the
+ * catalogue) and aggregates them with the projection's own SQL (one definition of each metric),
+ * compares the result with `seller_dashboard_view`, reports each seller whose figures differ
+ * (drift), and heals: facts and rows are overwritten with the write model's truth, and every row's
+ * last_calculated_at is set. One transaction in the read database, holding the projection's lock
+ * exclusively so that no live event is applied in between; the shards are read after the lock is
+ * taken, so they hold at least every event the projection applied.
  *
- * Each derived fact carries its aggregate's latest event version (read in the same statement, so
- * from the same snapshot as the write model): the projector then skips events the recalculation
+ * Each derived fact carries its aggregate's latest event version (read in the same statement as
+ * its rows, so from the same snapshot): the projector then skips events the recalculation
  * already reflects. A recalculation that runs while the projector lags behind reports the lag as
  * drift (and applies those changes early); on a quiet system any drift is a real defect.
  *
@@ -76,7 +81,15 @@ export interface DriftLogger {
 }
 
 export interface RecalculationOptions {
+  /** The catalogue database, which is also the read database. */
   db: Database;
+  /**
+   * The process's shard router over `db`'s map. Without one, the recalculation makes its own for
+   * the run (reading the map once) and closes it afterwards.
+   */
+  shards?: ShardRouter;
+  /** Orders per page read on a database other than the catalogue (order-facts.ts, SHARD_PAGE_ORDERS). */
+  shardPageOrders?: number;
   /** Invalidates the recalculated sellers' cache entries around the commit. */
   cache?: TagInvalidator;
   metrics?: { dashboardDrift: { inc(value?: number): void } };
@@ -112,6 +125,10 @@ const TRUTH_PRODUCT_FACTS = 'dashboard_truth_product_facts';
 const TRUTH_ROWS = 'dashboard_truth_rows';
 
 export async function recalculateDashboards(options: RecalculationOptions): Promise<RecalculationSummary> {
+  return withShardRouter(options.db, options.shards, (router) => recalculate(router, options));
+}
+
+async function recalculate(router: ShardRouter, options: RecalculationOptions): Promise<RecalculationSummary> {
   const { db, cache, metrics, logger } = options;
   const view = qualifiedTable(SELLER_DASHBOARD_VIEW);
   const orderFacts = qualifiedTable(SELLER_ORDER_FACTS);
@@ -126,20 +143,10 @@ export async function recalculateDashboards(options: RecalculationOptions): Prom
           projectionLockKey(SELLER_DASHBOARD_VIEW),
         );
 
-        // The facts as the write model tells them, each with its aggregate's latest event version.
-        await tx.$executeRawUnsafe(
-          `CREATE TEMP TABLE ${TRUTH_ORDER_FACTS} ON COMMIT DROP AS
-         SELECT l.order_id, l.seller_id, COALESCE(ev.version, 0) AS version,
-           sum(l.line_total_minor)::bigint AS gross_minor, o.status, o.created_at AS placed_at,
-           p.created_at AS paid_at, (p.status = 'REFUNDED' OR r.id IS NOT NULL) IS TRUE AS refunded
-         FROM order_lines l
-         JOIN orders o ON o.id = l.order_id
-         LEFT JOIN payments p ON p.order_id = o.id
-         LEFT JOIN refunds r ON r.payment_id = p.id
-         LEFT JOIN (SELECT aggregate_id, max(version) AS version FROM domain_events
-                    WHERE aggregate_type = 'order' GROUP BY aggregate_id) ev ON ev.aggregate_id = o.id
-         GROUP BY l.order_id, l.seller_id, ev.version, o.status, o.created_at, p.created_at, p.status, r.id`,
-        );
+        // The facts as the write model tells them, each with its aggregate's latest event version:
+        // orders from every database of the shard map, products and reviews from the catalogue.
+        await createFactsTable(tx, TRUTH_ORDER_FACTS);
+        await readOrderFacts(tx, TRUTH_ORDER_FACTS, db, router, options.shardPageOrders);
         await tx.$executeRawUnsafe(
           `CREATE TEMP TABLE ${TRUTH_PRODUCT_FACTS} ON COMMIT DROP AS
          SELECT pr.id AS product_id, pr.seller_id, COALESCE(ev.version, 0) AS version, pr.active,
