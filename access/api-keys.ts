@@ -4,6 +4,9 @@ import { isUuid } from '../domain/ids';
 import { roles, type Principal, type Role } from '../domain/principal';
 import type { Database } from '../platform/database';
 import { sqlPoolOf } from '../platform/sql-pool';
+import { customerShardDatabase, withShardRouter } from '../platform/shards/customer-database';
+import { isPartitionFenced } from '../platform/shards/partition-fence';
+import type { ShardRouter } from '../platform/shards/router';
 
 /**
  * API keys: `sfk_<lookup id>_<secret>`. The lookup id finds the row; only a SHA-256 of the whole
@@ -47,8 +50,16 @@ export class ApiKeyError extends Error {
 
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');
 
-/** Creates a key and returns it in full: the only time it exists outside the caller's hands. */
-export async function createApiKey(db: Database, grant: ApiKeyGrant): Promise<{ key: string; record: ApiKeyRecord }> {
+/**
+ * Creates a key and returns it in full: the only time it exists outside the caller's hands. Keys
+ * are the catalogue's rows; a customer key's customer is looked for on the customer's shard
+ * (through `options.shards`, or a router made for the call).
+ */
+export async function createApiKey(
+  db: Database,
+  grant: ApiKeyGrant,
+  options: { shards?: ShardRouter } = {},
+): Promise<{ key: string; record: ApiKeyRecord }> {
   const customerId = grant.role === 'customer' ? grant.customerId : undefined;
   const sellerId = grant.role === 'seller' ? grant.sellerId : undefined;
   if (grant.role === 'customer' && !customerId) throw new ApiKeyError('a customer key needs --customer <id>');
@@ -56,7 +67,7 @@ export async function createApiKey(db: Database, grant: ApiKeyGrant): Promise<{ 
   if ((grant.role !== 'customer' && grant.customerId) || (grant.role !== 'seller' && grant.sellerId)) {
     throw new ApiKeyError(`${grant.role} keys are bound to no customer or seller: drop --customer/--seller`);
   }
-  if (customerId && !(await db.customer.findUnique({ where: { id: customerId }, select: { id: true } }))) {
+  if (customerId && !(await customerExists(db, customerId, options.shards))) {
     throw new ApiKeyError(`customer ${customerId} does not exist`);
   }
   if (sellerId && !(await db.seller.findUnique({ where: { id: sellerId }, select: { id: true } }))) {
@@ -75,6 +86,20 @@ export async function createApiKey(db: Database, grant: ApiKeyGrant): Promise<{ 
     },
   });
   return { key, record: toRecord(record) };
+}
+
+async function customerExists(db: Database, customerId: string, shards: ShardRouter | undefined): Promise<boolean> {
+  try {
+    return await withShardRouter(db, shards, async (router) => {
+      const shard = await customerShardDatabase(router, customerId);
+      return (await shard.customer.findUnique({ where: { id: customerId }, select: { id: true } })) !== null;
+    });
+  } catch (error) {
+    if (!isPartitionFenced(error)) throw error;
+    throw new ApiKeyError(
+      `customer ${customerId} is being moved to another shard: try again in ${error.retryAfterSeconds} s`,
+    );
+  }
 }
 
 /** Revokes by id or lookup id; revoking twice is not an error (the first time is kept). */

@@ -11,6 +11,8 @@ import type { Prisma } from '../generated/prisma/client';
 import type { Database, Tx } from '../platform/database';
 import { isUniqueViolation } from '../platform/database-errors';
 import { appendEvents, currentVersion } from '../events/event-store';
+import { customerShardDatabase, withShardRouter } from '../platform/shards/customer-database';
+import type { ShardRouter } from '../platform/shards/router';
 import type { EventPosition } from '../read-models/projections/projection';
 
 /**
@@ -214,46 +216,65 @@ export async function updateProduct(
   });
 }
 
+/**
+ * A buyer's review. The customer and their orders live on the customer's shard (through
+ * `options.shards`, or a router made for the call); the review and the product's event in the
+ * catalogue. With the customer on the catalogue database (one database: always) the customer and
+ * the purchase are checked in the review's own transaction, as ever; on another shard they are
+ * read there under the product's lock (a purchase, once shipped, stays bought).
+ */
 export async function reviewProduct(
   db: Database,
   productId: string,
   review: { customerId: string; rating: number; body: string },
-  options: WriteOptions = {},
+  options: WriteOptions & { shards?: ShardRouter } = {},
 ): Promise<ProductWriteResult & { reviewId: string; review: ReviewView }> {
   const reviewId = randomUUID();
-  return db.$transaction(async (tx) => {
-    await lockProduct(tx, productId);
-    const customer = await tx.customer.findUnique({ where: { id: review.customerId }, select: { id: true } });
-    if (!customer) throw new UnknownCustomer(review.customerId);
-    const bought = await tx.orderLine.findFirst({
-      where: { productId, order: { customerId: review.customerId, status: { in: BOUGHT_STATUSES } } },
-      select: { orderId: true },
-    });
-    if (!bought) throw new NotABuyer(review.customerId, productId);
-    // Under the product's lock, so a second review of the same customer waits and then finds this one.
-    const earlier = await tx.productReview.findUnique({
-      where: { productId_customerId: { productId, customerId: review.customerId } },
-      select: { id: true },
-    });
-    if (earlier) throw new AlreadyReviewed(review.customerId, productId);
+  return withShardRouter(db, options.shards, async (router) => {
+    const shard = await customerShardDatabase(router, review.customerId);
+    return db.$transaction(async (tx) => {
+      await lockProduct(tx, productId);
+      await ensureBuyer(shard === db ? tx : shard, productId, review.customerId);
+      // Under the product's lock, so a second review of the same customer waits and then finds this one.
+      const earlier = await tx.productReview.findUnique({
+        where: { productId_customerId: { productId, customerId: review.customerId } },
+        select: { id: true },
+      });
+      if (earlier) throw new AlreadyReviewed(review.customerId, productId);
 
-    const row = await readProduct(tx, productId);
-    const stored = await tx.productReview.create({ data: { id: reviewId, productId, ...review } });
-    const base = await baselineIfUnrecorded(tx, row, await currentVersion(tx, productId), options);
-    const version = await append(
-      tx,
-      productId,
-      base,
-      `review:${reviewId}`,
-      [productEvent('ProductReviewed', { reviewId, ...review })],
-      options,
-    );
-    return {
-      ...written(row, version),
-      reviewId,
-      review: { reviewId, productId, ...review, createdAt: stored.createdAt.toISOString() },
-    };
+      const row = await readProduct(tx, productId);
+      const stored = await tx.productReview.create({ data: { id: reviewId, productId, ...review } });
+      const base = await baselineIfUnrecorded(tx, row, await currentVersion(tx, productId), options);
+      const version = await append(
+        tx,
+        productId,
+        base,
+        `review:${reviewId}`,
+        [productEvent('ProductReviewed', { reviewId, ...review })],
+        options,
+      );
+      return {
+        ...written(row, version),
+        reviewId,
+        review: { reviewId, productId, ...review, createdAt: stored.createdAt.toISOString() },
+      };
+    });
   });
+}
+
+/** UnknownCustomer or NotABuyer unless the customer has an order of the product shipped or delivered. */
+async function ensureBuyer(
+  orders: Pick<Tx, 'customer' | 'orderLine'>,
+  productId: string,
+  customerId: string,
+): Promise<void> {
+  const customer = await orders.customer.findUnique({ where: { id: customerId }, select: { id: true } });
+  if (!customer) throw new UnknownCustomer(customerId);
+  const bought = await orders.orderLine.findFirst({
+    where: { productId, order: { customerId, status: { in: BOUGHT_STATUSES } } },
+    select: { orderId: true },
+  });
+  if (!bought) throw new NotABuyer(customerId, productId);
 }
 
 type ProductRow = Prisma.ProductGetPayload<{ include: { inventory: true } }>;

@@ -1,6 +1,8 @@
 import { Faker, en } from '@faker-js/faker';
 import { PRODUCT_AGGREGATE, type ProductEventPayloads } from '../domain/product-events';
 import type { Database } from '../platform/database';
+import { customerShardDatabase, withShardRouter } from '../platform/shards/customer-database';
+import type { ShardRouter } from '../platform/shards/router';
 import { eventStreamName } from '../events/outbox-relay';
 import { productCreatedCausationKey } from './product-store';
 
@@ -8,7 +10,9 @@ import { productCreatedCausationKey } from './product-store';
  * A realistic marketplace catalogue for demos, benchmarks and manual testing: sellers with their
  * own commission rates, products in a category tree with prices and stock, customers with
  * addresses. Generated from a seed, so the same seed gives the same catalogue, and seeding twice
- * with one seed writes nothing the second time.
+ * with one seed writes nothing the second time. Sellers and products go to the catalogue
+ * database; each customer and their address to the customer's shard, as the shard router says
+ * (with one database, the catalogue too).
  *
  * Every product also gets its ProductCreated event and outbox row, in the transaction that writes
  * its rows, so the read models can be built from the event store alone. Products are written
@@ -56,6 +60,8 @@ export async function seedCatalogue(
   db: Database,
   options: SeedOptions,
   onProgress: (progress: SeedProgress) => void = () => undefined,
+  /** Routes each customer to their shard; without one, a router is made for the seed. */
+  shards?: ShardRouter,
 ): Promise<SeedResult> {
   const faker = new Faker({ locale: [en], seed: options.seed });
 
@@ -120,24 +126,53 @@ export async function seedCatalogue(
       },
     };
   });
-  written.customers = await inBatches(customers, 'customers', onProgress, async (batch) => {
-    const result = await db.customer.createMany({ data: batch.map((c) => c.customer), skipDuplicates: true });
-    const ids = batch.map((c) => c.customer.id);
-    // An address for each customer of the batch that exists (skipped duplicates do not) and has none yet.
-    const existing = new Set(
-      (await db.customer.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((c) => c.id),
-    );
-    const addressed = new Set(
-      (await db.customerAddress.findMany({ where: { customerId: { in: ids } }, select: { customerId: true } })).map(
-        (a) => a.customerId,
-      ),
-    );
-    await db.customerAddress.createMany({
-      data: batch.filter((c) => existing.has(c.customer.id) && !addressed.has(c.customer.id)).map((c) => c.address),
+  written.customers = await withShardRouter(db, shards, async (router) => {
+    const shardOf = new Map<string, Database>();
+    for (const { customer } of customers) shardOf.set(customer.id, await customerShardDatabase(router, customer.id));
+    return inBatches(customers, 'customers', onProgress, async (batch) => {
+      let count = 0;
+      for (const shard of new Set(batch.map((c) => shardOf.get(c.customer.id)!))) {
+        count += await writeCustomers(
+          shard,
+          batch.filter((c) => shardOf.get(c.customer.id) === shard),
+        );
+      }
+      return { count };
     });
-    return result;
   });
   return written;
+}
+
+type SeedCustomer = {
+  customer: { id: string; name: string; email: string };
+  address: {
+    customerId: string;
+    label: string;
+    recipient: string;
+    line1: string;
+    city: string;
+    postalCode: string;
+    country: string;
+  };
+};
+
+/** Customers of one shard and their addresses; returns how many customers were new. */
+async function writeCustomers(db: Database, batch: SeedCustomer[]): Promise<number> {
+  const result = await db.customer.createMany({ data: batch.map((c) => c.customer), skipDuplicates: true });
+  const ids = batch.map((c) => c.customer.id);
+  // An address for each customer of the batch that exists (skipped duplicates do not) and has none yet.
+  const existing = new Set(
+    (await db.customer.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((c) => c.id),
+  );
+  const addressed = new Set(
+    (await db.customerAddress.findMany({ where: { customerId: { in: ids } }, select: { customerId: true } })).map(
+      (a) => a.customerId,
+    ),
+  );
+  await db.customerAddress.createMany({
+    data: batch.filter((c) => existing.has(c.customer.id) && !addressed.has(c.customer.id)).map((c) => c.address),
+  });
+  return result.count;
 }
 
 /** `ada.lovelace@x` → `ada.lovelace.42@x`. */
