@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApiKeyError, createApiKey, createApiKeyAuthenticator } from '../../access/api-keys';
-import { NotABuyer, reviewProduct, UnknownCustomer, createProduct } from '../../catalogue/product-store';
+import { createRebalanceActivities } from '../../activities/rebalance/rebalance';
+import {
+  AlreadyReviewed,
+  NotABuyer,
+  reviewProduct,
+  UnknownCustomer,
+  createProduct,
+} from '../../catalogue/product-store';
 import { seedCatalogue } from '../../catalogue/seed';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import type { Database } from '../../platform/database';
@@ -184,5 +191,40 @@ describe('the seed', () => {
 
     const again = await seedCatalogue(world.catalogue, options, undefined, router);
     expect(again).toMatchObject({ sellers: 0, products: 0, customers: 0 });
+  });
+});
+
+describe('a rebalance', () => {
+  it('moves a customer whose API key and review stay in the catalogue, and both keep working', async () => {
+    const customerId = await customerOn('shard-0');
+    await writeOrder(shards['shard-0'], customerId, [line], 'delivered');
+    const { key } = await createApiKey(world.catalogue, { role: 'customer', customerId, name: 'moving' });
+    await reviewProduct(world.catalogue, line.productId, { customerId, rating: 3, body: 'fine' });
+    const partitionKey = customerPartitionKey(customerId);
+    await pinMovesAndActivate(world.catalogue, {
+      rebalanceId: 'test-move',
+      moves: [{ partitionKey, sourceShardId: 'shard-0', targetShardId: 'shard-1' }],
+      activate: [],
+    });
+    const steps = createRebalanceActivities({ db: world.catalogue, shards: router });
+
+    await steps.fenceMove({ partitionKey });
+    await router.refresh();
+    expect(await steps.copyMove({ partitionKey })).toMatchObject({ rows: expect.any(Number) });
+    expect(await steps.verifyMove({ partitionKey })).toMatchObject({ equal: true });
+    await steps.flipMove({ partitionKey });
+    expect(await steps.deleteMoveSource({ partitionKey })).toMatchObject({ deleted: true });
+    await steps.unfenceMove({ partitionKey });
+
+    expect(await world.catalogue.customer.count({ where: { id: customerId } })).toBe(0);
+    expect(await shards['shard-1'].customer.count({ where: { id: customerId } })).toBe(1);
+    const authenticator = createApiKeyAuthenticator(world.catalogue, { cacheTtlMs: 0 });
+    expect(await authenticator.authenticate(key)).toMatchObject({ role: 'customer', customerId });
+    expect(await world.catalogue.productReview.count({ where: { customerId } })).toBe(1);
+    // Found on their new shard: another key, and the purchase behind another review.
+    await createApiKey(world.catalogue, { role: 'customer', customerId, name: 'moved' }, { shards: router });
+    await expect(
+      reviewProduct(world.catalogue, line.productId, { customerId, rating: 4, body: 'again' }, { shards: router }),
+    ).rejects.toBeInstanceOf(AlreadyReviewed);
   });
 });
