@@ -3,6 +3,7 @@ import type { TagInvalidator } from '../read-models/cache';
 import type { Database } from '../platform/database';
 import { recalculateDashboards, type RecalculationSummary } from '../read-models/seller-dashboard/recalculation';
 import type { WorkerMetrics } from '../platform/metrics';
+import type { ShardRouter } from '../platform/shards/router';
 
 /** The seller dashboards' scheduled recalculation, as an activity (workflows/dashboard-recalculation.ts). */
 
@@ -12,9 +13,11 @@ export interface DashboardActivityDeps {
   metrics?: Pick<WorkerMetrics, 'dashboardDrift'>;
   /** The recalculated sellers' cached dashboards are invalidated through it. */
   cache?: TagInvalidator;
+  /** The worker's router: every shard's order facts are read through it (none: one made per run). */
+  shards?: ShardRouter;
 }
 
-export function createDashboardActivities({ db, metrics, cache }: DashboardActivityDeps) {
+export function createDashboardActivities({ db, metrics, cache, shards }: DashboardActivityDeps) {
   return {
     /**
      * Idempotent: a retry recalculates again from the write model; drift it already healed is not
@@ -25,6 +28,7 @@ export function createDashboardActivities({ db, metrics, cache }: DashboardActiv
         db,
         ...(metrics ? { metrics } : {}),
         ...(cache ? { cache } : {}),
+        ...(shards ? { shards } : {}),
         logger: {
           warn: (message, attributes) => {
             log.warn(message, attributes);

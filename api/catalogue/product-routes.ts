@@ -125,7 +125,7 @@ export const reviewBody = z
 
 export const productPath = z.object({ productId: uuid });
 
-export function productRoutes({ db }: AppDeps): Router {
+export function productRoutes({ db, shards }: AppDeps): Router {
   const router = Router();
 
   router.post('/v1/products', allowRoles('seller', 'operator'), async (req, res) => {
@@ -154,7 +154,9 @@ export function productRoutes({ db }: AppDeps): Router {
   router.post('/v1/products/:productId/reviews', allowRoles('customer', 'operator'), async (req, res) => {
     const { productId } = parseOrProblem(productPath, req.params, 'path');
     const { body: review, actingFor: customerId } = parseBodyActingFor(req, reviewBody, 'customerId');
-    const result = await refusedAsProblem(() => reviewProduct(db, productId, { ...review, customerId }));
+    const result = await refusedAsProblem(() =>
+      reviewProduct(db, productId, { ...review, customerId }, shards ? { shards } : {}),
+    );
     setPosition(res, result.position);
     res.status(201).json({ ...result.review, productVersion: result.product.version });
   });

@@ -83,15 +83,6 @@ const REFERENCED: readonly PartitionTable[] = [
   },
 ];
 
-/**
- * Rows outside the customer's rows that point at them with ON DELETE RESTRICT: a customer who has
- * them (on the catalogue database standing in as a shard: API keys, reviews) cannot leave it yet.
- */
-const HOLDING: readonly { table: string; where: string }[] = [
-  { table: 'api_keys', where: `customer_id = $1::uuid` },
-  { table: 'product_reviews', where: `customer_id = $1::uuid` },
-];
-
 export interface TableDigest {
   rows: number;
   checksum: string;
@@ -196,19 +187,6 @@ export function digestDifferences(source: PartitionDigest, target: PartitionDige
     if (s?.rows === t?.rows && s?.checksum === t?.checksum) return [];
     return [`${table}: ${s?.rows ?? 0} rows on the source, ${t?.rows ?? 0} on the target, checksums differ`];
   });
-}
-
-/** What keeps the customer's rows on the source database (rows of other tables pointing at them). */
-export async function rowsHoldingCustomer(db: Database, customerId: string): Promise<string[]> {
-  const held: string[] = [];
-  for (const { table, where } of HOLDING) {
-    const [found] = await db.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM ${table} WHERE ${where}`,
-      customerId,
-    );
-    if (found!.n > 0) held.push(`${found!.n} ${table}`);
-  }
-  return held;
 }
 
 export interface CopyResult {
