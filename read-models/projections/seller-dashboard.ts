@@ -36,7 +36,7 @@ export const SELLER_ORDER_FACTS = 'seller_order_facts';
 export const SELLER_PRODUCT_FACTS = 'seller_product_facts';
 
 /** The status an order event moves the order to, for the events that move it. */
-const statusAfter: Partial<Record<string, OrderStatus>> = {
+export const statusAfter: Partial<Record<string, OrderStatus>> = {
   OrderPlaced: 'PENDING',
   InventoryReserved: 'INVENTORY_RESERVED',
   PaymentCaptured: 'PAID',

@@ -4,21 +4,18 @@ import { orderEvent } from '../../domain/order-events';
 import { HashRing } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import type { Database } from '../../platform/database';
-import { migrate } from '../../platform/migrations';
-import { ensureDatabase } from '../../platform/postgres-admin';
 import { copyCustomerRows, deleteCustomerRows } from '../../platform/shards/customer-rows';
 import { ringHash } from '../../platform/shards/ring-hash';
 import type { ShardRouter } from '../../platform/shards/router';
-import { registerShard } from '../../platform/shards/shard-map';
 import { catchUp } from '../../read-models/projections/runner';
 import { sellerDashboardProjection } from '../../read-models/projections/seller-dashboard';
 import { recalculateDashboards } from '../../read-models/seller-dashboard/recalculation';
 import { createSeller } from '../support/catalogue';
 import type { HistoryLine, Outcome } from '../support/order-history';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import type { PostgresServer } from '../support/postgres-server';
 import { compareReadModels } from '../support/shard-read-models';
 import { writeOrder, writeOrderSteps } from '../support/shard-orders';
-import { createShardWorld, type ShardWorld } from '../support/shards';
+import { createShardWorld, startServerShards, type ShardWorld } from '../support/shards';
 
 /**
  * The seller dashboards' full recalculation with customers on two shards (each a PostgreSQL
@@ -40,14 +37,7 @@ let lines: HistoryLine[][];
 
 beforeAll(async () => {
   world = await createShardWorld('shard_dashboard');
-  for (const id of SHARDS) {
-    const server = await startPostgresServer();
-    servers.push(server);
-    const url = server.url('shopflow');
-    await ensureDatabase(url);
-    await migrate(url);
-    await registerShard(world.catalogue, { id, databaseUrl: url, region: 'local', state: 'ACTIVE' });
-  }
+  servers.push(...(await startServerShards(world, SHARDS)));
   router = world.router({ maxStalenessMs: 0 });
   shardDbs = Object.fromEntries(await Promise.all(SHARDS.map(async (id) => [id, await router.database(id)])));
 

@@ -4,24 +4,21 @@ import { createProduct } from '../../catalogue/product-store';
 import { HashRing } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import type { Database } from '../../platform/database';
-import { migrate } from '../../platform/migrations';
-import { ensureDatabase } from '../../platform/postgres-admin';
 import { ringHash } from '../../platform/shards/ring-hash';
-import { registerShard } from '../../platform/shards/shard-map';
 import type { ShardRouter } from '../../platform/shards/router';
 import { projections } from '../../read-models/projections';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { createSeller } from '../support/catalogue';
 import { appendOrderEvents, lifecycle, type HistoryLine, type Outcome } from '../support/order-history';
 import { redisUrlOn } from '../support/outbox';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
+import type { PostgresServer } from '../support/postgres-server';
 import {
   awaitReadModels,
   compareReadModels,
   shardedReadSide,
   type ShardedReadSide,
 } from '../support/shard-read-models';
-import { createShardWorld, type ShardWorld } from '../support/shards';
+import { createShardWorld, startServerShards, type ShardWorld } from '../support/shards';
 
 /**
  * Read models from every shard: customers on two shards (each a PostgreSQL server of its own)
@@ -45,14 +42,7 @@ let lines: HistoryLine[][];
 
 beforeAll(async () => {
   world = await createShardWorld('shard_projections');
-  for (const id of SHARDS) {
-    const server = await startPostgresServer();
-    servers.push(server);
-    const url = server.url('shopflow');
-    await ensureDatabase(url);
-    await migrate(url);
-    await registerShard(world.catalogue, { id, databaseUrl: url, region: 'local', state: 'ACTIVE' });
-  }
+  servers.push(...(await startServerShards(world, SHARDS)));
   router = world.router({ maxStalenessMs: 0 });
   shardDbs = Object.fromEntries(await Promise.all(SHARDS.map(async (id) => [id, await router.database(id)])));
 

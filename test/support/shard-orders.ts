@@ -1,24 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ORDER_AGGREGATE, type OrderEvent } from '../../domain/order-events';
-import type { OrderStatus } from '../../domain/order-status';
 import { appendEvents, currentVersion } from '../../events/event-store';
 import type { Database, Tx } from '../../platform/database';
+import { statusAfter } from '../../read-models/projections/seller-dashboard';
 import { createOrderRow, lifecycle, type HistoryLine, type Outcome } from './order-history';
 
 /**
  * Orders written on a database (a customer's shard) as the saga's steps write them: each event of
  * the order's lifecycle appended in one transaction with its write-model change (the order row and
  * lines, the payment, the refund, the status), for tests of what reads the write model on shards.
+ * The status follows each event as the seller dashboard's projection reads it (`statusAfter`).
  */
-
-const statusAfter: Partial<Record<string, OrderStatus>> = {
-  InventoryReserved: 'INVENTORY_RESERVED',
-  PaymentCaptured: 'PAID',
-  ShipmentsCreated: 'SHIPPED',
-  OrderDelivered: 'DELIVERED',
-  OrderFailed: 'FAILED',
-  OrderCancelled: 'CANCELLED',
-};
 
 async function writeModelChange(tx: Tx, orderId: string, event: OrderEvent): Promise<void> {
   switch (event.type) {

@@ -3,6 +3,8 @@ import { createDatabase, type Database } from '../../platform/database';
 import { migrate } from '../../platform/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
 import { createShardRouter, type ShardRouter, type ShardRouterOptions } from '../../platform/shards/router';
+import { registerShard } from '../../platform/shards/shard-map';
+import { startPostgresServer, type PostgresServer } from './postgres-server';
 import { testServices } from './services';
 
 /**
@@ -48,4 +50,27 @@ export async function createShardWorld(label: string): Promise<ShardWorld> {
       await Promise.all([...databases, catalogueUrl].map((url) => dropDatabase(url)));
     },
   };
+}
+
+/**
+ * Shards that are servers of their own: for each id, a PostgreSQL server with a migrated
+ * `shopflow` database, registered ACTIVE in the world's map. The caller stops the servers; if one
+ * cannot be set up, those already started are stopped before the error is thrown.
+ */
+export async function startServerShards(world: ShardWorld, ids: readonly string[]): Promise<PostgresServer[]> {
+  const servers: PostgresServer[] = [];
+  try {
+    for (const id of ids) {
+      const server = await startPostgresServer();
+      servers.push(server);
+      const url = server.url('shopflow');
+      await ensureDatabase(url);
+      await migrate(url);
+      await registerShard(world.catalogue, { id, databaseUrl: url, region: 'local', state: 'ACTIVE' });
+    }
+    return servers;
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw error;
+  }
 }
