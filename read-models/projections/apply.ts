@@ -1,4 +1,4 @@
-import { eventsInRanges } from './event-feed';
+import { eventsInRanges, latestVersions } from './event-feed';
 import {
   qualifiedTable,
   REBUILD_SUFFIX,
@@ -70,9 +70,7 @@ export async function applyBatch(
   if (events.length === 0) return [];
   const tags = await applyEvents(tx, projection, events, target, shards);
 
-  const latest = new Map<string, number>();
-  for (const event of events)
-    latest.set(event.aggregateId, Math.max(latest.get(event.aggregateId) ?? 0, event.version));
+  const latest = latestVersions(events);
   const keys = partitionKeysOf(events);
   await tx.$executeRawUnsafe(
     `INSERT INTO read_models.projection_positions (projection, aggregate_id, version, partition_key)
@@ -251,9 +249,7 @@ export async function applyUpToAll(
     if (mine.length === 0) continue;
     for (const tag of await applyEvents(tx, projection, mine, liveTarget(projection), reads)) tags.add(tag);
     applied.set(projection.name, mine.length);
-    const latest = new Map<string, number>();
-    for (const e of mine) latest.set(e.aggregateId, Math.max(latest.get(e.aggregateId) ?? 0, e.version));
-    for (const [aggregate_id, version] of latest)
+    for (const [aggregate_id, version] of latestVersions(mine))
       positions.push({
         projection: projection.name,
         aggregate_id,

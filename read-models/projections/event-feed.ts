@@ -4,6 +4,14 @@ import type { Tx } from '../../platform/database';
 /** A transaction or a database client: events are immutable, so a shard's are read outside any transaction. */
 export type EventReader = Pick<Tx, '$queryRawUnsafe'>;
 
+/** Each aggregate's highest version among `events`: how far they take it. */
+export function latestVersions(events: Iterable<{ aggregateId: string; version: number }>): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const { aggregateId, version } of events)
+    latest.set(aggregateId, Math.max(latest.get(aggregateId) ?? 0, version));
+  return latest;
+}
+
 /** An aggregate's versions in (after, upto]. */
 export interface EventRange {
   aggregate_id: string;

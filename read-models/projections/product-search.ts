@@ -8,6 +8,7 @@ import {
 } from '../../domain/product-events';
 import { averageRating, priceRangeOf, ratingBucketOf } from '../product-search/buckets';
 import { cacheTags, type ProjectedEvent, type Projection, type ProjectionContext } from './projection';
+import { latestVersions } from './event-feed';
 
 /**
  * `product_search_view`: what the product search reads (read-models/product-search/search.ts), one row per
@@ -276,9 +277,7 @@ async function orderHistory(ctx: ProjectionContext, events: readonly ProjectedEv
       [...new Set(events.map((e) => e.aggregateId))],
     );
   }
-  const reached = new Map<string, number>();
-  for (const e of events) reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
-  return (await ctx.shards.eventsUpTo(reached))
+  return (await ctx.shards.eventsUpTo(latestVersions(events)))
     .filter((e) => e.version === 1 || e.type === 'ShipmentsCreated')
     .map((e) => ({ order_id: e.aggregateId, event_type: e.type, payload: e.payload }));
 }

@@ -8,9 +8,9 @@ import type { ShardRouter } from '../../platform/shards/router';
 import { eventStreamName } from '../../events/outbox-relay';
 import { consumeGroups } from '../../events/stream-consumer';
 import { applyBatch, applyUpToAll, liveTarget, lockProjectionExclusive, type ApplyTarget } from './apply';
-import { eventMarks, eventsInRanges, unappliedEvents, type EventRange } from './event-feed';
+import { eventMarks, eventsInRanges, latestVersions, unappliedEvents, type EventRange } from './event-feed';
 import type { Projection } from './projection';
-import { partitionKeyOf, shardReads, type ShardEvents } from './shard-events';
+import { partitionKeyOf, partitionKeysOf, shardReads, wholeRuns, type ShardEvents } from './shard-events';
 import { inTransaction } from './sql';
 
 /**
@@ -119,8 +119,7 @@ async function catchUpShard(
     const marks = await eventMarks(shard, projection.aggregateTypes, after, batchSize);
     if (marks.length === 0) return applied;
     after = marks[marks.length - 1]!.position;
-    const reached = new Map<string, number>();
-    for (const mark of marks) reached.set(mark.aggregateId, Math.max(reached.get(mark.aggregateId) ?? 0, mark.version));
+    const reached = latestVersions(marks);
     let begun: TagInvalidation | undefined;
     const count = await db
       .$transaction(
@@ -145,10 +144,7 @@ async function catchUpShard(
           if (whole.length === 0) return 0;
           const keys = new Map<string, string>();
           for (const row of held) if (row.partition_key !== null) keys.set(row.aggregate_id, row.partition_key);
-          for (const e of whole) {
-            const key = partitionKeyOf(e);
-            if (key) keys.set(e.aggregateId, key);
-          }
+          for (const [aggregateId, key] of partitionKeysOf(whole)) keys.set(aggregateId, key);
           const tags = await applyBatch(tx, projection, whole, target, shardReads(shards, tx, keys));
           if (cache && tags.length > 0) begun = await cache.beginInvalidation(tags);
           return whole.length;
@@ -159,19 +155,6 @@ async function catchUpShard(
     applied += count;
     if (count > 0) onProgress(applied);
   }
-}
-
-/** Each range's events if the shard returned it whole, in version order; the others left out. */
-function wholeRuns<E extends { aggregateId: string; version: number }>(
-  ranges: readonly EventRange[],
-  events: E[],
-): E[] {
-  const byAggregate = new Map<string, E[]>();
-  for (const e of events) byAggregate.set(e.aggregateId, [...(byAggregate.get(e.aggregateId) ?? []), e]);
-  return ranges.flatMap((range) => {
-    const mine = (byAggregate.get(range.aggregate_id) ?? []).sort((a, b) => a.version - b.version);
-    return mine.length === range.upto - range.after ? mine : [];
-  });
 }
 
 export interface ProjectorOptions {
@@ -251,12 +234,10 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
           ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
           // Every projection's new entries of a round in one transaction: one commit, one invalidation.
           handle: async (batches) => {
-            const work = following.map((projection) => {
-              const reached = new Map<string, number>();
-              for (const e of batches.get(projection.name) ?? [])
-                reached.set(e.aggregateId, Math.max(reached.get(e.aggregateId) ?? 0, e.version));
-              return { projection, reached };
-            });
+            const work = following.map((projection) => ({
+              projection,
+              reached: latestVersions(batches.get(projection.name) ?? []),
+            }));
             // An entry of an order's version 1 names its customer: the shard to read it on.
             const partitionKeys = new Map<string, string>();
             if (shards) {

@@ -90,6 +90,13 @@ function takeWhole(
   return missing;
 }
 
+/** Each range's events if `events` hold it whole, in version order; the ranges not held whole left out. */
+export function wholeRuns(ranges: readonly EventRange[], events: readonly ProjectedEvent[]): ProjectedEvent[] {
+  const whole = new Map<string, ProjectedEvent[]>();
+  takeWhole(ranges, events, whole);
+  return ranges.flatMap((range) => whole.get(range.aggregate_id) ?? []);
+}
+
 /** The client of the shard that holds `partitionKey` now (as of the router's map). */
 async function shardOf(router: ShardRouter, partitionKey: string): Promise<Database> {
   return router.database((await router.shardFor(partitionKey)).shardId);

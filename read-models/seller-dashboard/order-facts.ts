@@ -121,7 +121,7 @@ export class ShardMapChangingError extends Error {
 /**
  * Fills `table` (made by createFactsTable) with the order facts of every database of the map:
  * `tx` is the read database's transaction, `catalogue` its client (whose own facts are read in
- * `tx`). Returns the number of databases read.
+ * `tx`).
  */
 export async function readOrderFacts(
   tx: Tx,
@@ -129,7 +129,7 @@ export async function readOrderFacts(
   catalogue: Database,
   router: ShardRouter,
   pageOrders = SHARD_PAGE_ORDERS,
-): Promise<number> {
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const version = await router.refresh();
     const movesBefore = await listMoves(catalogue);
@@ -138,8 +138,8 @@ export async function readOrderFacts(
     await tx.$executeRawUnsafe(upsertFactsSql(table, orderFactsSql(ALL_ORDERS)));
     for (const source of others) await copyFacts(tx, table, source, pageOrders);
 
-    if ((await router.refresh()) === version) return others.length + 1;
-    if (!flipMayHaveHappened(movesBefore, await listMoves(catalogue))) return others.length + 1;
+    if ((await router.refresh()) === version) return;
+    if (!flipMayHaveHappened(movesBefore, await listMoves(catalogue))) return;
     if (attempt >= MAP_CHANGE_ATTEMPTS) throw new ShardMapChangingError(attempt);
     await tx.$executeRawUnsafe(`DELETE FROM ${table}`);
   }
