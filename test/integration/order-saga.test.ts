@@ -78,10 +78,29 @@ describe('order saga', () => {
     });
     expect(delivered.status).toBe('DELIVERED');
     expect(delivered.shipments.every((s) => s.status === 'DELIVERED' && s.deliveredAt !== null)).toBe(true);
+    // The payment is an activity of its own; the shipments are booked by a local activity, in the
+    // workflow task that saw the payment through (patch shipments-booked-locally).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(scheduled).toEqual(['chargePayment']);
+    const localActivities = events
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .map((e) =>
+        JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!['data']!.payloads![0]!.data!).toString()),
+      )
+      .map((marker: { activity_type: string }) => marker.activity_type);
+    // Each delivery was signalled on its own: one step records each.
+    expect(localActivities).toEqual([
+      'recordOrderAndReserveInventory',
+      'createShipments',
+      'recordDeliveries',
+      'recordDeliveries',
+    ]);
     // order-delivered.json was recorded before the last delivery closed the order in the same step,
-    // order-delivered-closed-by-last-delivery.json before one upsert per transition: kept, they
-    // prove executions begun before those patches still complete.
-    recordHistory(handle.workflowId, 'order-delivered-record-and-reserve-in-one-step');
+    // order-delivered-closed-by-last-delivery.json before one upsert per transition,
+    // order-delivered-record-and-reserve-in-one-step.json before the shipments were booked locally:
+    // kept, they prove executions begun before those patches still complete.
+    recordHistory(handle.workflowId, 'order-delivered-shipments-booked-locally');
   });
 
   it('out of stock: fails at reservation, nothing to undo, nothing held or charged', async () => {
@@ -128,7 +147,7 @@ describe('order saga', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.failure).toMatchObject({ step: 'create-shipments', type: 'Undeliverable' });
-    recordHistory(handle.workflowId, 'order-undeliverable');
+    recordHistory(handle.workflowId, 'order-undeliverable-shipments-booked-locally');
     expect(result.compensations).toEqual([
       { name: 'cancel-shipments', outcome: 'done' },
       { name: 'refund-payment', outcome: 'done' },
@@ -183,7 +202,7 @@ describe('order saga', () => {
 
     expect(result.status).toBe('SHIPPED');
     expect((await handle.query(orderStateQuery)).step).toBe('delivery-overdue');
-    recordHistory(handle.workflowId, 'order-delivery-overdue');
+    recordHistory(handle.workflowId, 'order-delivery-overdue-shipments-booked-locally');
   });
 
   it('continues as new when callbacks grow the history, and carries the state across', async () => {

@@ -42,6 +42,7 @@ const steps = proxyActivities<SagaActivities>(stepOptions);
 const undo = proxyActivities<SagaActivities>(compensationOptions);
 const localSteps = proxyLocalActivities<OrderActivities & InventoryActivities>(stepOptions);
 const localUndo = proxyLocalActivities<OrderActivities & InventoryActivities>(compensationOptions);
+const localShipping = proxyLocalActivities<ShippingActivities>(stepOptions);
 
 /** Patch: the step that records the last deliveries also closes the order (see awaitDelivery). */
 const LAST_DELIVERY_CLOSES_ORDER = 'last-delivery-closes-order';
@@ -59,6 +60,17 @@ const ONE_UPSERT_PER_TRANSITION = 'one-upsert-per-transition';
  * stock, the order stays recorded, as it did when they were two steps.
  */
 const RECORD_AND_RESERVE_IN_ONE_STEP = 'record-and-reserve-in-one-step';
+
+/**
+ * Patch: shipments are booked by a local activity, in the workflow task that saw the payment
+ * through, instead of an activity of their own (three history events, a task on the queue and a
+ * workflow task fewer per order). Booking cannot be cancelled once begun (the customer's
+ * cancellation is refused from this step on), so holding the workflow task while it runs holds
+ * back nothing a customer can do; a query made meanwhile is answered when the step ends, or at the
+ * worker's next workflow-task heartbeat if it runs long. The payment stays an activity: a customer
+ * may cancel while a slow charge is in flight, and operators see the saga waiting on it.
+ */
+const SHIPMENTS_BOOKED_LOCALLY = 'shipments-booked-locally';
 
 /** Thrown by the saga itself at a step boundary once the customer's cancellation was accepted. */
 class CancellationRequested extends Error {}
@@ -216,8 +228,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       name: 'cancel-shipments',
       run: () => undo.cancelShipments({ orderId, customerId, sellers: sellerKeys }),
     });
+    const createShipments = patched(SHIPMENTS_BOOKED_LOCALLY) ? localShipping.createShipments : steps.createShipments;
     const { shipments } = await step(() =>
-      steps.createShipments({
+      createShipments({
         orderId,
         customerId,
         address: input.shippingAddress,
