@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,13 +16,14 @@ import { migrate } from '../platform/migrations';
 import { databaseName, databaseUrlFor, dropDatabase, ensureDatabase } from '../platform/postgres-admin';
 import { ensureTemporalCli } from '../dev/temporal-cli';
 import { startEphemeralDevServer } from '../test/support/dev-server';
-import { freePort, startEntry, type LongRunning } from '../test/support/processes';
+import { startEntry, type LongRunning } from '../test/support/processes';
 import { buildDist, runtimes, stopProcess, type Runtime } from './support/entry-runtime';
 import { closedLoop, quantile, round } from './support/load';
 import { orderJourney, type Journey, type JourneyWorld } from './support/order-journey';
+import { newestChild, platformEnv } from './support/platform-env';
 import { startPlatform, services, type RunningPlatform } from './support/platform-processes';
 import { PostgresCounters } from './support/postgres-counters';
-import { childrenOf, clockTicksPerS, CpuMeter } from './support/proc-cpu';
+import { clockTicksPerS, CpuMeter } from './support/proc-cpu';
 import { ReadModelDrain } from './support/read-model-drain';
 import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
@@ -67,8 +68,6 @@ interface Options {
 type Figures = Record<string, number | string>;
 
 const BASELINE_TASK_QUEUE = 'bench-baseline';
-/** Orders wait for the carrier: long enough that none is flagged overdue while the phase runs. */
-const DELIVERY_TIMEOUT_MS = 10 * 60_000;
 const CUSTOMERS_WITH_KEYS = 20;
 /** PostgreSQL 15 backends send their statistics at most once a second: wait that long and a bit. */
 const STATS_SETTLE_MS = 1_500;
@@ -411,7 +410,14 @@ async function withStage<T>(run: Run, name: string, measure: (stage: Stage) => P
     const keys = await prepareCatalogue(databaseUrl);
     devServer = await startEphemeralDevServer(run.cliPath);
     const devServerPid = newestChild('temporal');
-    const env = await serviceEnv(run, databaseUrl, devServer.address, dataDir);
+    const env = await platformEnv({
+      logLevel: run.options.logLevel,
+      databaseUrl,
+      redisUrl: run.redisUrl,
+      temporalAddress: devServer.address,
+      dataDir,
+      set: run.options.set,
+    });
     platform = await startPlatform(
       run.options.runtime,
       env,
@@ -439,40 +445,6 @@ async function withStage<T>(run: Run, name: string, measure: (stage: Stage) => P
     await dropDatabase(databaseUrl);
     if (!failed) rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/**
- * The configuration of every shopflow process, as a production deployment sets it: compiled
- * code, NODE_ENV=production with keys of its own, rate limits off (measured here: the order
- * path, not the limiter), every port free on this machine.
- */
-async function serviceEnv(
-  run: Run,
-  databaseUrl: string,
-  temporalAddress: string,
-  dataDir: string,
-): Promise<Record<string, string>> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: run.options.logLevel,
-    LOG_FORMAT: 'json',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: run.redisUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
-    DATA_DIR: dataDir,
-    PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    PAYLOAD_KEY_ID: 'bench',
-    CODEC_SERVER_TOKEN: randomBytes(24).toString('base64url'),
-    HOST: '127.0.0.1',
-    PORT: String(await freePort()),
-    CODEC_SERVER_PORT: String(await freePort()),
-    WORKER_METRICS_PORT: String(await freePort()),
-    WORKER_SDK_METRICS_PORT: String(await freePort()),
-    PROJECTOR_METRICS_PORT: String(await freePort()),
-    RATE_LIMIT_ENABLED: 'false',
-    ORDER_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
-    ...run.options.set,
-  };
 }
 
 /** `--set KEY=VALUE`, repeatable: a setting (docs/configuration.md) for every shopflow process. */
@@ -505,15 +477,6 @@ async function prepareCatalogue(databaseUrl: string) {
   } finally {
     await db.$disconnect();
   }
-}
-
-/** The newest child of this process with that executable name: the dev server the SDK just started. */
-function newestChild(comm: string): number {
-  const found = childrenOf(process.pid)
-    .filter((c) => c.comm === comm)
-    .sort((a, b) => b.startTicks - a.startTicks)[0];
-  if (!found) throw new Error(`no child process named ${comm}: cannot measure the dev server`);
-  return found.pid;
 }
 
 function keepLogs(name: string, platform: RunningPlatform, dataDir: string): void {
