@@ -24,9 +24,9 @@ import { writeResults } from './support/results';
  *   (DEFAULT_VIRTUAL_NODES) was chosen from: see docs/sharding.md.
  *
  * The keys are `customer:{uuid}` from a seeded generator, the same on every run. Pure CPU, one
- * process, no services. Not measured yet (the saga and the order API route through the router now;
- * the measurement needs the whole platform and several PostgreSQL servers): orders per second with
- * 1, 2 and 4 shards, and rebalance throughput. Results: bench/results/shards.json.
+ * process, no services. Orders per second with 1, 2 and 4 shards and rebalance throughput need the
+ * whole platform and several PostgreSQL servers: bench/shard-orders.ts
+ * (bench/results/shard-orders.json). Results: bench/results/shards.json.
  */
 
 interface Options {
