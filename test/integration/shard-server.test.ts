@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { isAlive } from '../../dev/process-state';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import { migrate } from '../../platform/migrations';
@@ -50,4 +51,23 @@ it('routes a customer to a shard on another PostgreSQL server, migrated like any
   await server.stop();
   server = undefined;
   expect(isAlive(pid)).toBe(false);
+});
+
+it('runs without durability for tests, and with PostgreSQL’s own durable defaults when asked', async () => {
+  const settings = async (durable: boolean) => {
+    const started = await startPostgresServer({ durable });
+    try {
+      const client = new Client({ connectionString: started.url() });
+      await client.connect();
+      const { rows } = await client.query<{ name: string; setting: string }>(
+        `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name`,
+      );
+      await client.end();
+      return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+    } finally {
+      await started.stop();
+    }
+  };
+  expect(await settings(false)).toEqual({ fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off' });
+  expect(await settings(true)).toEqual({ fsync: 'on', full_page_writes: 'on', synchronous_commit: 'on' });
 });

@@ -13,7 +13,7 @@ import { freePort, isAlive } from './processes';
  * `npm install` brings for `npm start`): the same on every machine that runs the tests, whatever
  * PostgreSQL the machine has. The server is started directly (not through pg_ctl), so the pid we
  * hold is the postmaster's and stopping it is a signal to that pid. Durability is off (fsync,
- * synchronous commit): the data folder is deleted when the server stops.
+ * synchronous commit) unless `durable`: the data folder is deleted when the server stops.
  */
 
 export interface PostgresServer {
@@ -59,7 +59,17 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-export async function startPostgresServer(options: { readyTimeoutMs?: number } = {}): Promise<PostgresServer> {
+export async function startPostgresServer(
+  options: {
+    readyTimeoutMs?: number;
+    /**
+     * Keep fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults), as a
+     * production server runs: for a benchmark that compares shards with a durable server, where
+     * a server without durability would commit faster and flatter the shards.
+     */
+    durable?: boolean;
+  } = {},
+): Promise<PostgresServer> {
   const bin = binDir();
   const user = runAs();
   // Under the system's temporary folder, which every user may enter: mkdtemp's own mode 700 is
@@ -81,7 +91,7 @@ export async function startPostgresServer(options: { readyTimeoutMs?: number } =
   const child = spawn(
     path.join(bin, 'postgres'),
     ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir]
-      .concat(['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'])
+      .concat(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'])
       .concat(['-c', 'max_connections=50']),
     { stdio: ['ignore', 'pipe', 'pipe'], ...user },
   );
