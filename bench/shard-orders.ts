@@ -49,7 +49,8 @@ import { addServerShard, shardServerPids, type ShardServer } from './support/sha
  *    compiled dist/ by default), a private redis-server. N = 1 is today's deployment: the
  *    catalogue database alone, no shard registered. N > 1 is production's layout for N shards
  *    (docs/sharding.md): the catalogue database registered as shard-0, and N - 1 PostgreSQL
- *    servers of their own (shard-1..), each added as `shopflow shards add` adds it and made
+ *    servers of their own (shard-1..; durable, as the machine's PostgreSQL is: fsync and
+ *    synchronous commit on), each added as `shopflow shards add` adds it and made
  *    ACTIVE. Customers are seeded after the map is set, so each lands on the shard the ring gives
  *    them, and every customer gets an API key.
  *
@@ -57,7 +58,8 @@ import { addServerShard, shardServerPids, type ShardServer } from './support/sha
  *    time as bench/platform.ts does (POST /v1/orders as a random customer, GET until SHIPPED, the
  *    carrier's delivery report, the workflow's result DELIVERED): orders accepted and completed
  *    per second, submit latency, CPU per order per process (until the relay and the projector have
- *    caught up), and the ratio of each N to N = 1 in the same run. On one machine the aim is that
+ *    caught up), and the ratio of each N to N = 1 in the same run. `--rounds` (3) measures every
+ *    count again in alternating order; the figures are medians. On one machine the aim is that
  *    routing costs at most 10% (ratio ≥ 0.9), not that it scales: every shard shares the 2 cores.
  *    At the end the orders are counted on each shard: the most loaded shard over the mean.
  *
@@ -128,7 +130,8 @@ async function main(options: Options): Promise<void> {
     shard_counts: options.shards.join(','),
     layout:
       'shards_1: the catalogue database alone, no shard registered; shards_N>1: the catalogue database as shard-0 ' +
-      '(the machine’s PostgreSQL) plus N-1 PostgreSQL servers of their own on this machine',
+      '(the machine’s PostgreSQL) plus N-1 PostgreSQL servers of their own on this machine, durable as the ' +
+      'machine’s is (fsync, synchronous_commit, full_page_writes on)',
     cpus: os.cpus().length,
     clock_ticks_per_s: clockTicksPerS,
     load_average_1m_start: round(os.loadavg()[0]!, 2),
@@ -146,8 +149,9 @@ async function main(options: Options): Promise<void> {
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
   const run: Run = { options, base, cliPath, redisUrl: privateRedis.url, redis, postgres, progress };
   try {
-    // Rounds alternate the order (1,2,4 then 4,2,1, …): a load that drifts over the run (another
-    // benchmark on the machine) weighs on every count alike rather than on the last one.
+    // Rounds alternate the order (1,2,4 then 4,2,1, …) and each count's figures are medians over
+    // them: a load that drifts over the run (another benchmark on this machine), or a cold first
+    // stage, weighs on every count alike rather than on one.
     const byRound: Figures[][] = options.shards.map(() => []);
     for (let r = 0; r < options.rounds; r++) {
       const order = r % 2 === 0 ? options.shards : [...options.shards].reverse();
@@ -204,20 +208,20 @@ async function measureShards(
 }
 
 /**
- * One count's figures over its rounds: numbers are the mean (orders per shard: the worst round's
- * spread), each round's throughput is kept beside it, and texts are joined round by round.
+ * One count's figures over its rounds: numbers are the median (orders on the most and least loaded
+ * shard: the worst round's), each round's throughput is kept beside it, and texts are joined
+ * round by round.
  */
 function overRounds(rounds: Figures[], suffix: string): Figures {
   const figures: Figures = {};
   for (const name of Object.keys(rounds[0]!)) {
     const values = rounds.map((r) => r[name]!);
     if (values.every((v) => typeof v === 'number')) {
-      const numbers = values;
       figures[`${name}${suffix}`] = name.startsWith('orders_on_shard_max')
-        ? Math.max(...numbers)
+        ? Math.max(...values)
         : name.startsWith('orders_on_shard_min')
-          ? Math.min(...numbers)
-          : round(numbers.reduce((a, b) => a + b, 0) / numbers.length, 2);
+          ? Math.min(...values)
+          : round(median(values), 2);
     } else {
       figures[`${name}${suffix}`] =
         values.length === 1 ? values[0]! : values.map((v, i) => `round ${i + 1}: ${v}`).join('; ');
@@ -226,6 +230,12 @@ function overRounds(rounds: Figures[], suffix: string): Figures {
       values.forEach((v, i) => (figures[`${name}${suffix}_round_${i + 1}`] = v));
   }
   return figures;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function orderPhase(run: Run, stage: Stage): Promise<Figures> {

@@ -6,7 +6,8 @@ import { childrenOf } from './proc-cpu';
 
 /**
  * Shards for a benchmark as an operator makes them: a PostgreSQL server of its own per shard
- * (test/support/postgres-server.ts: embedded PostgreSQL's binaries, durability off), its
+ * (test/support/postgres-server.ts: embedded PostgreSQL's binaries, durable as PostgreSQL's defaults
+ * and the machine's server are: a shard that skipped fsync would commit faster than the catalogue), its
  * `shopflow` database added to the map by the code behind `shopflow shards add` (created,
  * migrated, registered JOINING), then made ACTIVE when it is to own arcs of the ring from the
  * start (an empty shard before any customer exists: nothing to rebalance onto it).
@@ -24,7 +25,7 @@ export async function addServerShard(
   id: string,
   state: 'JOINING' | 'ACTIVE',
 ): Promise<ShardServer> {
-  const server = await startPostgresServer();
+  const server = await startPostgresServer({ durable: true });
   const url = server.url('shopflow');
   try {
     await addShard(catalogue, { id, url, region: 'local' });
