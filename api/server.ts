@@ -11,6 +11,7 @@ import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
 import { startIdempotencySweeper, sweepEveryShard } from './orders/idempotency-sweeper';
+import { pricingWarmUpStatement } from './orders/place-order';
 import { warmUp } from './warm-up';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
@@ -25,7 +26,10 @@ async function main(): Promise<void> {
   const positionWatcher = await startPositionWatcher(db, logger);
   // Listens for shard map changes: routing a customer's request costs no query.
   const shards = createProcessShardRouter(db, config, logger);
-  await warmUp({ db, temporal, logger }, { connections: config.database.poolSize, timeoutMs: 3_000 });
+  await warmUp(
+    { db, temporal, shards, logger },
+    { connections: config.database.poolSize, timeoutMs: 3_000, statements: [pricingWarmUpStatement] },
+  );
 
   const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher, shards }));
   server.listen(config.http.port, config.http.host);

@@ -98,6 +98,21 @@ interface CatalogueRow {
   commissionRateBps: number | null;
 }
 
+/** Whether the customer exists, and the products an order names (a prepared statement). */
+const PRICING_STATEMENT = {
+  name: 'order-pricing-catalogue',
+  text: `SELECT c.known, p.id, p.seller_id AS "sellerId", p.name, p.price_minor AS "priceMinor", p.currency, p.active,
+                s.commission_rate_bps AS "commissionRateBps"
+         FROM (SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1::uuid) AS known) AS c
+         LEFT JOIN (products p JOIN sellers s ON s.id = p.seller_id) ON p.id = ANY($2::uuid[])`,
+};
+
+/** The pricing statement for no customer and no product: reads nothing, and prepares it on a connection. */
+export const pricingWarmUpStatement = {
+  ...PRICING_STATEMENT,
+  values: ['00000000-0000-0000-0000-000000000000', []],
+};
+
 async function priceFromCatalogue(deps: PlaceOrderDeps, request: OrderRequest): Promise<PricedOrder> {
   const { db, config } = deps;
   const productIds = [...new Set(request.items.map((item) => item.productId))];
@@ -105,11 +120,7 @@ async function priceFromCatalogue(deps: PlaceOrderDeps, request: OrderRequest): 
   const customerDb = await customerDatabase(deps, request.customerId);
   // One round trip on every order: whether the customer exists, and the products it names.
   const { rows } = await sqlPoolOf(db).query<CatalogueRow>({
-    name: 'order-pricing-catalogue',
-    text: `SELECT c.known, p.id, p.seller_id AS "sellerId", p.name, p.price_minor AS "priceMinor", p.currency, p.active,
-                  s.commission_rate_bps AS "commissionRateBps"
-           FROM (SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1::uuid) AS known) AS c
-           LEFT JOIN (products p JOIN sellers s ON s.id = p.seller_id) ON p.id = ANY($2::uuid[])`,
+    ...PRICING_STATEMENT,
     values: [request.customerId, productIds],
   });
   const catalogue = new Map<string, CatalogueProduct>(

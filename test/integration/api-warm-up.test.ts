@@ -1,11 +1,16 @@
 import pino from 'pino';
+import { pricingWarmUpStatement } from '../../api/orders/place-order';
 import { warmUp } from '../../api/warm-up';
-import { createDatabase } from '../../platform/database';
+import { createDatabase, type Database } from '../../platform/database';
+import { createProcessShardRouter } from '../../platform/shards/router';
 import { sqlPoolOf } from '../../platform/sql-pool';
 import { createTemporalClient } from '../../platform/temporal';
 import { testConfig } from '../support/platform';
 
-/** api/warm-up.ts: the API opens its connections before it listens, and never fails to start for it. */
+/**
+ * api/warm-up.ts: the API opens its connections and reads the shard map before it listens, and
+ * never fails to start for it.
+ */
 describe('API warm-up', () => {
   function capture() {
     const lines: Record<string, unknown>[] = [];
@@ -13,19 +18,42 @@ describe('API warm-up', () => {
     return { logger, lines };
   }
 
-  it('opens the PostgreSQL pool and the Temporal connection, and gives every connection back', async () => {
+  /** Counts the router's map reads. */
+  function shardRouter(db: Database, config: ReturnType<typeof testConfig>) {
+    const router = createProcessShardRouter(db, config);
+    const counted = { reads: 0, refresh: () => ((counted.reads += 1), router.refresh()), router };
+    return counted;
+  }
+
+  it('opens the PostgreSQL pool and the Temporal connection, reads the shard map, and gives every connection back', async () => {
     const config = testConfig();
     const db = createDatabase(config);
     const temporal = createTemporalClient(config);
+    const shards = shardRouter(db, config);
     const { logger, lines } = capture();
     try {
-      await warmUp({ db, temporal, logger }, { connections: 4, timeoutMs: 10_000 });
+      await warmUp(
+        { db, temporal, shards, logger },
+        { connections: 4, timeoutMs: 10_000, statements: [pricingWarmUpStatement] },
+      );
 
+      expect(shards.reads).toBe(1);
       const pool = sqlPoolOf(db);
       expect(pool.totalCount).toBe(4);
       expect(pool.idleCount).toBe(4);
+      // Every connection has the submit path's statement prepared.
+      const clients = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
+      try {
+        const prepared = await Promise.all(
+          clients.map(async (client) => (await client.query('SELECT name FROM pg_prepared_statements')).rows),
+        );
+        expect(prepared).toEqual(Array.from({ length: 4 }, () => [{ name: pricingWarmUpStatement.name }]));
+      } finally {
+        for (const client of clients) client.release();
+      }
       expect(lines).toEqual([expect.objectContaining({ msg: 'warmed up', connections: 4 })]);
     } finally {
+      await shards.router.close();
       await temporal.close();
       await db.$disconnect();
     }
@@ -35,9 +63,10 @@ describe('API warm-up', () => {
     const config = testConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
     const db = createDatabase(config);
     const temporal = createTemporalClient(config);
+    const shards = shardRouter(db, config);
     const { logger, lines } = capture();
     try {
-      await warmUp({ db, temporal, logger }, { connections: 2, timeoutMs: 1_000 });
+      await warmUp({ db, temporal, shards, logger }, { connections: 2, timeoutMs: 1_000 });
 
       expect(lines).toEqual([
         expect.objectContaining({
@@ -47,8 +76,32 @@ describe('API warm-up', () => {
       ]);
       // The database part was done all the same.
       expect(sqlPoolOf(db).idleCount).toBe(2);
+      expect(shards.reads).toBe(1);
     } finally {
+      await shards.router.close();
       await temporal.close().catch(() => undefined);
+      await db.$disconnect();
+    }
+  });
+
+  it('names the shard map among what it could not do when the map cannot be read, and still returns', async () => {
+    const config = testConfig();
+    const db = createDatabase(config);
+    const temporal = createTemporalClient(config);
+    const router = createProcessShardRouter(db, config);
+    await router.close(); // a closed router refuses to read the map
+    const { logger, lines } = capture();
+    try {
+      await warmUp({ db, temporal, shards: router, logger }, { connections: 2, timeoutMs: 10_000 });
+
+      expect(lines).toEqual([
+        expect.objectContaining({
+          msg: 'warm-up incomplete; first requests connect',
+          failures: ['shard map: Error: the shard router is closed'],
+        }),
+      ]);
+    } finally {
+      await temporal.close();
       await db.$disconnect();
     }
   });
