@@ -51,6 +51,9 @@ import { parseLevels, parseSeconds, parseWholeNumber, phaseProgress } from '../p
  * Measured over the whole order phase, warm-up included, up to the moment the relay and the
  * projector have caught up with its events: CPU time of every process (/proc), PostgreSQL
  * transactions (pg_stat_database) and Redis commands (INFO commandstats), per completed order.
+ * The same CPU per order is also given in baseline workflows (the dev server's and the bench
+ * worker's CPU per baseline workflow, in the same stage): the machine's speed swings by up to half
+ * within an hour here, which that unit cancels.
  */
 
 interface Options {
@@ -162,9 +165,18 @@ async function measureLevel(run: Run, level: number): Promise<Figures> {
     const after = await baselinePhase(run, stage, level);
 
     const baselineMean = (before.completedPerS + after.completedPerS) / 2;
+    // The machine's speed swings from one run to the next; the baseline's CPU per workflow (the dev
+    // server and the bench worker, code that no commit changes) moves with it, so an order's CPU
+    // in baseline workflows compares across runs where milliseconds do not.
+    const baselineCpuMs = (before.cpuMsPerWorkflow + after.cpuMsPerWorkflow) / 2;
+    const inBaselineWorkflows = (figure: string) => round((orders[figure] as number) / baselineCpuMs, 2);
     const s = `_c${level}`;
     return {
       ...suffixed(orders, s),
+      [`baseline_cpu_ms_per_workflow${s}`]: round(baselineCpuMs, 2),
+      [`cpu_per_order_in_baseline_workflows_total${s}`]: inBaselineWorkflows('cpu_ms_per_order_total'),
+      [`cpu_per_order_in_baseline_workflows_shopflow${s}`]: inBaselineWorkflows('cpu_ms_per_order_shopflow'),
+      [`cpu_per_order_in_baseline_workflows_worker${s}`]: inBaselineWorkflows('cpu_ms_per_order_worker'),
       [`ratio_vs_baseline${s}`]: round((orders['completed_per_s'] as number) / baselineMean, 3),
       [`baseline_completed_per_s${s}`]: round(baselineMean, 1),
       [`baseline_before_completed_per_s${s}`]: round(before.completedPerS, 1),
@@ -188,6 +200,14 @@ async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
     await worker.waitForOutput('bench worker ready', 180_000);
     // How long the server takes to start a workflow at this concurrency: the floor under any submit.
     const startMs: number[] = [];
+    const meter = new CpuMeter(
+      async () =>
+        new Map([
+          [stage.devServerPid, 'temporal_dev_server'],
+          [worker.child.pid!, 'bench_worker'],
+        ]),
+    );
+    await meter.start();
     const load = await closedLoop(concurrency, run.options.durationS * 1000, async () => {
       const startedAt = performance.now();
       const handle = await stage.temporal.workflow.start('baselineWorkflow', {
@@ -197,8 +217,15 @@ async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
       startMs.push(performance.now() - startedAt);
       await handle.result();
     });
+    const { cpuMsByGroup } = await meter.stop();
     if (load.firstError) say(`baseline: first error: ${load.firstError}`);
-    return { completedPerS: load.results.length / (load.elapsedMs / 1000), errors: load.errors, startMs };
+    const cpuMs = Object.values(cpuMsByGroup).reduce((sum, ms) => sum + ms, 0);
+    return {
+      completedPerS: load.results.length / (load.elapsedMs / 1000),
+      errors: load.errors,
+      startMs,
+      cpuMsPerWorkflow: cpuMs / Math.max(load.results.length, 1),
+    };
   } finally {
     await stopProcess(worker);
   }
@@ -509,6 +536,11 @@ function printTable(figures: Figures, options: Options): void {
     ['  relay / projector', 'cpu_ms_per_order_relay|cpu_ms_per_order_projector'],
     ['  Temporal dev server', 'cpu_ms_per_order_temporal_dev_server'],
     ['  PostgreSQL / Redis', 'cpu_ms_per_order_postgres|cpu_ms_per_order_redis'],
+    ['  in baseline workflows: total', 'cpu_per_order_in_baseline_workflows_total'],
+    [
+      '    shopflow / worker',
+      'cpu_per_order_in_baseline_workflows_shopflow|cpu_per_order_in_baseline_workflows_worker',
+    ],
     ['PG transactions / order', 'pg_xacts_per_order'],
     ['Redis commands / order', 'redis_commands_per_order'],
     ['drain after last order ms', 'drain_after_last_completion_ms'],
