@@ -12,7 +12,7 @@ import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
 import { startIdempotencySweeper, sweepEveryShard } from './orders/idempotency-sweeper';
 import { pricingWarmUpStatement } from './orders/place-order';
-import { warmUp } from './warm-up';
+import { warmUp } from '../platform/warm-up';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
 async function main(): Promise<void> {

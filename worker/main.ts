@@ -5,6 +5,7 @@ import { createDatabase } from '../platform/database';
 import { createLogger, type Logger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
 import { createProcessShardRouter } from '../platform/shards/router';
+import { warmUp } from '../platform/warm-up';
 import { createWorkerMetrics } from '../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
 import { createTemporalClient } from '../platform/temporal';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   await redis.connect();
   const connection = await connectWorker(config);
   await ensureRecalculationSchedule(config, logger);
+  // Its first activities would otherwise open the pool's connections and read the shard map at once.
+  await warmUp({ db, shards, logger }, { connections: config.database.poolSize, timeoutMs: 3_000 });
   // The dashboard recalculation invalidates the cached dashboards it heals.
   const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
   const worker = await createWorker({

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { pricingWarmUpStatement } from '../../api/orders/place-order';
-import { warmUp } from '../../api/warm-up';
+import { warmUp } from '../../platform/warm-up';
 import { createDatabase, type Database } from '../../platform/database';
 import { createProcessShardRouter } from '../../platform/shards/router';
 import { sqlPoolOf } from '../../platform/sql-pool';
@@ -8,10 +8,10 @@ import { createTemporalClient } from '../../platform/temporal';
 import { testConfig } from '../support/platform';
 
 /**
- * api/warm-up.ts: the API opens its connections and reads the shard map before it listens, and
- * never fails to start for it.
+ * platform/warm-up.ts: the API and the worker open their connections and read the shard map before
+ * they take work, and never fail to start for it.
  */
-describe('API warm-up', () => {
+describe('process warm-up', () => {
   function capture() {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
@@ -102,6 +102,23 @@ describe('API warm-up', () => {
       ]);
     } finally {
       await temporal.close();
+      await db.$disconnect();
+    }
+  });
+
+  it('warms a process that starts no workflows (the worker) without a Temporal client', async () => {
+    const config = testConfig();
+    const db = createDatabase(config);
+    const shards = shardRouter(db, config);
+    const { logger, lines } = capture();
+    try {
+      await warmUp({ db, shards, logger }, { connections: 3, timeoutMs: 10_000 });
+
+      expect(shards.reads).toBe(1);
+      expect(sqlPoolOf(db).idleCount).toBe(3);
+      expect(lines).toEqual([expect.objectContaining({ msg: 'warmed up', connections: 3 })]);
+    } finally {
+      await shards.router.close();
       await db.$disconnect();
     }
   });

@@ -1,24 +1,32 @@
 import { temporal as proto } from '@temporalio/proto';
 import type { QueryConfig } from 'pg';
 import type { Logger } from 'pino';
-import type { Database } from '../platform/database';
-import type { ShardRouter } from '../platform/shards/router';
-import { sqlPoolOf } from '../platform/sql-pool';
-import type { TemporalClient } from '../platform/temporal';
+import type { Database } from './database';
+import type { ShardRouter } from './shards/router';
+import { sqlPoolOf } from './sql-pool';
+import type { TemporalClient } from './temporal';
 
 /**
- * Before the API listens: opens its PostgreSQL connections and its Temporal connection, and reads
- * the shard map, which the first requests would otherwise do. Measured with bench/platform.ts at 8
- * clients, the first eight order submissions took 470–700 ms while they opened the connections all
- * at once (later ones: 40–130). With the connections open they still took 475–500 ms: the first
- * request to route a customer read the shard map, Prisma's first query, which loads and compiles
- * its query compiler while the event loop waits (270 ms before the route's first statement), and
- * the other seven waited behind it.
+ * Before a process takes work (the API listens, the worker polls): opens its PostgreSQL
+ * connections and its Temporal client's connection, and reads the shard map, which the first
+ * requests or activities would otherwise do, all at once. Measured with bench/platform.ts at 8
+ * clients, the first eight order submissions took 470–700 ms while they opened the API's
+ * connections (later ones: 40–130). With the connections open they still took 475–500 ms: the
+ * first request to route a customer read the shard map, Prisma's first query, which loads and
+ * compiles its query compiler while the event loop waits (270 ms before the route's first
+ * statement), and the other seven waited behind it. The worker's first activities did the same
+ * on the other core.
  * Best effort and bounded: a database or Temporal that is not there yet is the health check's
  * business (/health/ready), not a reason to refuse to start.
  */
 export async function warmUp(
-  deps: { db: Database; temporal: TemporalClient; shards: Pick<ShardRouter, 'refresh'>; logger: Logger },
+  deps: {
+    db: Database;
+    shards: Pick<ShardRouter, 'refresh'>;
+    logger: Logger;
+    /** A process that starts workflows (the API): its client connects, and its encoder is compiled. */
+    temporal?: TemporalClient;
+  },
   options: {
     connections: number;
     timeoutMs: number;
@@ -50,11 +58,10 @@ export async function warmUp(
     const failed = settled.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
   };
-  compileStartRequestCodec();
   const connections = openConnections();
   const steps = {
     postgres: connections,
-    temporal: deps.temporal.connection.ensureConnected(),
+    ...(deps.temporal ? { temporal: connectToStartWorkflows(deps.temporal) } : {}),
     // After the pool is open, so that the read takes one of its connections rather than one more.
     'shard map': connections.catch(() => undefined).then(() => deps.shards.refresh()),
   };
@@ -79,10 +86,11 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * protobufjs generates each message type's encoder and decoder on its first use: 47 ms for the
- * first StartWorkflowExecutionRequest on an idle machine, paid by the first order otherwise.
+ * Connects, and compiles the start request's encoder: protobufjs generates each message type's
+ * encoder and decoder on its first use, 47 ms for the first StartWorkflowExecutionRequest on an
+ * idle machine, paid by the first order otherwise.
  */
-function compileStartRequestCodec(): void {
+function connectToStartWorkflows(temporal: TemporalClient): Promise<void> {
   const { StartWorkflowExecutionRequest, StartWorkflowExecutionResponse } = proto.api.workflowservice.v1;
   const payload = { metadata: { encoding: new Uint8Array(1) }, data: new Uint8Array(1) };
   StartWorkflowExecutionRequest.decode(
@@ -96,4 +104,5 @@ function compileStartRequestCodec(): void {
     }).finish(),
   );
   StartWorkflowExecutionResponse.decode(StartWorkflowExecutionResponse.encode({ runId: 'warm-up' }).finish());
+  return temporal.connection.ensureConnected();
 }
