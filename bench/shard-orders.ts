@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -226,7 +226,10 @@ function overRounds(rounds: Figures[], suffix: string): Figures {
       figures[`${name}${suffix}`] =
         values.length === 1 ? values[0]! : values.map((v, i) => `round ${i + 1}: ${v}`).join('; ');
     }
-    if (rounds.length > 1 && (name === 'orders_completed_per_s' || name === 'orders_accepted_per_s'))
+    if (
+      rounds.length > 1 &&
+      ['orders_completed_per_s', 'orders_accepted_per_s', 'other_processes_cpu_share'].includes(name)
+    )
       values.forEach((v, i) => (figures[`${name}${suffix}_round_${i + 1}`] = v));
   }
   return figures;
@@ -242,6 +245,9 @@ async function orderPhase(run: Run, stage: Stage): Promise<Figures> {
   await sleep(STATS_SETTLE_MS);
   const afterPosition = await stage.drain.lastPosition();
   const meter = new CpuMeter(() => watchedProcesses(run, stage));
+  const machineBefore = machineCpuMs();
+  const selfBefore = process.cpuUsage();
+  const meterStartedAt = performance.now();
   await meter.start();
   let accepted = 0;
   const load = await closedLoop(run.options.concurrency, run.options.durationS * 1000, () =>
@@ -250,6 +256,12 @@ async function orderPhase(run: Run, stage: Stage): Promise<Figures> {
   if (load.firstError) say(`orders: first error: ${load.firstError}`);
   const drainMs = await stage.drain.waitUntilDrained(afterPosition, DRAIN_TIMEOUT_MS);
   const { cpuMsByGroup } = await meter.stop();
+  const machine = machineCpuMs();
+  const meteredS = (performance.now() - meterStartedAt) / 1000;
+  // The measured processes, and this one (the clients of the closed loop).
+  const self = process.cpuUsage(selfBefore);
+  const ours = Object.values(cpuMsByGroup).reduce((a, b) => a + b, 0) + (self.user + self.system) / 1000;
+  const capacityMs = meteredS * 1000 * os.cpus().length;
   const journeys: Journey[] = load.results;
   const completed = journeys.length;
   const elapsedS = load.elapsedMs / 1000;
@@ -271,8 +283,19 @@ async function orderPhase(run: Run, stage: Stage): Promise<Figures> {
       1,
     ),
     drain_after_last_completion_ms: round(drainMs, 0),
+    // The machine's CPU over the phase, and the share of it that processes other than the
+    // measured ones took (another benchmark on this machine): how contended the round was.
+    machine_cpu_busy_share: round((machine.busyMs - machineBefore.busyMs) / capacityMs, 3),
+    other_processes_cpu_share: round(Math.max(0, machine.busyMs - machineBefore.busyMs - ours) / capacityMs, 3),
     ...cpuPer(cpuMsByGroup, completed, 'order'),
   };
+}
+
+/** CPU time the whole machine has been busy since boot (/proc/stat: all but idle and iowait). */
+function machineCpuMs(): { busyMs: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return { busyMs: ((user + nice + system + irq + softirq + steal) * 1000) / clockTicksPerS };
 }
 
 /** Each group's CPU time over `units`, and the totals. */
@@ -546,6 +569,7 @@ function printTable(figures: Figures, options: Options): void {
     ['  PostgreSQL: catalogue / shards', 'cpu_ms_per_order_postgres|cpu_ms_per_order_postgres_shard_servers'],
     ['orders per shard', 'orders_per_shard'],
     ['  max / mean', 'orders_on_shard_max_over_mean'],
+    ['other processes: CPU share', 'other_processes_cpu_share'],
     ['errors', 'order_errors'],
   ];
   const cell = (spec: string, count: number) =>
@@ -609,9 +633,9 @@ const program = new Command('bench:shard-orders')
   )
   .option(
     '--rounds <n>',
-    'measure every count this many times, in alternating order; figures are means',
+    'measure every count this many times, in alternating order; figures are medians',
     parseWholeNumber,
-    2,
+    3,
   )
   .option('--duration-s <seconds>', 'how long each order phase starts new orders', parseSeconds, 30)
   .option('--concurrency <clients>', 'clients of the closed loop', parseWholeNumber, 8)
