@@ -1,33 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { createApiKey } from '../access/api-keys';
 import { seedCatalogue } from '../catalogue/seed';
-import { loadConfig, loadConfigOrExit, type Config } from '../platform/config';
-import { createDataConverter } from '../platform/data-converter';
+import { loadConfigOrExit } from '../platform/config';
 import { createDatabase } from '../platform/database';
-import { migrate } from '../platform/migrations';
-import { databaseName, databaseUrlFor, dropDatabase, ensureDatabase } from '../platform/postgres-admin';
-import { ensureTemporalCli } from '../dev/temporal-cli';
-import { startEphemeralDevServer } from '../test/support/dev-server';
+import { databaseName } from '../platform/postgres-admin';
 import { startEntry, type LongRunning } from '../test/support/processes';
-import { buildDist, runtimes, stopProcess, type Runtime } from './support/entry-runtime';
+import { runtimes, stopProcess, type Runtime } from './support/entry-runtime';
+import type { Figures } from './support/figures';
 import { closedLoop, quantile, round } from './support/load';
-import { orderJourney, type Journey, type JourneyWorld } from './support/order-journey';
-import { newestChild, platformEnv } from './support/platform-env';
-import { startPlatform, services, type RunningPlatform } from './support/platform-processes';
-import { PostgresCounters } from './support/postgres-counters';
+import { orderJourney, type Journey } from './support/order-journey';
+import {
+  measureOrderLoop,
+  settleStatistics,
+  startMeteredPhase,
+  type PhaseCpu,
+  type PhaseMetering,
+} from './support/order-phase';
+import { services } from './support/platform-processes';
+import { openStageHost, stageProcesses, withStage, type PlatformStage, type StageHost } from './support/platform-stage';
 import { clockTicksPerS, CpuMeter } from './support/proc-cpu';
-import { ReadModelDrain } from './support/read-model-drain';
-import { callsBetween, commandCalls, redisServerPid } from './support/redis-counters';
-import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
+import { callsBetween, commandCalls, type CommandCalls } from './support/redis-counters';
 import { writeResults } from './support/results';
+import { resultsTable, type TableColumn, type TableRow } from './support/results-table';
 import { parseLevels, parseSeconds, parseWholeNumber, phaseProgress } from '../platform/command-line';
 
 /**
@@ -68,40 +64,19 @@ interface Options {
   set: Record<string, string>;
 }
 
-type Figures = Record<string, number | string>;
-
 const BASELINE_TASK_QUEUE = 'bench-baseline';
 const CUSTOMERS_WITH_KEYS = 20;
-/** PostgreSQL 15 backends send their statistics at most once a second: wait that long and a bit. */
-const STATS_SETTLE_MS = 1_500;
-const DRAIN_TIMEOUT_MS = 300_000;
 
 const say = (message: string): boolean => process.stderr.write(`bench:platform: ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What lives for the whole run: the build, the Temporal CLI, Redis and the counters. */
-interface Run {
+interface Run extends StageHost {
   options: Options;
-  base: Config;
-  cliPath: string;
-  redisUrl: string;
-  redis: Redis;
-  postgres: PostgresCounters;
   progress: (phase: string) => void;
 }
 
-/** What each level (and the backlog) gets fresh: database, dev server, shopflow's processes. */
-interface Stage {
-  databaseUrl: string;
-  env: Record<string, string>;
-  devServer: TestWorkflowEnvironment;
-  devServerPid: number;
-  redisPid: number;
-  platform: RunningPlatform;
-  drain: ReadModelDrain;
-  temporal: Client;
-  world: JourneyWorld;
-}
+/** Each level (and the backlog) gets a stage of its own: database, dev server, shopflow's processes. */
+type Stage = PlatformStage;
 
 async function main(options: Options): Promise<void> {
   const base = loadConfigOrExit();
@@ -119,32 +94,32 @@ async function main(options: Options): Promise<void> {
     // Other work on this machine skews every figure: reported beside them.
     load_average_1m_start: round(os.loadavg()[0]!, 2),
   };
-  if (options.runtime === 'node') {
-    say('building dist/ (npm run build)');
-    buildDist();
-  }
-  const cliPath = await ensureTemporalCli(pino({ level: 'warn' }, pino.destination(2)), base.temporal.cliPath);
-  const privateRedis: PrivateRedis | undefined = options.redisUrl ? undefined : await startPrivateRedis();
-  const redisUrl = options.redisUrl ?? privateRedis!.url;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const postgres = await PostgresCounters.connect(base.database.url);
+  const host = await openStageHost({
+    base,
+    settings: {
+      runtime: options.runtime,
+      logLevel: options.logLevel,
+      set: options.set,
+      nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+    },
+    say,
+    sharedRedisUrl: options.redisUrl,
+  });
   figures['redis'] = options.redisUrl ? `shared (${options.redisUrl})` : 'private redis-server';
-  figures['pg_stat_statements'] = postgres.statementsAvailable
+  figures['pg_stat_statements'] = host.postgres.statementsAvailable
     ? 'loaded'
     : 'not in shared_preload_libraries: statements per order not measured';
 
   const phases = options.levels.length * 3 + (options.backlog ? 1 : 0);
   const bar = phaseProgress(phases, 'starting');
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
-  const run: Run = { options, base, cliPath, redisUrl, redis, postgres, progress };
+  const run: Run = { ...host, options, progress };
   try {
     for (const level of options.levels) Object.assign(figures, await measureLevel(run, level));
     if (options.backlog) Object.assign(figures, await measureBacklog(run, options.backlog));
   } finally {
     bar.stop();
-    await postgres.close();
-    redis.disconnect();
-    await privateRedis?.stop();
+    await host.close();
   }
   figures['load_average_1m_end'] = round(os.loadavg()[0]!, 2);
   const file = writeResults('platform', figures);
@@ -156,7 +131,7 @@ async function main(options: Options): Promise<void> {
 // Levels
 
 async function measureLevel(run: Run, level: number): Promise<Figures> {
-  return withStage(run, `c${level}`, async (stage) => {
+  return withStage(run, stagePlan(`c${level}`), async (stage) => {
     run.progress(`c=${level} baseline (before)`);
     const before = await baselinePhase(run, stage, level);
     run.progress(`c=${level} orders via API`);
@@ -200,12 +175,13 @@ async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
     await worker.waitForOutput('bench worker ready', 180_000);
     // How long the server takes to start a workflow at this concurrency: the floor under any submit.
     const startMs: number[] = [];
-    const meter = new CpuMeter(
-      async () =>
+    const meter = new CpuMeter(() =>
+      Promise.resolve(
         new Map([
           [stage.devServerPid, 'temporal_dev_server'],
           [worker.child.pid!, 'bench_worker'],
         ]),
+      ),
     );
     await meter.start();
     const load = await closedLoop(concurrency, run.options.durationS * 1000, async () => {
@@ -233,13 +209,12 @@ async function baselinePhase(run: Run, stage: Stage, concurrency: number) {
 
 /** Figures of one order phase, unsuffixed (the caller adds the level). */
 async function orderPhase(run: Run, stage: Stage, concurrency: number): Promise<Figures> {
-  const counters = await startCounters(run, stage);
-  const load = await closedLoop(concurrency, run.options.durationS * 1000, () => orderJourney(stage.world));
-  if (load.firstError) say(`orders: first error: ${load.firstError}`);
-  const cost = await stopCounters(run, stage, counters, load.results.length);
+  const load = { concurrency, durationMs: run.options.durationS * 1000, say };
+  const phase = await measureOrderLoop(stage, load, costMetering(run, stage));
+  const cost = await costFigures(run, stage, phase.counters, phase, phase.journeys.length);
   return {
-    ...journeyFigures(load.results, load.elapsedMs),
-    errors: load.errors,
+    ...journeyFigures(phase.journeys, phase.elapsedMs),
+    errors: phase.errors,
     ...cost,
   };
 }
@@ -300,9 +275,9 @@ function journeyFigures(journeys: Journey[], elapsedMs: number): Figures {
  * that the SDK warns (TMPRL1104).
  */
 async function measureBacklog(run: Run, orders: number): Promise<Figures> {
-  return withStage(run, 'backlog', async (stage) => {
+  return withStage(run, stagePlan('backlog'), async (stage) => {
     run.progress(`backlog of ${orders}`);
-    const counters = await startCounters(run, stage);
+    const phase = await startMeteredPhase(stage, costMetering(run, stage));
     const startedAt = performance.now();
     let lastSubmitted = startedAt;
     const outcomes = await Promise.allSettled(
@@ -312,7 +287,7 @@ async function measureBacklog(run: Run, orders: number): Promise<Figures> {
     const journeys = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed) say(`backlog: first error: ${String(failed.reason)}`);
-    const cost = await stopCounters(run, stage, counters, journeys.length);
+    const cost = await costFigures(run, stage, phase.counters, await phase.stop(), journeys.length);
     return suffixed(
       {
         orders_submitted: orders,
@@ -329,10 +304,9 @@ async function measureBacklog(run: Run, orders: number): Promise<Figures> {
 // ---------------------------------------------------------------------------------------------
 // What a phase cost
 
+/** Besides CPU time: Redis commands, PostgreSQL transactions and statements, the SDK's warnings. */
 interface Counters {
-  afterPosition: string;
-  meter: CpuMeter;
-  redisCalls: Map<string, number>;
+  redisCalls: CommandCalls;
   xacts: number;
   statements: number | undefined;
   drainQueries: number;
@@ -342,33 +316,34 @@ interface Counters {
 /** TMPRL1104: the SDK's warning that a workflow task took longer than it should. */
 const countTaskWarnings = (worker: LongRunning) => (worker.output().match(/TMPRL1104/g) ?? []).length;
 
-async function startCounters(run: Run, stage: Stage): Promise<Counters> {
+/** What a phase meters: the CPU time of the stage's processes (stageProcesses) and the counters above. */
+function costMetering(run: Run, stage: Stage): PhaseMetering<Counters> {
   const database = databaseName(stage.databaseUrl);
-  // Statistics of the setup's last transactions must not land in the phase.
-  await sleep(STATS_SETTLE_MS);
-  const meter = new CpuMeter(() => watchedProcesses(run, stage));
-  const counters: Counters = {
-    afterPosition: await stage.drain.lastPosition(),
-    meter,
-    redisCalls: await commandCalls(run.redis),
-    xacts: await run.postgres.transactions(database),
-    statements: await run.postgres.statements(database),
-    drainQueries: stage.drain.queries,
-    warnings: countTaskWarnings(stage.platform.processes.worker),
+  return {
+    watch: () => stageProcesses(run.postgres, stage),
+    readCounters: async () => ({
+      redisCalls: await commandCalls(run.redis),
+      xacts: await run.postgres.transactions(database),
+      statements: await run.postgres.statements(database),
+      drainQueries: stage.drain.queries,
+      warnings: countTaskWarnings(stage.platform.processes.worker),
+    }),
   };
-  await meter.start();
-  return counters;
 }
 
 /**
- * Waits until the relay and the projector have caught up with the phase's events (their CPU time
- * for its orders counts), then reads every counter and divides by the completed orders.
+ * Once the relay and the projector have caught up with the phase's events (their CPU time for its
+ * orders counts): reads every counter and divides by the completed orders.
  */
-async function stopCounters(run: Run, stage: Stage, start: Counters, completed: number): Promise<Figures> {
-  const drainMs = await stage.drain.waitUntilDrained(start.afterPosition, DRAIN_TIMEOUT_MS);
-  const { cpuMsByGroup, exitedByGroup } = await start.meter.stop();
+async function costFigures(
+  run: Run,
+  stage: Stage,
+  start: Counters,
+  { drainMs, cpuMsByGroup, exitedByGroup }: PhaseCpu,
+  completed: number,
+): Promise<Figures> {
   const redisCalls = callsBetween(start.redisCalls, await commandCalls(run.redis));
-  await sleep(STATS_SETTLE_MS);
+  await settleStatistics();
   const database = databaseName(stage.databaseUrl);
   // The drain's own checks are transactions in the database too: not shopflow's.
   const xacts = (await run.postgres.transactions(database)) - start.xacts - (stage.drain.queries - start.drainQueries);
@@ -409,69 +384,16 @@ async function stopCounters(run: Run, stage: Stage, start: Counters, completed: 
   return figures;
 }
 
-/** The pids whose CPU time a phase counts, by group: shopflow's processes and the services under them. */
-async function watchedProcesses(run: Run, stage: Stage): Promise<Map<number, string>> {
-  const database = databaseName(stage.databaseUrl);
-  const groups = await run.postgres.processGroups(database, [stage.drain.pid]);
-  for (const [service, pid] of Object.entries(stage.platform.pids())) groups.set(pid, service);
-  groups.set(stage.devServerPid, 'temporal_dev_server');
-  groups.set(stage.redisPid, 'redis');
-  return groups;
-}
-
 // ---------------------------------------------------------------------------------------------
 // A fresh platform
 
-async function withStage<T>(run: Run, name: string, measure: (stage: Stage) => Promise<T>): Promise<T> {
-  const databaseUrl = databaseUrlFor(run.base.database.url, `shopflow_bench_platform_${randomUUID().slice(0, 8)}`);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shopflow-bench-platform-'));
-  await ensureDatabase(databaseUrl);
-  await run.redis.flushdb();
-  let devServer: TestWorkflowEnvironment | undefined;
-  let platform: RunningPlatform | undefined;
-  let drain: ReadModelDrain | undefined;
-  let connection: Connection | undefined;
-  let failed = true;
-  try {
-    await migrate(databaseUrl);
-    const keys = await prepareCatalogue(databaseUrl);
-    devServer = await startEphemeralDevServer(run.cliPath);
-    const devServerPid = newestChild('temporal');
-    const env = await platformEnv({
-      logLevel: run.options.logLevel,
-      databaseUrl,
-      redisUrl: run.redisUrl,
-      temporalAddress: devServer.address,
-      dataDir,
-      set: run.options.set,
-    });
-    platform = await startPlatform(
-      run.options.runtime,
-      env,
-      run.options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${run.options.cpuProfDir}`] : [],
-    );
-    drain = await ReadModelDrain.connect(databaseUrl);
-    // The catalogue's events reach the read models first: the phases start from a quiet platform.
-    await drain.waitUntilDrained('0', DRAIN_TIMEOUT_MS);
-    connection = await Connection.connect({ address: devServer.address });
-    const config = loadConfig({ ...process.env, ...env });
-    // The platform's codec: order results are encrypted with the keys its worker got.
-    const temporal = new Client({ connection, dataConverter: createDataConverter(config) });
-    const world: JourneyWorld = { apiUrl: platform.apiUrl, temporal, ...keys };
-    const redisPid = await redisServerPid(run.redis);
-    const stage = { databaseUrl, env, devServer, devServerPid, redisPid, platform, drain, temporal, world };
-    const result = await measure(stage);
-    failed = false;
-    return result;
-  } finally {
-    if (failed && platform) keepLogs(name, platform, dataDir);
-    await platform?.stop();
-    await connection?.close();
-    await drain?.close();
-    await devServer?.teardown();
-    await dropDatabase(databaseUrl);
-    if (!failed) rmSync(dataDir, { recursive: true, force: true });
-  }
+/** A level's (or the backlog's) stage: the catalogue prepareCatalogue seeds, nothing else of the script's. */
+function stagePlan(name: string) {
+  return {
+    kind: 'platform',
+    name,
+    prepare: async (databaseUrl: string) => ({ keys: await prepareCatalogue(databaseUrl), own: {} }),
+  };
 }
 
 /** `--set KEY=VALUE`, repeatable: a setting (docs/configuration.md) for every shopflow process. */
@@ -506,61 +428,43 @@ async function prepareCatalogue(databaseUrl: string) {
   }
 }
 
-function keepLogs(name: string, platform: RunningPlatform, dataDir: string): void {
-  for (const [service, output] of Object.entries(platform.outputs()))
-    writeFileSync(path.join(dataDir, `${name}-${service}.log`), output);
-  say(`${name} failed: process logs kept in ${dataDir}`);
-}
-
 const suffixed = (figures: Figures, suffix: string): Figures =>
   Object.fromEntries(Object.entries(figures).map(([name, value]) => [`${name}${suffix}`, value]));
 
 // ---------------------------------------------------------------------------------------------
 // Output and command line
 
+const tableRows: TableRow[] = [
+  ['completed orders/s', 'completed_per_s'],
+  ['  vs baseline (ratio)', 'ratio_vs_baseline'],
+  ['baseline workflows/s', 'baseline_completed_per_s'],
+  ['  drift after/before', 'baseline_drift_after_vs_before'],
+  ['  start p50 / p99 ms', 'baseline_start_p50_ms|baseline_start_p99_ms'],
+  ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
+  ['  p99 after the first 5 s', 'submit_p99_ms_after_warm_up'],
+  ['order to end p50 / p99 ms', 'order_to_end_p50_ms|order_to_end_p99_ms'],
+  ['HTTP requests / order', 'http_requests_per_order'],
+  ['CPU ms / order: total', 'cpu_ms_per_order_total'],
+  ['  shopflow (5 processes)', 'cpu_ms_per_order_shopflow'],
+  ['  worker', 'cpu_ms_per_order_worker'],
+  ['  API', 'cpu_ms_per_order_api'],
+  ['  relay / projector', 'cpu_ms_per_order_relay|cpu_ms_per_order_projector'],
+  ['  Temporal dev server', 'cpu_ms_per_order_temporal_dev_server'],
+  ['  PostgreSQL / Redis', 'cpu_ms_per_order_postgres|cpu_ms_per_order_redis'],
+  ['  in baseline workflows: total', 'cpu_per_order_in_baseline_workflows_total'],
+  ['    shopflow / worker', 'cpu_per_order_in_baseline_workflows_shopflow|cpu_per_order_in_baseline_workflows_worker'],
+  ['PG transactions / order', 'pg_xacts_per_order'],
+  ['Redis commands / order', 'redis_commands_per_order'],
+  ['drain after last order ms', 'drain_after_last_completion_ms'],
+  ['errors / TMPRL1104', 'errors|tmprl1104_warnings'],
+];
+
 function printTable(figures: Figures, options: Options): void {
-  const rows: [string, string][] = [
-    ['completed orders/s', 'completed_per_s'],
-    ['  vs baseline (ratio)', 'ratio_vs_baseline'],
-    ['baseline workflows/s', 'baseline_completed_per_s'],
-    ['  drift after/before', 'baseline_drift_after_vs_before'],
-    ['  start p50 / p99 ms', 'baseline_start_p50_ms|baseline_start_p99_ms'],
-    ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
-    ['  p99 after the first 5 s', 'submit_p99_ms_after_warm_up'],
-    ['order to end p50 / p99 ms', 'order_to_end_p50_ms|order_to_end_p99_ms'],
-    ['HTTP requests / order', 'http_requests_per_order'],
-    ['CPU ms / order: total', 'cpu_ms_per_order_total'],
-    ['  shopflow (5 processes)', 'cpu_ms_per_order_shopflow'],
-    ['  worker', 'cpu_ms_per_order_worker'],
-    ['  API', 'cpu_ms_per_order_api'],
-    ['  relay / projector', 'cpu_ms_per_order_relay|cpu_ms_per_order_projector'],
-    ['  Temporal dev server', 'cpu_ms_per_order_temporal_dev_server'],
-    ['  PostgreSQL / Redis', 'cpu_ms_per_order_postgres|cpu_ms_per_order_redis'],
-    ['  in baseline workflows: total', 'cpu_per_order_in_baseline_workflows_total'],
-    [
-      '    shopflow / worker',
-      'cpu_per_order_in_baseline_workflows_shopflow|cpu_per_order_in_baseline_workflows_worker',
-    ],
-    ['PG transactions / order', 'pg_xacts_per_order'],
-    ['Redis commands / order', 'redis_commands_per_order'],
-    ['drain after last order ms', 'drain_after_last_completion_ms'],
-    ['errors / TMPRL1104', 'errors|tmprl1104_warnings'],
-  ];
-  const columns = options.levels.map((level) => `_c${level}`);
-  if (options.backlog) columns.push('_backlog');
-  const cell = (spec: string, suffix: string) =>
-    spec
-      .split('|')
-      .map((name) => String(figures[`${name}${suffix}`] ?? '-'))
-      .join(' / ');
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const header = ['', ...columns.map((c) => (c === '_backlog' ? 'backlog' : `c=${c.slice(2)}`))];
-  const lines = [header, ...rows.map(([label, spec]) => [label, ...columns.map((c) => cell(spec, c))])].map(
-    ([label, ...cells]) => `  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(20)).join('')}`,
-  );
+  const columns: TableColumn[] = options.levels.map((level) => ({ heading: `c=${level}`, suffix: `_c${level}` }));
+  if (options.backlog) columns.push({ heading: 'backlog', suffix: '_backlog' });
   process.stdout.write(
     `\nbench:platform (${options.runtime}; load average ${figures['load_average_1m_start']} → ${figures['load_average_1m_end']})\n` +
-      `${lines.join('\n')}\n\n`,
+      `${resultsTable(figures, tableRows, columns, 20)}\n\n`,
   );
 }
 

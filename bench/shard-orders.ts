@@ -1,42 +1,38 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { createApiKey } from '../access/api-keys';
 import { seedCatalogue } from '../catalogue/seed';
-import { ensureTemporalCli } from '../dev/temporal-cli';
 import { customerPartitionKey } from '../domain/sharding/partition-key';
 import { parseLevels, parseWholeNumber, parseSeconds, phaseProgress } from '../platform/command-line';
-import { loadConfig, loadConfigOrExit, type Config } from '../platform/config';
-import { createDataConverter } from '../platform/data-converter';
+import { loadConfig, loadConfigOrExit } from '../platform/config';
 import { createDatabase, type Database } from '../platform/database';
-import { migrate } from '../platform/migrations';
-import { databaseName, databaseUrlFor, dropDatabase, ensureDatabase } from '../platform/postgres-admin';
+import { databaseName } from '../platform/postgres-admin';
 import { digestCustomerRows, totalRows } from '../platform/shards/customer-rows';
 import { planRebalance } from '../platform/shards/rebalance-plan';
 import { createShardRouter, type ShardRouter } from '../platform/shards/router';
 import { addShard } from '../platform/shards/shard-admin';
 import { readShardMap, setShardState } from '../platform/shards/shard-map';
 import { rebalanceWorkflowId, type RebalanceResult } from '../workflows/rebalance/rebalance-contract';
-import { startEphemeralDevServer } from '../test/support/dev-server';
 import { entryEnv, repoRoot } from '../test/support/processes';
-import { buildDist, compiledPath, runtimes, type Runtime } from './support/entry-runtime';
-import { closedLoop, quantile, round } from './support/load';
-import { orderJourney, type Journey, type JourneyWorld } from './support/order-journey';
-import { newestChild, platformEnv } from './support/platform-env';
-import { startPlatform, services, type RunningPlatform } from './support/platform-processes';
-import { PostgresCounters } from './support/postgres-counters';
+import { compiledPath, runtimes, type Runtime } from './support/entry-runtime';
+import type { Figures } from './support/figures';
+import { quantile, round } from './support/load';
+import { measureOrderLoop, settleStatistics } from './support/order-phase';
+import { services } from './support/platform-processes';
+import {
+  openStageHost,
+  stageProcesses,
+  withStage,
+  type PlatformStage,
+  type StageHost,
+  type StagePlan,
+} from './support/platform-stage';
 import { clockTicksPerS, CpuMeter } from './support/proc-cpu';
-import { ReadModelDrain } from './support/read-model-drain';
-import { redisServerPid } from './support/redis-counters';
-import { startPrivateRedis, type PrivateRedis } from './support/redis-server';
 import { writeResults } from './support/results';
+import { resultsTable, type TableColumn, type TableRow } from './support/results-table';
 import { addServerShard, shardServerPids, type ShardServer } from './support/shard-servers';
 
 /**
@@ -85,39 +81,24 @@ interface Options {
   logLevel: 'warn' | 'info';
 }
 
-type Figures = Record<string, number | string>;
-
-const STATS_SETTLE_MS = 1_500;
-const DRAIN_TIMEOUT_MS = 300_000;
 const REBALANCE_TIMEOUT_MS = 30 * 60_000;
 
 const say = (message: string): boolean => process.stderr.write(`bench:shard-orders: ${message}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Run {
+interface Run extends StageHost {
   options: Options;
-  base: Config;
-  cliPath: string;
-  redisUrl: string;
-  redis: Redis;
-  postgres: PostgresCounters;
   progress: (phase: string) => void;
 }
 
-interface Stage {
+/** What a stage over N shards holds besides the platform: the catalogue database, the router, the shards' servers. */
+interface ShardLayout {
   shardCount: number;
-  databaseUrl: string;
   catalogue: Database;
   router: ShardRouter;
   shards: ShardServer[];
-  env: Record<string, string>;
-  devServerPid: number;
-  redisPid: number;
-  platform: RunningPlatform;
-  drain: ReadModelDrain;
-  temporal: Client;
-  world: JourneyWorld;
 }
+
+type Stage = PlatformStage & ShardLayout;
 
 async function main(options: Options): Promise<void> {
   const base = loadConfigOrExit();
@@ -136,18 +117,15 @@ async function main(options: Options): Promise<void> {
     clock_ticks_per_s: clockTicksPerS,
     load_average_1m_start: round(os.loadavg()[0]!, 2),
   };
-  if (options.runtime === 'node') {
-    say('building dist/ (npm run build)');
-    buildDist();
-  }
-  const cliPath = await ensureTemporalCli(pino({ level: 'warn' }, pino.destination(2)), base.temporal.cliPath);
-  const privateRedis: PrivateRedis = await startPrivateRedis();
-  const redis = new Redis(privateRedis.url, { maxRetriesPerRequest: 1 });
-  const postgres = await PostgresCounters.connect(base.database.url);
+  const host = await openStageHost({
+    base,
+    settings: { runtime: options.runtime, logLevel: options.logLevel },
+    say,
+  });
   const phases = options.shards.length * options.rounds + (options.rebalanceFrom ? 1 : 0);
   const bar = phaseProgress(phases, 'starting');
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
-  const run: Run = { options, base, cliPath, redisUrl: privateRedis.url, redis, postgres, progress };
+  const run: Run = { ...host, options, progress };
   try {
     // Rounds alternate the order (1,2,4 then 4,2,1, …) and each count's figures are medians over
     // them: a load that drifts over the run (another benchmark on this machine), or a cold first
@@ -165,9 +143,7 @@ async function main(options: Options): Promise<void> {
     options.shards.forEach((count, i) => Object.assign(figures, overRounds(byRound[i]!, `_shards_${count}`)));
   } finally {
     bar.stop();
-    await postgres.close();
-    redis.disconnect();
-    await privateRedis.stop();
+    await host.close();
   }
   if (options.shards.includes(1)) {
     for (const count of options.shards) {
@@ -193,7 +169,7 @@ async function measureShards(
   round_: number,
   withRebalance: boolean,
 ): Promise<{ orders: Figures; rebalance: Figures }> {
-  return withStage(run, count, async (stage) => {
+  return withStage(run, stagePlan(run, count), async (stage) => {
     run.progress(`${count} shard${count === 1 ? '' : 's'}, round ${round_}: orders via API`);
     const orders: Figures = { load_average_1m: round(os.loadavg()[0]!, 2) };
     Object.assign(orders, await orderPhase(run, stage));
@@ -242,34 +218,27 @@ function median(values: readonly number[]): number {
 }
 
 async function orderPhase(run: Run, stage: Stage): Promise<Figures> {
-  await sleep(STATS_SETTLE_MS);
-  const afterPosition = await stage.drain.lastPosition();
-  const meter = new CpuMeter(() => watchedProcesses(run, stage));
-  const machineBefore = machineCpuMs();
-  const selfBefore = process.cpuUsage();
-  const meterStartedAt = performance.now();
-  await meter.start();
-  let accepted = 0;
-  const load = await closedLoop(run.options.concurrency, run.options.durationS * 1000, () =>
-    orderJourney(stage.world, () => (accepted += 1)),
-  );
-  if (load.firstError) say(`orders: first error: ${load.firstError}`);
-  const drainMs = await stage.drain.waitUntilDrained(afterPosition, DRAIN_TIMEOUT_MS);
-  const { cpuMsByGroup } = await meter.stop();
+  const load = { concurrency: run.options.concurrency, durationMs: run.options.durationS * 1000, say };
+  const phase = await measureOrderLoop(stage, load, {
+    watch: () => watchedProcesses(run, stage),
+    // The machine's busy CPU time and this process's, from just before the meter starts.
+    readCounters: () => ({ machine: machineCpuMs(), self: process.cpuUsage(), meterStartedAt: performance.now() }),
+  });
+  const { journeys, accepted, cpuMsByGroup, counters } = phase;
   const machine = machineCpuMs();
-  const meteredS = (performance.now() - meterStartedAt) / 1000;
+  const meteredS = (performance.now() - counters.meterStartedAt) / 1000;
   // The measured processes, and this one (the clients of the closed loop).
-  const self = process.cpuUsage(selfBefore);
+  const self = process.cpuUsage(counters.self);
   const ours = Object.values(cpuMsByGroup).reduce((a, b) => a + b, 0) + (self.user + self.system) / 1000;
   const capacityMs = meteredS * 1000 * os.cpus().length;
-  const journeys: Journey[] = load.results;
+  const machineBusyMs = machine.busyMs - counters.machine.busyMs;
   const completed = journeys.length;
-  const elapsedS = load.elapsedMs / 1000;
+  const elapsedS = phase.elapsedMs / 1000;
   const submit = journeys.map((j) => j.submitMs);
   return {
     orders_accepted: accepted,
     orders_completed: completed,
-    order_errors: load.errors,
+    order_errors: phase.errors,
     order_phase_s: round(elapsedS, 1),
     orders_accepted_per_s: round(accepted / elapsedS, 2),
     orders_completed_per_s: round(completed / elapsedS, 2),
@@ -282,11 +251,11 @@ async function orderPhase(run: Run, stage: Stage): Promise<Figures> {
       ),
       1,
     ),
-    drain_after_last_completion_ms: round(drainMs, 0),
+    drain_after_last_completion_ms: round(phase.drainMs, 0),
     // The machine's CPU over the phase, and the share of it that processes other than the
     // measured ones took (another benchmark on this machine): how contended the round was.
-    machine_cpu_busy_share: round((machine.busyMs - machineBefore.busyMs) / capacityMs, 3),
-    other_processes_cpu_share: round(Math.max(0, machine.busyMs - machineBefore.busyMs - ours) / capacityMs, 3),
+    machine_cpu_busy_share: round(machineBusyMs / capacityMs, 3),
+    other_processes_cpu_share: round(Math.max(0, machineBusyMs - ours) / capacityMs, 3),
     ...cpuPer(cpuMsByGroup, completed, 'order'),
   };
 }
@@ -351,7 +320,7 @@ async function rebalancePhase(run: Run, stage: Stage): Promise<Figures> {
     ...(run.options.fenceSettleMs ? ['--fence-settle-ms', String(fenceSettleMs)] : []),
   ];
 
-  await sleep(STATS_SETTLE_MS);
+  await settleStatistics();
   let cliPid: number | undefined;
   const meter = new CpuMeter(async () => {
     const groups = await watchedProcesses(run, stage);
@@ -433,93 +402,45 @@ function runCli(
 // ---------------------------------------------------------------------------------------------
 // What is measured
 
+/**
+ * The stage's processes, less other databases' backends on the machine's PostgreSQL (other work,
+ * which the round's share of other processes shows), and the shards' servers.
+ */
 async function watchedProcesses(run: Run, stage: Stage): Promise<Map<number, string>> {
-  const groups = await run.postgres.processGroups(databaseName(stage.databaseUrl), [stage.drain.pid]);
-  for (const [pid, group] of groups) if (group !== 'postgres') groups.delete(pid);
+  const groups = await stageProcesses(run.postgres, stage);
+  for (const [pid, group] of groups) if (group === 'postgres_other_dbs') groups.delete(pid);
   for (const pid of shardServerPids(stage.shards)) groups.set(pid, 'postgres_shard_servers');
-  for (const [service, pid] of Object.entries(stage.platform.pids())) groups.set(pid, service);
-  groups.set(stage.devServerPid, 'temporal_dev_server');
-  groups.set(stage.redisPid, 'redis');
   return groups;
 }
 
 // ---------------------------------------------------------------------------------------------
 // A fresh platform over N shards
 
-async function withStage<T>(run: Run, count: number, measure: (stage: Stage) => Promise<T>): Promise<T> {
-  const databaseUrl = databaseUrlFor(run.base.database.url, `shopflow_bench_shards_${randomUUID().slice(0, 8)}`);
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shopflow-bench-shards-'));
-  await ensureDatabase(databaseUrl);
-  await run.redis.flushdb();
-  const catalogue = createDatabase({ database: { url: databaseUrl, poolSize: 4 } });
-  const router = createShardRouter({ catalogue, database: { url: databaseUrl, poolSize: 2 }, maxStalenessMs: 0 });
-  const shards: ShardServer[] = [];
-  let devServer: TestWorkflowEnvironment | undefined;
-  let platform: RunningPlatform | undefined;
-  let drain: ReadModelDrain | undefined;
-  let connection: Connection | undefined;
-  let failed = true;
-  try {
-    await migrate(databaseUrl);
-    if (count > 1) {
-      // Production's order: the catalogue database first, so the customers it holds stay there.
-      await addShard(catalogue, { id: 'shard-0', url: databaseUrl, region: 'local' });
-      await setShardState(catalogue, 'shard-0', 'ACTIVE');
-      for (let i = 1; i < count; i++) shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE'));
-    }
-    const keys = await prepareCatalogue(catalogue, router, run.options.customers);
-    devServer = await startEphemeralDevServer(run.cliPath);
-    const devServerPid = newestChild('temporal');
-    const env = await platformEnv({
-      logLevel: run.options.logLevel,
-      databaseUrl,
-      redisUrl: run.redisUrl,
-      temporalAddress: devServer.address,
-      dataDir,
-    });
-    platform = await startPlatform(run.options.runtime, env);
-    drain = await ReadModelDrain.connect(databaseUrl);
-    await drain.waitUntilDrained('0', DRAIN_TIMEOUT_MS);
-    connection = await Connection.connect({ address: devServer.address });
-    const temporal = new Client({
-      connection,
-      dataConverter: createDataConverter(loadConfig({ ...process.env, ...env })),
-    });
-    const world: JourneyWorld = { apiUrl: platform.apiUrl, temporal, ...keys };
-    const redisPid = await redisServerPid(run.redis);
-    const stage: Stage = {
-      shardCount: count,
-      databaseUrl,
-      catalogue,
-      router,
-      shards,
-      env,
-      devServerPid,
-      redisPid,
-      platform,
-      drain,
-      temporal,
-      world,
-    };
-    const result = await measure(stage);
-    failed = false;
-    return result;
-  } finally {
-    if (failed && platform) {
-      for (const [service, output] of Object.entries(platform.outputs()))
-        writeFileSync(path.join(dataDir, `shards-${count}-${service}.log`), output);
-      say(`${count} shards failed: process logs kept in ${dataDir}`);
-    }
-    await platform?.stop();
-    await connection?.close();
-    await drain?.close();
-    await devServer?.teardown();
-    await router.close();
-    await catalogue.$disconnect();
-    await Promise.all(shards.map(({ server }) => server.stop()));
-    await dropDatabase(databaseUrl);
-    if (!failed) rmSync(dataDir, { recursive: true, force: true });
-  }
+/**
+ * A stage over `count` shards. With more than one, production's layout: the catalogue database
+ * registered first (so the customers it holds stay there), then a server of its own per further
+ * shard; the customers are seeded after the map is set.
+ */
+function stagePlan(run: Run, count: number): StagePlan<ShardLayout> {
+  return {
+    kind: 'shards',
+    name: `shards-${count}`,
+    async prepare(databaseUrl, onTeardown) {
+      const shards: ShardServer[] = [];
+      onTeardown(() => Promise.all(shards.map(({ server }) => server.stop())));
+      const catalogue = createDatabase({ database: { url: databaseUrl, poolSize: 4 } });
+      onTeardown(() => catalogue.$disconnect());
+      const router = createShardRouter({ catalogue, database: { url: databaseUrl, poolSize: 2 }, maxStalenessMs: 0 });
+      onTeardown(() => router.close());
+      if (count > 1) {
+        await addShard(catalogue, { id: 'shard-0', url: databaseUrl, region: 'local' });
+        await setShardState(catalogue, 'shard-0', 'ACTIVE');
+        for (let i = 1; i < count; i++) shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE'));
+      }
+      const keys = await prepareCatalogue(catalogue, router, run.options.customers);
+      return { keys, own: { shardCount: count, catalogue, router, shards } };
+    },
+  };
 }
 
 /**
@@ -557,31 +478,26 @@ async function prepareCatalogue(catalogue: Database, router: ShardRouter, custom
 // ---------------------------------------------------------------------------------------------
 // Output and command line
 
+const tableRows: TableRow[] = [
+  ['orders completed/s', 'orders_completed_per_s'],
+  ['  ratio vs 1 shard', 'ratio_vs_1_shard_completed'],
+  ['orders accepted/s', 'orders_accepted_per_s'],
+  ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
+  ['CPU ms / order: total', 'cpu_ms_per_order_total'],
+  ['  worker / API', 'cpu_ms_per_order_worker|cpu_ms_per_order_api'],
+  ['  dev server', 'cpu_ms_per_order_temporal_dev_server'],
+  ['  PostgreSQL: catalogue / shards', 'cpu_ms_per_order_postgres|cpu_ms_per_order_postgres_shard_servers'],
+  ['orders per shard', 'orders_per_shard'],
+  ['  max / mean', 'orders_on_shard_max_over_mean'],
+  ['other processes: CPU share', 'other_processes_cpu_share'],
+  ['errors', 'order_errors'],
+];
+
 function printTable(figures: Figures, options: Options): void {
-  const rows: [string, string][] = [
-    ['orders completed/s', 'orders_completed_per_s'],
-    ['  ratio vs 1 shard', 'ratio_vs_1_shard_completed'],
-    ['orders accepted/s', 'orders_accepted_per_s'],
-    ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
-    ['CPU ms / order: total', 'cpu_ms_per_order_total'],
-    ['  worker / API', 'cpu_ms_per_order_worker|cpu_ms_per_order_api'],
-    ['  dev server', 'cpu_ms_per_order_temporal_dev_server'],
-    ['  PostgreSQL: catalogue / shards', 'cpu_ms_per_order_postgres|cpu_ms_per_order_postgres_shard_servers'],
-    ['orders per shard', 'orders_per_shard'],
-    ['  max / mean', 'orders_on_shard_max_over_mean'],
-    ['other processes: CPU share', 'other_processes_cpu_share'],
-    ['errors', 'order_errors'],
-  ];
-  const cell = (spec: string, count: number) =>
-    spec
-      .split('|')
-      .map((name) => String(figures[`${name}_shards_${count}`] ?? '-'))
-      .join(' / ');
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const lines = [
-    ['', ...options.shards.map((n) => `${n} shard${n === 1 ? '' : 's'}`)],
-    ...rows.map(([label, spec]) => [label, ...options.shards.map((n) => cell(spec, n))]),
-  ].map(([label, ...cells]) => `  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(28)).join('')}`);
+  const columns: TableColumn[] = options.shards.map((n) => ({
+    heading: `${n} shard${n === 1 ? '' : 's'}`,
+    suffix: `_shards_${n}`,
+  }));
   const rebalance =
     'rebalance_customers_moved' in figures
       ? `\n  rebalance ${figures['rebalance_from_shards']} → ${figures['rebalance_to_shards']} shards: ` +
@@ -591,7 +507,8 @@ function printTable(figures: Figures, options: Options): void {
       : '';
   process.stdout.write(
     `\nbench:shard-orders (${options.runtime}, ${options.concurrency} clients; load average ` +
-      `${figures['load_average_1m_start']} → ${figures['load_average_1m_end']})\n${lines.join('\n')}\n${rebalance}\n`,
+      `${figures['load_average_1m_start']} → ${figures['load_average_1m_end']})\n` +
+      `${resultsTable(figures, tableRows, columns, 28)}\n${rebalance}\n`,
   );
 }
 
