@@ -33,7 +33,7 @@ import {
 import { clockTicksPerS, CpuMeter } from './support/proc-cpu';
 import { writeResults } from './support/results';
 import { resultsTable, type TableColumn, type TableRow } from './support/results-table';
-import { addServerShard, shardServerPids, type ShardServer } from './support/shard-servers';
+import { addServerShard, catalogueServerBinaries, shardServerPids, type ShardServer } from './support/shard-servers';
 
 /**
  * Question (issue 17): what does routing orders over shards cost on one machine, and how fast does
@@ -88,6 +88,8 @@ const say = (message: string): boolean => process.stderr.write(`bench:shard-orde
 interface Run extends StageHost {
   options: Options;
   progress: (phase: string) => void;
+  /** The shard servers' PostgreSQL binaries: the catalogue's version where the machine has it, else embedded's. */
+  shardBinaries: string | undefined;
 }
 
 /** What a stage over N shards holds besides the platform: the catalogue database, the router, the shards' servers. */
@@ -111,8 +113,9 @@ async function main(options: Options): Promise<void> {
     shard_counts: options.shards.join(','),
     layout:
       'shards_1: the catalogue database alone, no shard registered; shards_N>1: the catalogue database as shard-0 ' +
-      '(the machine’s PostgreSQL) plus N-1 PostgreSQL servers of their own on this machine, durable as the ' +
-      'machine’s is (fsync, synchronous_commit, full_page_writes on)',
+      '(the machine’s PostgreSQL) plus N-1 PostgreSQL servers of their own on this machine, of the catalogue’s ' +
+      'version where the machine has its binaries, durable as the machine’s is (fsync, synchronous_commit, ' +
+      'full_page_writes on)',
     cpus: os.cpus().length,
     clock_ticks_per_s: clockTicksPerS,
     load_average_1m_start: round(os.loadavg()[0]!, 2),
@@ -125,7 +128,10 @@ async function main(options: Options): Promise<void> {
   const phases = options.shards.length * options.rounds + (options.rebalanceFrom ? 1 : 0);
   const bar = phaseProgress(phases, 'starting');
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
-  const run: Run = { ...host, options, progress };
+  const shardBinaries = await catalogueServerBinaries(base.database.url);
+  figures['shard_server_binaries'] =
+    shardBinaries ?? 'embedded PostgreSQL (the catalogue server’s version is not on this machine)';
+  const run: Run = { ...host, options, progress, shardBinaries };
   try {
     // Rounds alternate the order (1,2,4 then 4,2,1, …) and each count's figures are medians over
     // them: a load that drifts over the run (another benchmark on this machine), or a cold first
@@ -307,7 +313,7 @@ async function shardDatabases(stage: Stage): Promise<[string, Database][]> {
 async function rebalancePhase(run: Run, stage: Stage): Promise<Figures> {
   const newId = `shard-${stage.shardCount}`;
   const addStartedAt = performance.now();
-  stage.shards.push(await addServerShard(stage.catalogue, newId, 'JOINING'));
+  stage.shards.push(await addServerShard(stage.catalogue, newId, 'JOINING', run.shardBinaries));
   const addS = (performance.now() - addStartedAt) / 1000;
   // What the CLI will plan (as --dry-run shows it): the customers that move, and where to.
   const plan = await planRebalance(stage.catalogue, stage.router);
@@ -435,7 +441,9 @@ function stagePlan(run: Run, count: number): StagePlan<ShardLayout> {
       if (count > 1) {
         await addShard(catalogue, { id: 'shard-0', url: databaseUrl, region: 'local' });
         await setShardState(catalogue, 'shard-0', 'ACTIVE');
-        for (let i = 1; i < count; i++) shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE'));
+        for (let i = 1; i < count; i++) {
+          shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE', run.shardBinaries));
+        }
       }
       const keys = await prepareCatalogue(catalogue, router, run.options.customers);
       return { keys, own: { shardCount: count, catalogue, router, shards } };

@@ -68,9 +68,11 @@ export async function startPostgresServer(
      * a server without durability would commit faster and flatter the shards.
      */
     durable?: boolean;
+    /** A folder of PostgreSQL binaries (initdb, postgres) to run instead of embedded PostgreSQL's. */
+    binDir?: string;
   } = {},
 ): Promise<PostgresServer> {
-  const bin = binDir();
+  const bin = options.binDir ?? binDir();
   const user = runAs();
   // Under the system's temporary folder, which every user may enter: mkdtemp's own mode 700 is
   // fine once the folder belongs to the user the server runs as.
