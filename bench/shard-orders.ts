@@ -9,7 +9,7 @@ import { customerPartitionKey } from '../domain/sharding/partition-key';
 import { parseLevels, parseWholeNumber, parseSeconds, phaseProgress } from '../platform/command-line';
 import { loadConfig, loadConfigOrExit } from '../platform/config';
 import { createDatabase, type Database } from '../platform/database';
-import { databaseName } from '../platform/postgres-admin';
+import { databaseName, databaseUrlFor } from '../platform/postgres-admin';
 import { digestCustomerRows, totalRows } from '../platform/shards/customer-rows';
 import { planRebalance } from '../platform/shards/rebalance-plan';
 import { createShardRouter, type ShardRouter } from '../platform/shards/router';
@@ -128,7 +128,8 @@ async function main(options: Options): Promise<void> {
   const phases = options.shards.length * options.rounds + (options.rebalanceFrom ? 1 : 0);
   const bar = phaseProgress(phases, 'starting');
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
-  const shardBinaries = await catalogueServerBinaries(base.database.url);
+  // Asked of the server's own database: the stages' databases do not exist yet.
+  const shardBinaries = await catalogueServerBinaries(databaseUrlFor(base.database.url, 'postgres'));
   figures['shard_server_binaries'] =
     shardBinaries ?? 'embedded PostgreSQL (the catalogue server’s version is not on this machine)';
   const run: Run = { ...host, options, progress, shardBinaries };
