@@ -1,3 +1,5 @@
+import { withTimeout } from './timeout';
+
 /**
  * Readiness of the process's dependencies, each checked with a deadline and timed.
  * UP: answered in time; DEGRADED: answered, but slower than the threshold, or said so itself, or an
@@ -67,15 +69,8 @@ function isCheckOutcome(value: unknown): value is CheckOutcome {
 async function runCheck(check: HealthCheck, options: HealthOptions): Promise<DependencyHealth> {
   const controller = new AbortController();
   const startedAt = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new Error(`no answer within ${options.timeoutMs} ms`));
-    }, options.timeoutMs);
-  });
   try {
-    const answer = await Promise.race([check(controller.signal), timeout]);
+    const answer = await withTimeout(check(controller.signal), options.timeoutMs, undefined, () => controller.abort());
     const responseTimeMs = Math.round(performance.now() - startedAt);
     const slow = responseTimeMs > options.degradedMs;
     if (!isCheckOutcome(answer)) return { status: slow ? 'DEGRADED' : 'UP', responseTimeMs };
@@ -88,8 +83,6 @@ async function runCheck(check: HealthCheck, options: HealthOptions): Promise<Dep
       responseTimeMs: Math.round(performance.now() - startedAt),
       error: error instanceof Error ? error.message : String(error),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -5,6 +5,7 @@ import type { Database } from './database';
 import type { ShardRouter } from './shards/router';
 import { sqlPoolOf } from './sql-pool';
 import type { TemporalClient } from './temporal';
+import { withTimeout } from './timeout';
 
 /**
  * Before a process takes work (the API listens, the worker polls): opens its PostgreSQL
@@ -75,14 +76,6 @@ export async function warmUp(
   const ms = Math.round(performance.now() - started);
   if (failures.length > 0) deps.logger.info({ ms, failures }, 'warm-up incomplete; first requests connect');
   else deps.logger.info({ ms, connections: options.connections }, 'warmed up');
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger';
 import { throttledWarning } from '../platform/throttled-warning';
 import type { ApiMetrics } from '../platform/metrics';
 import type { Redis } from '../platform/redis';
+import { withTimeout } from '../platform/timeout';
 
 /**
  * The read cache: cache-aside in Redis for read-model reads, with a TTL per kind and tags
@@ -145,14 +146,6 @@ const covers = (recorded: string, tag: string) =>
 /** The time a version token was made (its base-36 prefix), NaN when it is not a token. */
 const madeAt = (token: string) => parseInt(token.slice(0, token.indexOf('.')), 36);
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis: no answer to ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Runs a pipeline and returns its replies, throwing the first command's error. */
 async function replies(pipeline: ChainableCommander): Promise<unknown[]> {
   const results = (await pipeline.exec()) ?? [];
@@ -180,7 +173,8 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   let tokens = 0;
   const newToken = () => `${Date.now().toString(36)}.${processTag}.${(tokens++).toString(36)}`;
 
-  const call = <T>(what: string, run: () => Promise<T>) => withTimeout(run(), redisTimeoutMs, what);
+  const call = <T>(what: string, run: () => Promise<T>) =>
+    withTimeout(run(), redisTimeoutMs, `redis: no answer to ${what} within ${redisTimeoutMs} ms`);
   const moveVersions = (tags: string[], token = newToken()) =>
     call('moveVersions', () => redis.hset(cacheKeys.tagVersions, ...tags.flatMap((tag) => [tag, token])));
   const named = (tags: string[]) =>
