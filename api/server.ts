@@ -12,6 +12,7 @@ import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
 import { startIdempotencySweeper, sweepEveryShard } from './orders/idempotency-sweeper';
 import { pricingWarmUpStatement } from './orders/place-order';
+import { rehearseOrderSubmission } from './orders/submit-rehearsal';
 import { warmUp } from '../platform/warm-up';
 
 /** The API process: listens, and on SIGTERM/SIGINT drains in-flight requests before closing. */
@@ -28,7 +29,12 @@ async function main(): Promise<void> {
   const shards = createProcessShardRouter(db, config, logger);
   await warmUp(
     { db, temporal, shards, logger },
-    { connections: config.database.poolSize, timeoutMs: 3_000, statements: [pricingWarmUpStatement] },
+    {
+      connections: config.database.poolSize,
+      timeoutMs: 3_000,
+      statements: [pricingWarmUpStatement],
+      rehearsal: () => rehearseOrderSubmission({ config, db, temporal, shards }),
+    },
   );
 
   const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher, shards }));

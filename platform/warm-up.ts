@@ -16,7 +16,8 @@ import { withTimeout } from './timeout';
  * first request to route a customer read the shard map, Prisma's first query, which loads and
  * compiles its query compiler while the event loop waits (270 ms before the route's first
  * statement), and the other seven waited behind it. The worker's first activities did the same
- * on the other core.
+ * on the other core. The API's rehearsal of a submission (api/orders/submit-rehearsal.ts) then
+ * runs the rest of the code that a first request would.
  * Best effort and bounded: a database or Temporal that is not there yet is the health check's
  * business (/health/ready), not a reason to refuse to start.
  */
@@ -37,6 +38,12 @@ export async function warmUp(
      * request waits for it (the first orders' pricing took 56–139 ms instead of 1–2).
      */
     statements?: QueryConfig[];
+    /**
+     * A rehearsal of the process's hot path that has no effect (api/orders/submit-rehearsal.ts),
+     * run once per connection, all at once as a burst of first requests would: its code runs for
+     * the first time here, and the statements it prepares are prepared on most connections.
+     */
+    rehearsal?: () => Promise<void>;
   },
 ): Promise<void> {
   const started = performance.now();
@@ -60,11 +67,23 @@ export async function warmUp(
     if (failed) throw failed.reason;
   };
   const connections = openConnections();
+  const temporal = deps.temporal ? connectToStartWorkflows(deps.temporal) : undefined;
+  // After the pool is open, so that the read takes one of its connections rather than one more.
+  const shardMap = connections.catch(() => undefined).then(() => deps.shards.refresh());
+  const { rehearsal } = options;
   const steps = {
     postgres: connections,
-    ...(deps.temporal ? { temporal: connectToStartWorkflows(deps.temporal) } : {}),
-    // After the pool is open, so that the read takes one of its connections rather than one more.
-    'shard map': connections.catch(() => undefined).then(() => deps.shards.refresh()),
+    ...(temporal ? { temporal } : {}),
+    'shard map': shardMap,
+    // Once everything it uses is there; a part that is not is reported as such, not as a failed rehearsal.
+    ...(rehearsal
+      ? {
+          rehearsal: Promise.all([connections, temporal, shardMap]).then(
+            () => Promise.all(Array.from({ length: options.connections }, rehearsal)),
+            () => undefined,
+          ),
+        }
+      : {}),
   };
   const outcomes = await Promise.allSettled(
     Object.values(steps).map((step) => withTimeout<unknown>(step, options.timeoutMs)),

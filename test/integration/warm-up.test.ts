@@ -106,6 +106,58 @@ describe('process warm-up', () => {
     }
   });
 
+  it('runs the rehearsal once per connection, all at once, when the connections are open', async () => {
+    const config = testConfig();
+    const db = createDatabase(config);
+    const temporal = createTemporalClient(config);
+    const shards = shardRouter(db, config);
+    const { logger, lines } = capture();
+    const openWhenRehearsed: number[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const rehearsal = async (): Promise<void> => {
+      openWhenRehearsed.push(sqlPoolOf(db).totalCount);
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running -= 1;
+    };
+    try {
+      await warmUp({ db, temporal, shards, logger }, { connections: 3, timeoutMs: 10_000, rehearsal });
+
+      expect(openWhenRehearsed).toEqual([3, 3, 3]);
+      expect(mostAtOnce).toBe(3);
+      expect(lines).toEqual([expect.objectContaining({ msg: 'warmed up' })]);
+    } finally {
+      await shards.router.close();
+      await temporal.close();
+      await db.$disconnect();
+    }
+  });
+
+  it('names a failed rehearsal among what it could not do, and still returns', async () => {
+    const config = testConfig();
+    const db = createDatabase(config);
+    const shards = shardRouter(db, config);
+    const { logger, lines } = capture();
+    try {
+      await warmUp(
+        { db, shards, logger },
+        { connections: 2, timeoutMs: 10_000, rehearsal: () => Promise.reject(new Error('no such table')) },
+      );
+
+      expect(lines).toEqual([
+        expect.objectContaining({
+          msg: 'warm-up incomplete; first requests connect',
+          failures: ['rehearsal: Error: no such table'],
+        }),
+      ]);
+    } finally {
+      await shards.router.close();
+      await db.$disconnect();
+    }
+  });
+
   it('warms a process that starts no workflows (the worker) without a Temporal client', async () => {
     const config = testConfig();
     const db = createDatabase(config);
