@@ -33,7 +33,13 @@ import {
 import { clockTicksPerS, CpuMeter } from './support/proc-cpu';
 import { writeResults } from './support/results';
 import { resultsTable, type TableColumn, type TableRow } from './support/results-table';
-import { addServerShard, catalogueServerBinaries, shardServerPids, type ShardServer } from './support/shard-servers';
+import {
+  addServerShard,
+  catalogueServerProfile,
+  shardServerPids,
+  type CatalogueServerProfile,
+  type ShardServer,
+} from './support/shard-servers';
 
 /**
  * Question (issue 17): what does routing orders over shards cost on one machine, and how fast does
@@ -89,7 +95,8 @@ interface Run extends StageHost {
   options: Options;
   progress: (phase: string) => void;
   /** The shard servers' PostgreSQL binaries: the catalogue's version where the machine has it, else embedded's. */
-  shardBinaries: string | undefined;
+  /** How shard servers run: as the catalogue's server does. */
+  shardServers: CatalogueServerProfile;
 }
 
 /** What a stage over N shards holds besides the platform: the catalogue database, the router, the shards' servers. */
@@ -129,10 +136,13 @@ async function main(options: Options): Promise<void> {
   const bar = phaseProgress(phases, 'starting');
   const progress = (phase: string) => (process.stderr.isTTY ? bar.next(phase) : say(phase));
   // Asked of the server's own database: the stages' databases do not exist yet.
-  const shardBinaries = await catalogueServerBinaries(databaseUrlFor(base.database.url, 'postgres'));
+  const shardServers = await catalogueServerProfile(databaseUrlFor(base.database.url, 'postgres'));
   figures['shard_server_binaries'] =
-    shardBinaries ?? 'embedded PostgreSQL (the catalogue server’s version is not on this machine)';
-  const run: Run = { ...host, options, progress, shardBinaries };
+    shardServers.binDir ?? 'embedded PostgreSQL (the catalogue server’s version is not on this machine)';
+  figures['shard_server_settings'] = Object.entries(shardServers.settings)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+  const run: Run = { ...host, options, progress, shardServers };
   try {
     // Rounds alternate the order (1,2,4 then 4,2,1, …) and each count's figures are medians over
     // them: a load that drifts over the run (another benchmark on this machine), or a cold first
@@ -314,7 +324,7 @@ async function shardDatabases(stage: Stage): Promise<[string, Database][]> {
 async function rebalancePhase(run: Run, stage: Stage): Promise<Figures> {
   const newId = `shard-${stage.shardCount}`;
   const addStartedAt = performance.now();
-  stage.shards.push(await addServerShard(stage.catalogue, newId, 'JOINING', run.shardBinaries));
+  stage.shards.push(await addServerShard(stage.catalogue, newId, 'JOINING', run.shardServers));
   const addS = (performance.now() - addStartedAt) / 1000;
   // What the CLI will plan (as --dry-run shows it): the customers that move, and where to.
   const plan = await planRebalance(stage.catalogue, stage.router);
@@ -443,7 +453,7 @@ function stagePlan(run: Run, count: number): StagePlan<ShardLayout> {
         await addShard(catalogue, { id: 'shard-0', url: databaseUrl, region: 'local' });
         await setShardState(catalogue, 'shard-0', 'ACTIVE');
         for (let i = 1; i < count; i++) {
-          shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE', run.shardBinaries));
+          shards.push(await addServerShard(catalogue, `shard-${i}`, 'ACTIVE', run.shardServers));
         }
       }
       const keys = await prepareCatalogue(catalogue, router, run.options.customers);

@@ -70,6 +70,8 @@ export async function startPostgresServer(
     durable?: boolean;
     /** A folder of PostgreSQL binaries (initdb, postgres) to run instead of embedded PostgreSQL's. */
     binDir?: string;
+    /** Server settings (`-c name=value`), over the ones above. */
+    settings?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<PostgresServer> {
   const bin = options.binDir ?? binDir();
@@ -94,7 +96,8 @@ export async function startPostgresServer(
     path.join(bin, 'postgres'),
     ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir]
       .concat(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'])
-      .concat(['-c', 'max_connections=50']),
+      .concat(['-c', 'max_connections=50'])
+      .concat(Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])),
     { stdio: ['ignore', 'pipe', 'pipe'], ...user },
   );
   let log = '';
