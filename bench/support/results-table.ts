@@ -25,10 +25,13 @@ export function resultsTable(
       .map((name) => String(figures[`${name}${suffix}`] ?? '-'))
       .join(' / ');
   const width = Math.max(...rows.map(([label]) => label.length));
-  return [
-    ['', ...columns.map((c) => c.heading)],
-    ...rows.map(([label, spec]) => [label, ...columns.map((c) => cell(spec, c.suffix))]),
-  ]
-    .map(([label, ...cells]) => `  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(cellWidth)).join('')}`)
-    .join('\n');
+  return (
+    [
+      ['', ...columns.map((c) => c.heading)],
+      ...rows.map(([label, spec]) => [label, ...columns.map((c) => cell(spec, c.suffix))]),
+    ]
+      // A space between cells, so that one wider than its column stays apart from the next.
+      .map(([label, ...cells]) => `  ${label!.padEnd(width)} ${cells.map((c) => c.padStart(cellWidth)).join(' ')}`)
+      .join('\n')
+  );
 }
