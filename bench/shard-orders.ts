@@ -158,6 +158,7 @@ async function main(options: Options): Promise<void> {
       }
     }
     options.shards.forEach((count, i) => Object.assign(figures, overRounds(byRound[i]!, `_shards_${count}`)));
+    Object.assign(figures, ratiosWithinRounds(options.shards, byRound));
   } finally {
     bar.stop();
     await host.close();
@@ -225,6 +226,30 @@ function overRounds(rounds: Figures[], suffix: string): Figures {
     )
       values.forEach((v, i) => (figures[`${name}${suffix}_round_${i + 1}`] = v));
   }
+  return figures;
+}
+
+/**
+ * Each round's orders completed per second with N shards over the same round's 1 shard, and their
+ * median. The stages of one round run back to back; the machine's speed here swings by half
+ * within minutes (a round ran every count at 11–12 orders/s, the next at 20–25), so a ratio of
+ * medians taken from different rounds can be far off, where the median of ratios within rounds is not.
+ */
+function ratiosWithinRounds(counts: readonly number[], byRound: readonly Figures[][]): Figures {
+  const single = counts.indexOf(1);
+  if (single < 0) return {};
+  const figures: Figures = {};
+  counts.forEach((count, i) => {
+    const ratios = byRound[i]!.map(
+      (orders, r) =>
+        (orders['orders_completed_per_s'] as number) / (byRound[single]![r]!['orders_completed_per_s'] as number),
+    );
+    ratios.forEach(
+      (ratio, r) =>
+        (figures[`ratio_vs_1_shard_completed_within_round_shards_${count}_round_${r + 1}`] = round(ratio, 3)),
+    );
+    figures[`ratio_vs_1_shard_completed_within_rounds_median_shards_${count}`] = round(median(ratios), 3);
+  });
   return figures;
 }
 
@@ -500,6 +525,7 @@ async function prepareCatalogue(catalogue: Database, router: ShardRouter, custom
 const tableRows: TableRow[] = [
   ['orders completed/s', 'orders_completed_per_s'],
   ['  ratio vs 1 shard', 'ratio_vs_1_shard_completed'],
+  ['  ratio within rounds, median', 'ratio_vs_1_shard_completed_within_rounds_median'],
   ['orders accepted/s', 'orders_accepted_per_s'],
   ['submit p50 / p99 ms', 'submit_p50_ms|submit_p99_ms'],
   ['CPU ms / order: total', 'cpu_ms_per_order_total'],
