@@ -12,12 +12,14 @@ import { ensureTemporalCli } from '../../dev/temporal-cli';
 import { workflowsPath } from '../../worker/create-worker';
 import { startTestCodecServer } from './codec-server';
 import { startEphemeralDevServer } from './dev-server';
+import { startTestCluster } from './temporal-cluster';
 import { freePort } from './processes';
 import { testServices } from './services';
 
 /**
  * Starts what the integration tests share: a fresh, migrated database (never the developer's),
- * an ephemeral Temporal dev server from the pinned CLI, and one workflow bundle. Test files
+ * an ephemeral Temporal dev server from the pinned CLI (or, with SHOPFLOW_TEST_TEMPORAL=cluster,
+ * a Temporal cluster: test/support/temporal-cluster.ts), and one workflow bundle. Test files
  * read their addresses from the environment (set here, inherited by jest's workers).
  */
 export default async function globalSetup(): Promise<void> {
@@ -29,8 +31,26 @@ export default async function globalSetup(): Promise<void> {
   await migrate(databaseUrl);
 
   const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
+  // The cluster profile (`npm run test:cluster`) runs against a Temporal cluster instead.
+  if (process.env['SHOPFLOW_TEST_TEMPORAL'] === 'cluster') {
+    const cluster = await startTestCluster(logger, 'default');
+    await shareWithTests({ databaseUrl, cliPath, temporalAddress: cluster.state.address });
+    (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { cluster, databaseUrl };
+    return;
+  }
   const { uiPort, codec, env } = await startDevServerWithUi(cliPath);
 
+  await shareWithTests({ databaseUrl, cliPath, temporalAddress: env.address });
+  Object.assign(process.env, {
+    SHOPFLOW_TEST_TEMPORAL_UI: `http://127.0.0.1:${uiPort}`,
+    SHOPFLOW_TEST_CODEC_SERVER: codec.url,
+    SHOPFLOW_TEST_CODEC_TOKEN: codec.token,
+  });
+  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl, codecServer: codec.server };
+}
+
+/** One workflow bundle for every test file, and the addresses of what they share. */
+async function shareWithTests(shared: { databaseUrl: string; cliPath: string; temporalAddress: string }) {
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
   const bundleDir = mkdtempSync(path.join(tmpdir(), 'shopflow-test-'));
   const bundlePath = path.join(bundleDir, 'workflow-bundle.js');
@@ -39,16 +59,12 @@ export default async function globalSetup(): Promise<void> {
   Object.assign(process.env, {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: shared.databaseUrl,
     REDIS_URL: testServices.redisUrl,
-    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_ADDRESS: shared.temporalAddress,
     SHOPFLOW_TEST_WORKFLOW_BUNDLE: bundlePath,
-    SHOPFLOW_TEST_TEMPORAL_CLI: cliPath,
-    SHOPFLOW_TEST_TEMPORAL_UI: `http://127.0.0.1:${uiPort}`,
-    SHOPFLOW_TEST_CODEC_SERVER: codec.url,
-    SHOPFLOW_TEST_CODEC_TOKEN: codec.token,
+    SHOPFLOW_TEST_TEMPORAL_CLI: shared.cliPath,
   });
-  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl, codecServer: codec.server };
 }
 
 /**
