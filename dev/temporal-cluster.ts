@@ -336,6 +336,29 @@ async function waitUntilServing(state: ClusterState, timeoutMs: number, logger: 
   );
 }
 
+/**
+ * Starts one service of a running cluster again (after it died or was killed), as `start` did, and
+ * records its new pid so that `stop` stops it. The cluster's database must need no password (the
+ * state file keeps none).
+ */
+export async function restartClusterService(
+  binaries: TemporalServerBinaries,
+  dataDir: string,
+  service: ClusterService,
+  timeoutMs = 60_000,
+): Promise<number> {
+  const state = readClusterState(dataDir);
+  if (!state) throw new Error(`no Temporal cluster started from ${dataDir}`);
+  if (isAlive(state.pids[service])) throw new Error(`the ${service} service (pid ${state.pids[service]}) still runs`);
+  const started = startClusterService(binaries, { dataDir, database: state.database, ports: state.ports, service });
+  writeFileSync(
+    stateFile(dataDir),
+    `${JSON.stringify({ ...state, pids: { ...state.pids, [service]: started.pid } }, null, 2)}\n`,
+  );
+  await waitForPort(servicePort(state.ports, service), started.pid, timeoutMs);
+  return started.pid;
+}
+
 /** Stops every service (SIGTERM, SIGKILL after 10 s) and forgets the state; true when one ran. */
 export async function stopTemporalCluster(dataDir: string): Promise<boolean> {
   const state = readClusterState(dataDir);

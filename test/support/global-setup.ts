@@ -35,6 +35,8 @@ export default async function globalSetup(): Promise<void> {
   if (process.env['SHOPFLOW_TEST_TEMPORAL'] === 'cluster') {
     const cluster = await startTestCluster(logger, 'default');
     await shareWithTests({ databaseUrl, cliPath, temporalAddress: cluster.state.address });
+    // For the tests that kill and restart its services (test/integration/cluster-faults.test.ts).
+    process.env['SHOPFLOW_TEST_CLUSTER_DIR'] = cluster.dataDir;
     (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { cluster, databaseUrl };
     return;
   }
