@@ -69,20 +69,30 @@ export async function startTestCluster(logger: Logger, namespace: string): Promi
   const prefix = `shopflow_test_temporal_${randomUUID().slice(0, 8)}`;
   const names = { temporal: prefix, visibility: `${prefix}_visibility` };
   const serverUrl = databaseUrlFor(testServices.postgresUrl, 'postgres');
-  const state = await startTemporalCluster(
-    binaries,
-    { dataDir, database: clusterDatabase(serverUrl, names), ports: await freePorts(), namespace },
-    logger,
-  );
+  const dropDatabases = async (): Promise<void> => {
+    if (process.env['KEEP_TEST_DATABASE']) return;
+    for (const name of Object.values(names)) await dropDatabase(databaseUrlFor(serverUrl, name));
+  };
+  let state: ClusterState;
+  try {
+    state = await startTemporalCluster(
+      binaries,
+      { dataDir, database: clusterDatabase(serverUrl, names), ports: await freePorts(), namespace },
+      logger,
+    );
+  } catch (error) {
+    // A cluster that did not start leaves no databases behind (its processes are stopped already);
+    // its folder stays, with the services' logs that the error names.
+    await dropDatabases();
+    throw error;
+  }
   return {
     state,
     dataDir,
     async stop() {
       await stopTemporalCluster(dataDir);
-      if (!process.env['KEEP_TEST_DATABASE']) {
-        for (const name of Object.values(names)) await dropDatabase(databaseUrlFor(serverUrl, name));
-        rmSync(dataDir, { recursive: true, force: true });
-      }
+      await dropDatabases();
+      if (!process.env['KEEP_TEST_DATABASE']) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
