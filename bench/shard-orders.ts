@@ -94,7 +94,6 @@ const say = (message: string): boolean => process.stderr.write(`bench:shard-orde
 interface Run extends StageHost {
   options: Options;
   progress: (phase: string) => void;
-  /** The shard servers' PostgreSQL binaries: the catalogue's version where the machine has it, else embedded's. */
   /** How shard servers run: as the catalogue's server does. */
   shardServers: CatalogueServerProfile;
 }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Config } from '../platform/config';
 
 /**
@@ -76,12 +76,24 @@ export function describeTakenPort(need: PortNeed, holder: PortHolder | undefined
 }
 
 /** Tries to listen where the child will: the only test that agrees with the child on every system. */
-function canListen(host: string, port: number): Promise<boolean> {
+export function canListen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     // Other errors (an address not on this machine, a privileged port) are the child's to report.
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Whether anything accepts connections on 127.0.0.1:`port`: a child that listens is up. */
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Logger } from '../platform/logger';
 import { ensureNamespace, registerSearchAttributes } from '../platform/temporal-namespace';
 import { shopflowSearchAttributes } from '../workflows/orders/search-attributes';
+import { isListening } from './port-holder';
 import { isAlive } from './process-state';
 import type { TemporalServerBinaries } from './temporal-server';
 
@@ -76,6 +76,11 @@ export function clusterDatabase(serverUrl: string, names: { temporal: string; vi
   };
 }
 
+function hostAndPort(database: Pick<ClusterDatabase, 'address'>): { host: string; port: number } {
+  const [host = '127.0.0.1', port = '5432'] = database.address.split(':');
+  return { host, port: Number(port) };
+}
+
 export interface ClusterState {
   address: string;
   namespace: string;
@@ -93,6 +98,10 @@ export function readClusterState(dataDir: string): ClusterState | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterState) : undefined;
 }
 
+function writeClusterState(dataDir: string, state: ClusterState): void {
+  writeFileSync(stateFile(dataDir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
 /**
  * Creates both databases and their schemas when missing, and migrates them to the server's
  * version (`update-schema` applies only what is newer, so this is safe on every start).
@@ -102,13 +111,13 @@ export async function prepareClusterDatabases(
   database: ClusterDatabase,
   logger: Logger,
 ): Promise<void> {
-  const [host, port] = database.address.split(':');
+  const { host, port } = hostAndPort(database);
   for (const [name, schemaDir] of [
     [database.temporal, binaries.schemas.temporal],
     [database.visibility, binaries.schemas.visibility],
   ] as const) {
     const sql = (...args: string[]): void => {
-      const base = ['--plugin', 'postgres12', '--ep', host!, '-p', port!, '-u', database.user, '--db', name];
+      const base = ['--plugin', 'postgres12', '--ep', host, '-p', String(port), '-u', database.user, '--db', name];
       if (database.password) base.push('--pw', database.password);
       const result = spawnSync(binaries.sqlTool, [...base, ...args], { encoding: 'utf8' });
       if (result.status !== 0) {
@@ -126,8 +135,7 @@ export async function prepareClusterDatabases(
 async function schemaState(database: ClusterDatabase, name: string): Promise<{ exists: boolean; versioned: boolean }> {
   const connect = async (db: string): Promise<PgClient> => {
     const client = new PgClient({
-      host: database.address.split(':')[0],
-      port: Number(database.address.split(':')[1]),
+      ...hostAndPort(database),
       user: database.user,
       ...(database.password ? { password: database.password } : {}),
       database: db,
@@ -266,7 +274,7 @@ export async function startTemporalCluster(
     logs,
     startedAt: new Date().toISOString(),
   };
-  writeFileSync(stateFile(options.dataDir), `${JSON.stringify(state, null, 2)}\n`);
+  writeClusterState(options.dataDir, state);
   try {
     await waitUntilServing(state, options.readyTimeoutMs ?? 90_000, logger);
   } catch (error) {
@@ -286,15 +294,7 @@ function servicePort(ports: ClusterPorts, service: ClusterService): number {
 /** Until something accepts connections on the port, while the process lives. */
 async function waitForPort(port: number, pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const accepts = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-  while (!(await accepts())) {
+  while (!(await isListening(port))) {
     if (!isAlive(pid)) throw new Error(`the process ${pid} that was to listen on ${port} exited`);
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -351,10 +351,7 @@ export async function restartClusterService(
   if (!state) throw new Error(`no Temporal cluster started from ${dataDir}`);
   if (isAlive(state.pids[service])) throw new Error(`the ${service} service (pid ${state.pids[service]}) still runs`);
   const started = startClusterService(binaries, { dataDir, database: state.database, ports: state.ports, service });
-  writeFileSync(
-    stateFile(dataDir),
-    `${JSON.stringify({ ...state, pids: { ...state.pids, [service]: started.pid } }, null, 2)}\n`,
-  );
+  writeClusterState(dataDir, { ...state, pids: { ...state.pids, [service]: started.pid } });
   await waitForPort(servicePort(state.ports, service), started.pid, timeoutMs);
   return started.pid;
 }

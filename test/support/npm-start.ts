@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { freePort, isAlive, startEntry, type LongRunning } from './processes';
+
+export { isListening } from '../../dev/port-holder';
 
 /** `npm start` (scripts/start.ts) in tests: on ports of its own, and what it logs about its children. */
 
@@ -76,18 +77,6 @@ export function livePidOf(output: string, logger: string): number {
   const live = pidsLoggedAs(output, logger).filter(isAlive);
   if (live.length !== 1) throw new Error(`expected one live ${logger}, found ${live.length}:\n${output}`);
   return live[0]!;
-}
-
-/** Whether anything accepts connections on 127.0.0.1:`port`. */
-export function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Polls `check` until it is true; returns how long that took. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import {
   type ClusterService,
   type ClusterState,
 } from '../../dev/temporal-cluster';
+import { canListen } from '../../dev/port-holder';
 import { ensureTemporalServer } from '../../dev/temporal-server';
 import { databaseUrlFor, dropDatabase } from '../../platform/postgres-admin';
 import { testServices } from './services';
@@ -37,12 +37,7 @@ export interface TestCluster {
 async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
+    if (await canListen('127.0.0.1', port)) return port;
   }
 }
 
