@@ -85,6 +85,7 @@ interface Options {
   fenceSettleMs?: number;
   runtime: Runtime;
   logLevel: 'warn' | 'info';
+  cpuProfDir?: string;
 }
 
 const REBALANCE_TIMEOUT_MS = 30 * 60_000;
@@ -128,7 +129,11 @@ async function main(options: Options): Promise<void> {
   };
   const host = await openStageHost({
     base,
-    settings: { runtime: options.runtime, logLevel: options.logLevel },
+    settings: {
+      runtime: options.runtime,
+      logLevel: options.logLevel,
+      nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+    },
     say,
   });
   const phases = options.shards.length * options.rounds + (options.rebalanceFrom ? 1 : 0);
@@ -608,6 +613,7 @@ const program = new Command('bench:shard-orders')
     2,
   )
   .option('--no-rebalance', 'skip the rebalance')
+  .option('--cpu-prof-dir <dir>', "write each shopflow process's V8 CPU profile here when it stops (--runtime node)")
   .option(
     '--fence-settle-ms <ms>',
     'the rebalance’s wait after each fence (default: the CLI’s, twice SHARD_MAP_MAX_STALENESS_MS)',

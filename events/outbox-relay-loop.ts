@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { ClaimPacer } from './claim-pacer';
 import { deleteExpiredPublished, publishBatch, type OutboxRelayDeps } from './outbox-relay';
 
 /**
@@ -16,12 +17,15 @@ export interface RelayLoopOptions extends OutboxRelayDeps {
   signal: AbortSignal;
   /** Called after every round that reached PostgreSQL: the health check's heartbeat. */
   onHeartbeat?: () => void;
+  /** Shared by every loop of the process (events/claim-pacer.ts); a loop alone paces itself. */
+  pacer?: ClaimPacer;
 }
 
 export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
   const { settings, logger, signal } = options;
   const wake = new Wakeup(signal);
   const claimed = new RecentlyClaimed(4 * settings.batchSize);
+  const pacer = options.pacer ?? new ClaimPacer(settings.claimIntervalMs);
   const listener = settings.listen
     ? new Listener(
         options.databaseUrl,
@@ -51,11 +55,12 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
         else if (result.claimed > 0) logger.debug(result, 'outbox batch published');
         // A full batch means there is probably more; anything less and we wait for news. Then group
         // commit: a claim woken by a NOTIFY starts no sooner than `claimIntervalMs` after the last
-        // one began. An idle relay so claims a commit at once; a busy one takes the commits of that
-        // interval in one batch, instead of one claim per commit plus empty ones for the NOTIFYs of
-        // rows an earlier claim already took. Claims per second are bounded, not events per second.
+        // one began, this loop's or another's of the process (the pacer). An idle relay so claims a
+        // commit at once; a busy one takes the commits of that interval in one batch, instead of one
+        // claim per commit plus empty ones for the NOTIFYs of rows an earlier claim already took.
+        // Claims per second are bounded, not events per second.
         if (result.claimed < settings.batchSize && (await wake.wait(settings.pollIntervalMs)) === 'notified') {
-          await wake.linger(roundStartedAt + settings.claimIntervalMs - Date.now());
+          await wake.linger(pacer.reserve(roundStartedAt + settings.claimIntervalMs) - Date.now());
         }
       } catch (error) {
         failures += 1;

@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { Logger } from '../platform/logger';
 import { shardDatabaseUrls } from '../platform/shards/shard-map';
+import { ClaimPacer } from './claim-pacer';
 import { runRelayLoop, type RelayLoopOptions } from './outbox-relay-loop';
 
 /**
@@ -11,11 +12,14 @@ import { runRelayLoop, type RelayLoopOptions } from './outbox-relay-loop';
  * customer moves, rows copied while pending may be published from both shards, once each; the
  * stream consumers' inbox skips the second.
  *
+ * The loops share one ClaimPacer: claims woken by a NOTIFY are spaced `claimIntervalMs` apart across
+ * all of them, so the claims per second of the process do not grow with the number of shards.
+ *
  * The set of databases is read at start and again every `mapCheckMs`: a shard registered later gets
  * its loop then, a shard removed from the map has its loop stopped.
  */
 
-export interface ShardRelaysOptions extends Omit<RelayLoopOptions, 'pool' | 'databaseUrl'> {
+export interface ShardRelaysOptions extends Omit<RelayLoopOptions, 'pool' | 'databaseUrl' | 'pacer'> {
   /** The catalogue database, which holds the shard map. */
   catalogueUrl: string;
   /** Connections per database's pool. */
@@ -34,14 +38,21 @@ export async function runShardRelays(options: ShardRelaysOptions): Promise<void>
   const { catalogueUrl, signal, logger } = options;
   const relays = new Map<string, RunningRelay>();
   const catalogue = poolFor(catalogueUrl, options.poolSize, logger);
+  // One pace for all loops: N shards claim as often as one database would, each less often.
+  const pacer = new ClaimPacer(options.settings.claimIntervalMs);
 
   const start = (url: string, pool: Pool): void => {
     const stop = new AbortController();
     const stopped = AbortSignal.any([signal, stop.signal]);
     const shardLogger = logger.child({ database: new URL(url).pathname.slice(1) });
-    const done = runRelayLoop({ ...options, logger: shardLogger, pool, databaseUrl: url, signal: stopped }).finally(
-      () => (pool === catalogue ? undefined : pool.end()),
-    );
+    const done = runRelayLoop({
+      ...options,
+      logger: shardLogger,
+      pool,
+      databaseUrl: url,
+      signal: stopped,
+      pacer,
+    }).finally(() => (pool === catalogue ? undefined : pool.end()));
     relays.set(url, { stop, done });
     shardLogger.info('relaying this database’s outbox');
   };
