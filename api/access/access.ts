@@ -52,7 +52,7 @@ export function actsForSeller(principal: Principal, sellerId: string): boolean {
 }
 
 /** UUIDs are case-insensitive: `ABC…` names the same customer as `abc…`. */
-const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+export const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** Throws the same 404 a missing resource gets unless `allowed`. */
 export function ensureVisible(allowed: boolean, what: string): void {

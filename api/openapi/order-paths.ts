@@ -19,6 +19,8 @@ import {
   cancellationAccepted,
   order,
   orderAccepted,
+  sellerOrder,
+  sellerOrderList,
   orderAsOf,
   orderEvents,
   orderList,
@@ -62,11 +64,13 @@ export function orderPaths(config: Config): ZodOpenApiPathsObject {
       get: v1Operation('orders', 'Read an order', {
         description:
           'From the read model through the read cache; from its events when the read model is behind; as of ' +
-          'an earlier version or time with `asOf` (then `OrderAsOf`).',
+          'an earlier version or time with `asOf` (then `OrderAsOf`). A seller reads its own part of an order ' +
+          'that holds a line of theirs (`SellerOrder`): its lines, its shipment and where to ship; customers and ' +
+          'operators read the whole order.',
         requestParams: { path: readPath, query: asOfQuery.partial(), header: readHeaders },
         responses: {
           '200': {
-            ...json('The order', z.union([order, orderAsOf]), 'v1', {
+            ...json('The order', z.union([order, orderAsOf, sellerOrder]), 'v1', {
               ...cachedReadHeaders,
               // Answers from the events or the workflow input (Shopflow-Consistency: fallback) are not cached.
               ETag: z.string().optional(),
@@ -103,9 +107,15 @@ export function orderPaths(config: Config): ZodOpenApiPathsObject {
         },
       }),
     },
-    '/v1/customers/{customerId}/orders': { get: orderListOperation("A customer's orders, newest first", customerPath) },
+    '/v1/customers/{customerId}/orders': {
+      get: orderListOperation("A customer's orders, newest first", customerPath, orderList),
+    },
     '/v1/sellers/{sellerId}/orders': {
-      get: orderListOperation("The orders with a seller's lines, newest first", sellerPath),
+      get: orderListOperation(
+        "The orders with a seller's lines, newest first: the seller's part of each",
+        sellerPath,
+        sellerOrderList,
+      ),
     },
     '/v1/shipments/{shipmentId}/delivered': {
       post: v1Operation('shipments', "The carrier's delivery callback", {
@@ -124,11 +134,15 @@ export function orderPaths(config: Config): ZodOpenApiPathsObject {
 }
 
 /** The two keyset-paginated order lists: the same page, query and answers, by customer or by seller. */
-function orderListOperation(summary: string, path: typeof customerPath | typeof sellerPath) {
+function orderListOperation(
+  summary: string,
+  path: typeof customerPath | typeof sellerPath,
+  page: typeof orderList | typeof sellerOrderList,
+) {
   return v1Operation('orders', summary, {
     requestParams: { path, query: listQuery, header: readHeaders },
     responses: {
-      '200': json('One page', orderList, 'v1', cachedReadHeaders),
+      '200': json('One page', page, 'v1', cachedReadHeaders),
       '304': notModified,
       ...problems([400, 403, 404]),
     },

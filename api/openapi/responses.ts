@@ -150,6 +150,75 @@ export const orderList = z
   })
   .meta({ id: 'OrderList' });
 
+/**
+ * GET /v1/orders/{id} as a seller reads it (api/orders/seller-order-view.ts): the seller's lines and
+ * shipment, what those lines come to, and where to ship; nothing of the customer's contact, other
+ * sellers or the order's totals and payment. With `asOf`, the same part of the rebuilt order.
+ */
+export const sellerOrder = z
+  .object({
+    orderId: uuid,
+    sellerId: uuid.meta({ description: 'The seller whose part this is: the caller' }),
+    version: z.int().optional().meta({ description: 'With `asOf` only' }),
+    asOf: timestamp.optional().meta({ description: 'With `asOf` only: when the last event of this version happened' }),
+    status: orderStatus.meta({ description: "The whole order's status" }),
+    statusLabel: z.string().optional(),
+    currency,
+    itemCount: z.int().meta({ description: "Units of the seller's lines" }),
+    subtotalMinor: minor.meta({ description: "The seller's lines' total" }),
+    commissionMinor: minor.meta({ description: "The marketplace's commission on the seller's lines" }),
+    subtotal: formatted,
+    commission: formatted,
+    shipTo: shippingAddress,
+    lines: z.array(
+      z.object({
+        lineNo: z.int(),
+        productId: uuid,
+        productName: z.string(),
+        quantity: z.int(),
+        unitPriceMinor: minor,
+        lineTotalMinor: minor,
+        commissionRateBps: z.int(),
+        commissionMinor: minor,
+        lineTotal: formatted,
+      }),
+    ),
+    shipment: z
+      .object({
+        shipmentId: uuid,
+        carrier: z.string(),
+        trackingNumber: z.string(),
+        status: shipmentStatus,
+        deliveredAt: timestamp.nullable(),
+      })
+      .nullable()
+      .meta({ description: "The seller's shipment; null until the order ships" }),
+    createdAt: timestamp.optional(),
+    updatedAt: timestamp.optional(),
+  })
+  .meta({ id: 'SellerOrder' });
+
+/** GET /v1/sellers/{id}/orders: each order's part that is the seller's. */
+export const sellerOrderList = z
+  .object({
+    items: z.array(
+      z.object({
+        orderId: uuid,
+        status: orderStatus,
+        statusLabel: z.string(),
+        itemCount: z.int(),
+        subtotalMinor: minor,
+        subtotal: formatted,
+        currency,
+        productNames: z.array(z.string()),
+        shipToName: z.string().meta({ description: "The shipping address's recipient" }),
+        placedAt: timestamp,
+      }),
+    ),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
+  })
+  .meta({ id: 'SellerOrderList' });
+
 export const orderAccepted = z
   .object({ orderId: uuid, status: z.literal('PENDING'), workflowId: z.string() })
   .meta({ id: 'OrderAccepted' });

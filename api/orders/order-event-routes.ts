@@ -87,7 +87,11 @@ export async function sendOrderAsOf(
   orderId: string,
   query: unknown,
   res: Response,
-  mayRead: (order: OrderParties) => boolean,
+  caller: {
+    mayRead: (order: OrderParties) => boolean;
+    /** What of the rebuilt order this caller sees (a seller: their part). */
+    view: (order: ReturnType<typeof orderAsOfView>) => object;
+  },
 ): Promise<void> {
   const { asOf } = parseOrProblem(asOfQuery, query, 'query');
   const db = await orderDatabase(deps, orderId);
@@ -95,7 +99,7 @@ export async function sendOrderAsOf(
   // Who may read it is settled on the order as it is now, before any answer that would say
   // whether it exists or how many versions it has.
   const latest = await loadAggregate<OrderState>(db, ORDER_AGGREGATE, orderId);
-  if (!latest || !mayRead(latest.state)) throw notFound(`order ${orderId} does not exist`);
+  if (!latest || !caller.mayRead(latest.state)) throw notFound(`order ${orderId} does not exist`);
   const loaded = await loadAggregate<OrderState>(
     db,
     ORDER_AGGREGATE,
@@ -109,7 +113,7 @@ export async function sendOrderAsOf(
   if ('version' in asOf && loaded.version < asOf.version) {
     throw notFound(`order ${orderId} has no version ${asOf.version}; its latest is ${loaded.version}`);
   }
-  res.json(orderAsOfView(orderId, loaded));
+  res.json(caller.view(orderAsOfView(orderId, loaded)));
 }
 
 function orderAsOfView(orderId: string, { state, version, occurredAt }: LoadedAggregate<OrderState>) {

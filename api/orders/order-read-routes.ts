@@ -11,6 +11,7 @@ import { sendEntry } from '../http/http-cache';
 import { decodeCursor, encodeCursor } from '../http/keyset-cursor';
 import { sendOrderAsOf } from './order-event-routes';
 import { orderFromInput, orderFromReadRow, orderListItem } from './order-views';
+import { orderViewFor, sellerOrderListItem, type WholeOrderView } from './seller-order-view';
 import { mayReadOrder, type OrderParties } from './order-access';
 import { orderDatabase } from './order-shard';
 import { orderHandle, sagaStateIfQuick, startedInput } from './order-workflows';
@@ -89,7 +90,10 @@ export function orderReadRoutes(deps: AppDeps): Router {
     const readable = (order: OrderParties): void =>
       ensureVisible(mayReadOrder(principalOf(req), order), `order ${orderId}`);
     if (req.query.asOf !== undefined) {
-      await sendOrderAsOf(deps, orderId, req.query, res, (order) => mayReadOrder(principalOf(req), order));
+      await sendOrderAsOf(deps, orderId, req.query, res, {
+        mayRead: (order) => mayReadOrder(principalOf(req), order),
+        view: (order) => orderViewFor(principalOf(req), order),
+      });
       return;
     }
     const consistency = await awaitMinPositions(req, deps, ordersReadProjection);
@@ -105,9 +109,14 @@ export function orderReadRoutes(deps: AppDeps): Router {
         load,
       });
       if (entry) {
-        // Operators read every order: only others pay for looking inside the cached body.
-        if (principalOf(req).role !== 'operator') readable(JSON.parse(entry.body) as OrderParties);
+        const principal = principalOf(req);
         if (consistency === 'reached') res.setHeader(CONSISTENCY_HEADER, 'reached');
+        // Operators read every order: only others pay for looking inside the cached body.
+        if (principal.role === 'operator') return void sendEntry(req, res, entry);
+        const order = JSON.parse(entry.body) as OrderParties & WholeOrderView;
+        readable(order);
+        // A seller's part is cut from the cached whole order: one cache entry per order, not per seller.
+        if (principal.role === 'seller') return void res.json(orderViewFor(principal, order));
         sendEntry(req, res, entry);
         return;
       }
@@ -119,7 +128,7 @@ export function orderReadRoutes(deps: AppDeps): Router {
       const order = orderFromReadRow(folded);
       readable(order);
       res.setHeader(CONSISTENCY_HEADER, 'fallback');
-      res.json(order);
+      res.json(orderViewFor(principalOf(req), order));
       return;
     }
     // Accepted but not yet recorded by the workflow's first step: answer from what it was started with.
@@ -128,7 +137,7 @@ export function orderReadRoutes(deps: AppDeps): Router {
     const order = orderFromInput(input, await sagaStateIfQuick(deps, orderHandle(deps.temporal, orderId)));
     readable(order);
     res.setHeader(CONSISTENCY_HEADER, 'fallback');
-    res.json(order);
+    res.json(orderViewFor(principalOf(req), order));
   });
 
   router.get('/v1/customers/:customerId/orders', allowRoles('customer', 'operator'), async (req, res) => {
@@ -163,6 +172,8 @@ export function orderReadRoutes(deps: AppDeps): Router {
             ORDER BY s.placed_at DESC, s.order_id DESC LIMIT $5`,
       params: [sellerId, query.status ?? null, cursor?.placedAt ?? null, cursor?.orderId ?? null, query.limit + 1],
       limit: query.limit,
+      // The seller's part of each order, whoever reads the seller's list.
+      item: (row) => sellerOrderListItem(row, sellerId),
     });
   });
 
@@ -175,6 +186,8 @@ interface ListRequest {
   sql: string;
   params: unknown[];
   limit: number;
+  /** What each row becomes in the page: orderListItem unless given. */
+  item?: (row: OrderReadRow) => object;
 }
 
 /** One page: `limit` orders and the cursor of the next page (null on the last). */
@@ -193,7 +206,7 @@ async function sendList(
       rows.length > list.limit && last
         ? encodeCursor({ placedAt: new Date(last.placed_at).toISOString(), orderId: last.order_id })
         : null;
-    return { items: page.map(orderListItem), nextCursor };
+    return { items: page.map((row) => (list.item ?? orderListItem)(row)), nextCursor };
   };
   markFreshness(res, consistency);
   const entry = await readEntry(cache, consistency, { kind: 'orderList', key: list.key, tags: list.tags, load });

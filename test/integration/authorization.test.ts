@@ -184,8 +184,12 @@ function parseExpected(expected: Expected): { status: number; type?: string } {
 }
 
 /** What an allowed read must show, so that a 200 is the caller's data and not an empty answer. */
-const successBodies: Partial<Record<Route, (body: Record<string, unknown>, w: World) => void>> = {
-  'GET /v1/orders/{orderId}': (body, w) => expect(body).toMatchObject({ orderId: w.orderId, customerId: w.customerA }),
+const successBodies: Partial<Record<Route, (body: Record<string, unknown>, w: World, caller: Caller) => void>> = {
+  // A seller reads its part of the order (the seller view), the others the whole order.
+  'GET /v1/orders/{orderId}': (body, w, caller) =>
+    caller === 'sellerOwn'
+      ? expect(body).toEqual(expect.objectContaining({ orderId: w.orderId, sellerId: w.sellerS }))
+      : expect(body).toMatchObject({ orderId: w.orderId, customerId: w.customerA }),
   'GET /v1/orders/{orderId}/events': (body, w) =>
     expect(body).toMatchObject({ orderId: w.orderId, events: expect.arrayContaining([expect.anything()]) }),
   'GET /v1/orders/{orderId}/saga': (body) => expect(body).toMatchObject({ status: 'DELIVERED' }),
@@ -307,7 +311,7 @@ describe('authorization: role × route', () => {
     if (status === 401) {
       expect(res.headers['www-authenticate']).toBe(caller === 'none' ? 'Bearer' : 'Bearer error="invalid_token"');
     }
-    if (status < 300) successBodies[route]?.(res.body as Record<string, unknown>, world);
+    if (status < 300) successBodies[route]?.(res.body as Record<string, unknown>, world, caller);
   });
 
   describe('"not yours" looks exactly like "does not exist"', () => {
@@ -500,6 +504,117 @@ describe('authorization: role × route', () => {
 
       expect(res.status).toBe(403);
       expect(res.body.errors).toEqual([expect.objectContaining({ field: 'body.customerId' })]);
+    });
+  });
+
+  describe('a seller reads its part of an order, not the whole order', () => {
+    // A second order of A with a line of S's product and two of T's, read before the read model
+    // has it (the answer folded from its events) and after (the read model, through the cache).
+    let orderId: string;
+    let email: string;
+    const fallback: Partial<Record<'sellerOwn' | 'sellerOther' | 'operator', request.Response>> = {};
+
+    const readAs = (caller: Caller, query = '') =>
+      send({ method: 'get', path: `/v1/orders/${orderId}${query}` }, keys[caller]);
+
+    /** What no seller may see anywhere in its answer: the customer, their email, the other seller. */
+    const expectNothingOf = (body: unknown, otherSeller: string, otherProduct: string) => {
+      const text = JSON.stringify(body);
+      for (const secret of [world.customerA, email, otherSeller, otherProduct]) expect(text).not.toContain(secret);
+      for (const field of ['customerId', 'customer', 'totalMinor', 'total', 'failureReason', 'sellers', 'shipments'])
+        expect(body).not.toHaveProperty(field);
+    };
+
+    beforeAll(async () => {
+      email = (await api.deps.db.customer.findUniqueOrThrow({ where: { id: world.customerA } })).email;
+      const { customerId: _named, ...body } = orderRequestBody(world.customerA, [
+        { productId: world.productS, quantity: 1 },
+        { productId: world.productT, quantity: 2 },
+      ]);
+      const placed = await send(
+        { method: 'post', path: '/v1/orders', headers: { 'Idempotency-Key': `authz-${randomUUID()}` }, body },
+        keys.customerOwn,
+      ).expect(202);
+      orderId = (placed.body as { orderId: string }).orderId;
+      await eventually(async () => {
+        const res = await readAs('operator');
+        return res.status === 200 && res.body.status === 'SHIPPED' ? true : undefined;
+      }, 60_000);
+      for (const caller of ['sellerOwn', 'sellerOther', 'operator'] as const) fallback[caller] = await readAs(caller);
+      // With the API's cache, so that the lists the grid cached are invalidated as in production.
+      const cache = createReadCache({
+        redis: api.deps.redis,
+        ttlMs: testConfig({ DATABASE_URL: outbox.url }).cache.ttlMs,
+        logger: api.deps.logger,
+      });
+      await catchUp({ db: api.deps.db, projection: ordersReadProjection, cache });
+    }, 90_000);
+
+    it('from the events and from the read model alike, S sees its one line, its shipment and where to ship; nothing of A or T', async () => {
+      const fromReadModel = await readAs('sellerOwn').expect(200);
+      expect(fallback.sellerOwn!.headers['shopflow-consistency']).toBe('fallback');
+      for (const res of [fallback.sellerOwn!, fromReadModel]) {
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          orderId,
+          sellerId: world.sellerS,
+          status: 'SHIPPED',
+          itemCount: 1,
+          subtotalMinor: 1_000,
+          shipTo: { recipient: 'Ada Lovelace', city: 'London', country: 'GB' },
+          lines: [{ productId: world.productS, quantity: 1, lineTotalMinor: 1_000 }],
+          shipment: { status: 'CREATED', shipmentId: expect.any(String), trackingNumber: expect.any(String) },
+        });
+        expect(res.body.lines).toHaveLength(1);
+        expectNothingOf(res.body, world.sellerT, world.productT);
+      }
+    });
+
+    it('T sees its two units and its own shipment, nothing of S', async () => {
+      const shipmentS = (await readAs('sellerOwn')).body.shipment.shipmentId as string;
+      for (const res of [fallback.sellerOther!, await readAs('sellerOther')]) {
+        expect(res.body).toMatchObject({
+          sellerId: world.sellerT,
+          itemCount: 2,
+          lines: [{ productId: world.productT, quantity: 2 }],
+        });
+        expect(res.body.shipment.shipmentId).not.toBe(shipmentS);
+        expectNothingOf(res.body, world.sellerS, world.productS);
+      }
+    });
+
+    it('an operator still reads the whole order: both lines, both shipments, the customer', async () => {
+      for (const res of [fallback.operator!, await readAs('operator')]) {
+        expect(res.body).toMatchObject({ orderId, customerId: world.customerA });
+        expect(res.body.lines).toHaveLength(2);
+        expect(res.body.shipments).toHaveLength(2);
+      }
+    });
+
+    it('asOf its first version, S gets the same cut of the rebuilt order', async () => {
+      const res = await readAs('sellerOwn', '?asOf=1').expect(200);
+      expect(res.body).toMatchObject({
+        orderId,
+        sellerId: world.sellerS,
+        version: 1,
+        lines: [{ productId: world.productS }],
+      });
+      expect(res.body.lines).toHaveLength(1);
+      expect(res.body.shipment).toBeNull();
+      expectNothingOf(res.body, world.sellerT, world.productT);
+    });
+
+    it("S's order list holds S's part of each order: its units, subtotal and product names, the recipient's name", async () => {
+      const list = (key: string | undefined) =>
+        send({ method: 'get', path: `/v1/sellers/${world.sellerS}/orders` }, key);
+      const res = await list(keys.sellerOwn).expect(200);
+      const item = (res.body.items as Record<string, unknown>[]).find((i) => i.orderId === orderId);
+      expect(item).toMatchObject({ itemCount: 1, subtotalMinor: 1_000, shipToName: 'Ada Lovelace' });
+      expect(item!.productNames as string[]).toHaveLength(1);
+      expectNothingOf(res.body, world.sellerT, world.productT);
+      // An operator reading S's list gets the same part of each order.
+      const asOperator = await list(keys.operator).expect(200);
+      expect((asOperator.body.items as Record<string, unknown>[]).find((i) => i.orderId === orderId)).toEqual(item);
     });
   });
 });
