@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { Principal } from '../domain/principal';
 import type { Logger } from './logger';
 
 /**
@@ -11,17 +11,21 @@ import type { Logger } from './logger';
  * protobuf JSON form of `Payloads` (bytes as base64). Only the last path segment names the
  * operation, so the endpoints may be mounted at any depth, as the protocol asks.
  *
- * Operators prove themselves with `Authorization: Bearer <token>`. The Web UI cannot send a
- * header of our choosing (it only forwards its own OIDC login token, and only over HTTPS), so
- * the token may instead be the path in front of the operation: the UI's codec endpoint is then
- * `http://host:port/<token>` and it calls `…/<token>/decode`. Browsers may call from the
- * configured origins only (CORS, preflight included).
+ * Decrypting a history shows everything an order carries (addresses, emails, payment tokens), so
+ * only operators may, each with their own API key (role `operator`, `shopflow apikey create`):
+ * `Authorization: Bearer <key>`. A revoked key stops working as it does on the API (within the key
+ * cache's TTL); a customer's or seller's key is refused with 403. Every request is logged with the
+ * key that made it, so who read which namespace's payloads can be told afterwards. The Web UI
+ * cannot send a header of our choosing (it only forwards its own OIDC login token, and only over
+ * HTTPS), so the key may instead be the path in front of the operation: an operator's codec
+ * endpoint in the UI is then `http://host:port/<key>` and it calls `…/<key>/decode`. Browsers may
+ * call from the configured origins only (CORS, preflight included).
  */
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
-  /** The operator credential. */
-  token: string;
+  /** Who holds this API key: undefined for a malformed, unknown or revoked one (access/api-keys.ts). */
+  authenticate: (key: string) => Promise<Principal | undefined>;
   /** Web origins (the Web UI's) allowed to call from a browser. */
   corsOrigins: readonly string[];
   logger: Logger;
@@ -48,12 +52,6 @@ function sendProblem(res: Response, status: number, type: string, title: string,
     .status(status)
     .type('application/problem+json')
     .send(JSON.stringify({ type: problemTypeBase + type, title, status, ...(detail ? { detail } : {}) }));
-}
-
-/** Compares digests, so neither the token's content nor its length leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function fromJson(payload: z.infer<typeof payloadsBody>['payloads'][number]): Payload {
@@ -89,7 +87,7 @@ function parsePath(path: string): { operation: Operation; prefix: string } | und
 }
 
 export function createCodecApp(options: CodecServerOptions): express.Express {
-  const { codec, token, logger } = options;
+  const { codec, authenticate, logger } = options;
   const allowedOrigins = new Set(options.corsOrigins);
   const app = express();
   app.disable('x-powered-by');
@@ -125,7 +123,7 @@ export function createCodecApp(options: CodecServerOptions): express.Express {
     next();
   });
 
-  app.use((req, res, next) => {
+  app.use(async (req, res, next) => {
     const route = parsePath(req.path);
     if (!route) {
       sendProblem(res, 404, 'not-found', 'Not Found', 'the codec server answers POST …/encode and …/decode');
@@ -138,14 +136,32 @@ export function createCodecApp(options: CodecServerOptions): express.Express {
     }
     const header = req.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
-    const authorized =
-      (bearer !== undefined && sameSecret(bearer, token)) || (route.prefix !== '' && sameSecret(route.prefix, token));
-    if (!authorized) {
-      res.set('WWW-Authenticate', 'Bearer realm="shopflow-codec"');
-      sendProblem(res, 401, 'unauthorized', 'Unauthorized', 'the codec server needs the operator token');
+    const key = bearer ?? (route.prefix !== '' ? route.prefix : undefined);
+    let principal: Principal | undefined;
+    try {
+      principal = key === undefined ? undefined : await authenticate(key);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (!principal) {
+      res.set('WWW-Authenticate', key === undefined ? 'Bearer realm="shopflow-codec"' : 'Bearer error="invalid_token"');
+      const detail =
+        key === undefined ? 'the codec server needs an operator API key' : 'the API key is unknown or revoked';
+      logger.warn({ operation: route.operation, keyGiven: key !== undefined }, 'codec request refused: no valid key');
+      sendProblem(res, 401, 'unauthorized', 'Unauthorized', detail);
+      return;
+    }
+    if (principal.role !== 'operator') {
+      logger.warn(
+        { operation: route.operation, keyId: principal.keyId, role: principal.role },
+        'codec request refused: not an operator',
+      );
+      sendProblem(res, 403, 'forbidden', 'Forbidden', 'only operator keys may use the codec server');
       return;
     }
     res.locals['operation'] = route.operation;
+    res.locals['principal'] = principal;
     next();
   });
 
@@ -160,6 +176,16 @@ export function createCodecApp(options: CodecServerOptions): express.Express {
       return;
     }
     const payloads = body.data.payloads.map(fromJson);
+    // Who read what: one line per request, naming the key (its id; `shopflow apikey list` names it).
+    logger.info(
+      {
+        operation,
+        keyId: (res.locals['principal'] as Principal).keyId,
+        namespace: req.get('X-Namespace') ?? null,
+        payloads: payloads.length,
+      },
+      `codec ${operation}`,
+    );
     try {
       const result = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
       res.json({ payloads: result.map(toJson) });

@@ -1,25 +1,31 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { CONFIG_EXIT_CODE, loadConfigOrExit } from '../platform/config';
+import { createApiKeyAuthenticator } from '../access/api-keys';
+import { loadConfigOrExit } from '../platform/config';
 import { createCodecApp } from '../platform/codec-server';
 import { createPayloadCodec } from '../platform/data-converter';
+import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { onShutdownSignal } from '../platform/shutdown';
 
 /**
  * `npm run codec-server`: decrypts payloads for the Web UI and operators' tools (see
- * platform/codec-server.ts). `npm start` runs it with a token of its own; run alone, it needs
- * CODEC_SERVER_TOKEN: a codec server open to anyone would undo the encryption.
+ * platform/codec-server.ts), for operators' API keys only, checked against the catalogue database
+ * (DATABASE_URL) as the API checks them.
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const { token, host, port, corsOrigins } = config.codecServer;
-  if (!token) {
-    process.stderr.write('shopflow: invalid configuration: CODEC_SERVER_TOKEN must be set to run the codec server\n');
-    process.exit(CONFIG_EXIT_CODE);
-  }
+  const { host, port, corsOrigins } = config.codecServer;
   const logger = createLogger(config, 'shopflow-codec-server');
-  const app = createCodecApp({ codec: createPayloadCodec(config), token, corsOrigins, logger });
+  // Keys are looked up rarely (the cache answers for a TTL): one connection is plenty.
+  const db = createDatabase({ database: { ...config.database, poolSize: 2 } });
+  const apiKeys = createApiKeyAuthenticator(db, config.apiKeys);
+  const app = createCodecApp({
+    codec: createPayloadCodec(config),
+    authenticate: (key) => apiKeys.authenticate(key),
+    corsOrigins,
+    logger,
+  });
   const server = createServer(app);
   server.listen(port, host);
   await once(server, 'listening');
@@ -32,6 +38,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
+    await db.$disconnect();
     logger.info('codec server stopped');
   });
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -20,6 +19,7 @@ import { isRedisAnswering } from '../platform/redis';
 import { hasWorkflowPollers, isTemporalAnswering } from '../platform/temporal';
 import { ensureTemporalCli } from '../dev/temporal-cli';
 import { devServerArgs } from '../dev/temporal-dev-server';
+import { mintWebUiCodecKey } from '../dev/web-ui-codec-key';
 
 /**
  * `npm start`: the whole platform on one machine. Uses the PostgreSQL, Redis and Temporal the
@@ -146,26 +146,26 @@ async function ensureTemporal(
 
 interface CodecServer {
   url: string;
-  /** The token in front of the operation: the Web UI cannot send an Authorization header. */
+  /** The Web UI's endpoint: this run's operator key in front of the operation (the UI cannot send a header). */
   uiEndpoint: string;
-  token: string;
-  generatedToken: boolean;
 }
 
 /**
- * The codec server through which the Web UI decrypts payloads. Without CODEC_SERVER_TOKEN it gets
- * a random one for this run; the dev server's UI origin is allowed beside the configured ones.
+ * The codec server through which the Web UI decrypts payloads, for operators' API keys; the dev
+ * server's UI gets an operator key of this run (dev/web-ui-codec-key.ts), revoked when we stop.
+ * The dev server's UI origin is allowed beside the configured ones.
  */
-async function startCodecServer(run: Run, env: NodeJS.ProcessEnv): Promise<CodecServer> {
-  const { config } = run;
-  const token = config.codecServer.token ?? randomBytes(24).toString('base64url');
+async function startCodecServer(run: Run, env: NodeJS.ProcessEnv, databaseUrl: string): Promise<CodecServer> {
+  const { config, supervisor } = run;
+  const webUiKey = await mintWebUiCodecKey(config, databaseUrl);
+  // Owned before the codec server's process, so revoked after it has stopped.
+  supervisor.own('the Web UI codec key', () => webUiKey.revoke());
   const [temporalIp = '127.0.0.1'] = splitHostPort(config.temporal.address);
   const uiHost = browsableHost(temporalIp);
   const uiOrigins = [`http://${uiHost}:${config.temporal.uiPort}`, `http://localhost:${config.temporal.uiPort}`];
   const corsOrigins = [...new Set([...config.codecServer.corsOrigins, ...uiOrigins])];
   keepNodeProcess(run, 'codec server', 'scripts/codec-server.ts', {
     ...env,
-    CODEC_SERVER_TOKEN: token,
     CODEC_CORS_ORIGINS: corsOrigins.join(','),
   });
   const url = `http://${browsableHost(config.codecServer.host)}:${config.codecServer.port}`;
@@ -176,12 +176,7 @@ async function startCodecServer(run: Run, env: NodeJS.ProcessEnv): Promise<Codec
       return false;
     }
   });
-  return {
-    url,
-    uiEndpoint: `${url}/${encodeURIComponent(token)}`,
-    token,
-    generatedToken: config.codecServer.token === undefined,
-  };
+  return { url, uiEndpoint: `${url}/${webUiKey.key}` };
 }
 
 function browsableHost(host: string): string {
@@ -275,7 +270,7 @@ async function start(): Promise<void> {
     const migrations = await migrate(postgres.url, { logger });
     logger.info({ applied: migrations.applied.length }, 'database migrated');
     const childEnv = { ...process.env, DATABASE_URL: postgres.url };
-    const codec = await startCodecServer(run, childEnv);
+    const codec = await startCodecServer(run, childEnv, postgres.url);
     const temporal = await ensureTemporal(run, codec.uiEndpoint);
 
     keepNodeProcess(run, 'worker', 'worker/main.ts', childEnv);
@@ -322,9 +317,9 @@ function printBanner(info: {
     `  Temporal UI   ${info.temporalUi ?? 'served by your Temporal server (TEMPORAL_ADDRESS was already running)'}`,
     `  Codec server  ${info.codec.url}   (${
       info.temporalUi
-        ? 'the Web UI decrypts payloads through it'
-        : `set the UI's codec endpoint to ${info.codec.uiEndpoint}`
-    }; operator token: ${info.codec.generatedToken ? `${info.codec.token}, new each run` : 'CODEC_SERVER_TOKEN'})`,
+        ? `the Web UI decrypts payloads through it at ${info.codec.uiEndpoint} (an operator key of this run, revoked when npm start stops)`
+        : `set the UI's codec endpoint to ${info.codec.url}/<your operator API key>`
+    }; operators' tools: Authorization: Bearer <operator API key>)`,
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
     `  PostgreSQL    ${printableUrl(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
     `  Redis         ${printableUrl(info.config.redis.url)}   (domain event streams, read cache)`,

@@ -36,7 +36,6 @@ export async function platformEnv(options: PlatformEnvOptions): Promise<Record<s
     DATA_DIR: options.dataDir,
     PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     PAYLOAD_KEY_ID: 'bench',
-    CODEC_SERVER_TOKEN: randomBytes(24).toString('base64url'),
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     CODEC_SERVER_PORT: String(await freePort()),

@@ -77,7 +77,7 @@ export const payloads = area(
   },
 );
 
-/** The codec server the Web UI decrypts payloads through; `token` is the operator credential. */
+/** The codec server the Web UI decrypts payloads through; operators' API keys are its credentials. */
 export const codecServer = area(
   {
     title: 'Codec server',
@@ -90,10 +90,6 @@ export const codecServer = area(
       description: "the codec server's listening address",
     }),
     port: variable('CODEC_SERVER_PORT', port, { default: '8234', description: "the codec server's port" }),
-    token: variable('CODEC_SERVER_TOKEN', z.string().min(16, 'must be at least 16 characters'), {
-      description: 'the operator credential (16 characters or more); empty: `npm start` makes a random one per run',
-      secret: true,
-    }),
     corsOrigins: variable('CODEC_CORS_ORIGINS', originList, {
       default: 'http://127.0.0.1:8233,http://localhost:8233',
       description: "web origins (the Web UI's) allowed to call the codec server; `npm start` adds its own UI's",

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +10,7 @@ import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import request from 'supertest';
 import { orderWorkflowId } from '../../domain/ids';
+import { createApiKeyAuthenticator } from '../../access/api-keys';
 import { createCodecApp } from '../../platform/codec-server';
 import { createDataConverter, createPayloadCodec } from '../../platform/data-converter';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
@@ -34,15 +35,18 @@ describe('history encryption', () => {
   let worker: RunningWorker;
   let codecServer: Server;
   let codecUrl: string;
-  const codecToken = `operator-${randomBytes(12).toString('hex')}`;
+  /** An operator's API key: the codec server's credential. */
+  let codecToken: string;
 
   beforeAll(async () => {
     const config = testConfig();
     api = await startApi(config);
     worker = await startWorker(config);
+    codecToken = await api.keyFor({ role: 'operator' });
+    const apiKeys = createApiKeyAuthenticator(api.deps.db, { cacheTtlMs: 0 });
     const app = createCodecApp({
       codec: createPayloadCodec(config),
-      token: codecToken,
+      authenticate: (key) => apiKeys.authenticate(key),
       corsOrigins: [],
       logger: pino({ level: 'silent' }),
     });

@@ -68,13 +68,15 @@ describe('npm start', () => {
     expect(webUi.status).toBe(200);
     expect(await webUi.text()).toContain('<html');
 
-    // The Web UI decrypts payloads through the codec server, with this run's token in its endpoint.
-    const codecToken = /operator token: (\S+), new each run/.exec(output)?.[1];
-    expect(codecToken).toBeDefined();
+    // The Web UI decrypts payloads through the codec server, with an operator API key of this run in its endpoint.
+    const codecEndpoint = /decrypts payloads through it at (\S+) \(an operator key of this run/.exec(output)?.[1];
+    expect(codecEndpoint).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${codecPort}/sfk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$`),
+    );
     const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
       Codec?: { Endpoint?: string };
     };
-    expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${codecPort}/${codecToken}`);
+    expect(settings.Codec?.Endpoint).toBe(codecEndpoint);
     const decoded = await fetch(`${settings.Codec!.Endpoint!}/decode`, {
       method: 'POST',
       headers: { Origin: `http://127.0.0.1:${uiPort}`, 'Content-Type': 'application/json', 'X-Namespace': 'default' },

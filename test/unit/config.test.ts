@@ -44,7 +44,6 @@ describe('config', () => {
     ]),
     ['HEALTH_TIMEOUT_MS', '-5', 'HEALTH_TIMEOUT_MS must be greater than 0'],
     ['RATE_LIMIT_ORDER_WRITE_IP_PER_S', '0', 'RATE_LIMIT_ORDER_WRITE_IP_PER_S must be greater than 0'],
-    ['CODEC_SERVER_TOKEN', 'short', 'CODEC_SERVER_TOKEN must be at least 16 characters'],
   ])('%s=%s is refused with "%s"', (variable, value, expected) => {
     expect(problemsOf({ [variable]: value })).toEqual([expected]);
   });
@@ -127,7 +126,6 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['PAYLOAD_KEY_ID', 'payloads.currentKeyId', 'dev', 'new', 'new'],
   ['CODEC_SERVER_HOST', 'codecServer.host', '127.0.0.1', '0.0.0.0', '0.0.0.0'],
   ['CODEC_SERVER_PORT', 'codecServer.port', 8234, '8244', 8244],
-  ['CODEC_SERVER_TOKEN', 'codecServer.token', undefined, '0123456789abcdef-token', '0123456789abcdef-token'],
   [
     'CODEC_CORS_ORIGINS',
     'codecServer.corsOrigins',
