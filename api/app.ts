@@ -15,7 +15,7 @@ import type { AppDeps } from './deps';
 import { createOrderCustomers } from './orders/order-customers';
 import { docsRoutes } from './operations/docs-routes';
 import { apiHealthChecks, healthRoutes } from './operations/health-routes';
-import { httpMetrics, metricsRoutes } from './operations/metrics-routes';
+import { httpMetrics } from './operations/http-metrics';
 import { orderEventRoutes } from './orders/order-event-routes';
 import { orderReadRoutes } from './orders/order-read-routes';
 import { productRoutes } from './catalogue/product-routes';
@@ -59,7 +59,7 @@ export function createApp(given: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url?.startsWith('/health/') ?? false) },
+      autoLogging: { ignore: (req) => req.url?.startsWith('/health/') ?? false },
     }),
   );
   app.use((req, _res, next) => runInRequest(requestIdOf(req), next));
@@ -77,7 +77,6 @@ export function createApp(given: AppDeps): Express {
   app.use((req, res, next) => (req.method === 'OPTIONS' ? refuseMethod(req, res, next) : next()));
   app.use(healthRoutes(health));
   app.use(docsRoutes(deps));
-  if (deps.config.metrics.enabled) app.use(metricsRoutes(metrics, health));
   app.use(probeRoutes(deps));
   app.use(orderRoutes(deps));
   app.use(orderReadRoutes(deps));

@@ -10,6 +10,8 @@ import { createProcessShardRouter } from '../platform/shards/router';
 import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
 import { createApp } from './app';
+import { startApiMetricsServer } from './operations/metrics-server';
+import { createApiMetrics } from '../platform/metrics';
 import { startIdempotencySweeper, sweepEveryShard } from './orders/idempotency-sweeper';
 import { pricingWarmUpStatement } from './orders/place-order';
 import { rehearseOrderSubmission } from './orders/submit-rehearsal';
@@ -37,10 +39,15 @@ async function main(): Promise<void> {
     },
   );
 
-  const server = createServer(createApp({ config, db, redis, temporal, logger, positionWatcher, shards }));
+  const deps = { config, db, redis, temporal, logger, positionWatcher, shards, metrics: createApiMetrics() };
+  const server = createServer(createApp(deps));
   server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'api listening');
+  const metricsServer = config.metrics.enabled
+    ? await startApiMetricsServer(deps, { host: config.http.host, port: config.metrics.apiPort })
+    : undefined;
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'api metrics listening');
   const sweeper = startIdempotencySweeper(
     { sweepExpired: () => sweepEveryShard(shards, config.idempotency) },
     config.idempotency.sweepIntervalMs,
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
     // Reads waiting for positions (up to READ_YOUR_WRITES_MAX_WAIT_MS) answer now, from their fallback.
     await positionWatcher.close();
     await closed;
+    await metricsServer?.close();
     await sweeper.stop();
     await temporal.close();
     await shards.close();

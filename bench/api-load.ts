@@ -463,6 +463,7 @@ async function startApi(
     ...Object.fromEntries(Object.entries(limits).map(([name, value]) => [name, String(value)])),
     HOST: '127.0.0.1',
     PORT: String(port),
+    API_METRICS_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_ENABLED: 'true',
   });

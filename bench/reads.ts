@@ -266,6 +266,8 @@ async function dashboardsFromRecalculation(db: Database): Promise<number> {
 
 interface RunningApi {
   url: string;
+  /** Its /metrics, on a port of its own (API_METRICS_PORT). */
+  metricsUrl: string;
   agent: Agent;
   /** An operator key: it may read every order. */
   key: string;
@@ -282,11 +284,12 @@ async function startApi(
   running: LongRunning[],
   key: string,
 ): Promise<RunningApi> {
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const api = startEntry('api/server.ts', {
     ...env,
     HOST: '127.0.0.1',
     PORT: String(port),
+    API_METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'warn',
     // Measured here: reads, not the limiter (bench/ratelimit.ts and bench/api-load.ts measure that).
     RATE_LIMIT_ENABLED: 'false',
@@ -296,6 +299,7 @@ async function startApi(
   const agent = new Agent({ keepAlive: true, maxSockets });
   return {
     url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     agent,
     key,
   };
@@ -369,7 +373,7 @@ async function readPass(api: RunningApi, ids: readonly string[], concurrency: nu
 
 /** The API's order-cache lookups by result (hit, miss, …), from its /metrics. */
 async function cacheResults(api: RunningApi): Promise<Record<string, number>> {
-  const { body } = await getText(api, '/metrics');
+  const body = await (await fetch(api.metricsUrl)).text();
   const results: Record<string, number> = {};
   for (const match of body.matchAll(/^shopflow_cache_requests_total\{([^}]*)\} (\S+)$/gm)) {
     const labels = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));

@@ -38,6 +38,7 @@ export function childPorts(config: Config): PortNeed[] {
     { host: codecServer.host, port: codecServer.port, owner: 'the codec server', setting: 'CODEC_SERVER_PORT' },
     ...(metrics.enabled
       ? [
+          { host: http.host, port: metrics.apiPort, owner: "the API's metrics", setting: 'API_METRICS_PORT' },
           { host: http.host, port: metrics.workerPort, owner: "the worker's metrics", setting: 'WORKER_METRICS_PORT' },
           {
             host: '127.0.0.1',

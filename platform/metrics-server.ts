@@ -6,7 +6,7 @@ import type { Logger } from './logger';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 
 /**
- * The worker's `/metrics`: its own registry, followed by the Temporal SDK's exporter output, which
+ * A process's `/metrics` on a port of its own (the API's, the worker's). The worker's: its own registry, followed by the Temporal SDK's exporter output, which
  * the Rust core serves on a loopback port of its own. Proxying it here gives Prometheus one target
  * per worker and keeps the SDK's port private. The two never share a metric name (`shopflow_`,
  * `process_`/`nodejs_` from prom-client; `temporal_` from the SDK), so the texts concatenate.
@@ -22,6 +22,8 @@ export interface MetricsServerOptions {
   logger?: Logger;
   /** How long to wait for the SDK's exporter before serving our metrics alone. */
   sdkTimeoutMs?: number;
+  /** Run before each scrape, e.g. the API's readiness checks, so that their gauges are as fresh as the scrape. */
+  beforeScrape?: () => Promise<unknown>;
 }
 
 export interface MetricsServer {
@@ -63,6 +65,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 }
 
 async function metricsText(options: MetricsServerOptions): Promise<string> {
+  await options.beforeScrape?.();
   const own = await options.registry.metrics();
   if (!options.sdkMetricsUrl) return own;
   try {

@@ -325,7 +325,7 @@ function printBanner(info: {
     `  Redis         ${printableUrl(info.config.redis.url)}   (domain event streams, read cache)`,
     ...(info.config.metrics.enabled
       ? [
-          `  Metrics       ${info.apiUrl}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker), http://127.0.0.1:${info.config.projections.metricsPort}/metrics (projector)`,
+          `  Metrics       http://127.0.0.1:${info.config.metrics.apiPort}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker), http://127.0.0.1:${info.config.projections.metricsPort}/metrics (projector)`,
         ]
       : []),
     'Press Ctrl-C to stop.',

@@ -46,7 +46,7 @@ export function buildOpenApiDocument(config: Config): OpenApiDocument {
     paths: {
       ...orderPaths(config),
       ...cataloguePaths(),
-      ...platformPaths(config.metrics.enabled),
+      ...platformPaths(),
     },
   });
 }

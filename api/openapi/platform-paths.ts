@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
-import { PROMETHEUS_CONTENT_TYPE } from '../../platform/metrics';
 import { createProbeBody, probePath } from '../operations/probe-routes';
 import { bodyProblems, json, problems, responseHeaders, v1Operation } from './operations';
 import { healthReport, liveness, probe } from './platform-responses';
 
-/** The platform probe (operators only) and the public routes: health, metrics and the contract itself. */
-export function platformPaths(metricsEnabled: boolean): ZodOpenApiPathsObject {
+/**
+ * The platform probe (operators only) and the public routes: health and the contract itself. Metrics
+ * are not the API's: they are served on a port of their own (api/operations/metrics-server.ts).
+ */
+export function platformPaths(): ZodOpenApiPathsObject {
   const publicOperation = (summary: string, operation: Omit<ZodOpenApiOperationObject, 'tags'>) => ({
     tags: ['platform'],
     summary,
@@ -44,22 +46,6 @@ export function platformPaths(metricsEnabled: boolean): ZodOpenApiPathsObject {
         },
       }),
     },
-    ...(metricsEnabled
-      ? {
-          '/metrics': {
-            get: publicOperation('Prometheus metrics', {
-              responses: {
-                '200': {
-                  description: "Prometheus' text exposition format",
-                  headers: responseHeaders('public'),
-                  content: { [PROMETHEUS_CONTENT_TYPE.split(';')[0]!]: { schema: z.string() } },
-                },
-                ...problems([], 'public'),
-              },
-            }),
-          },
-        }
-      : {}),
     '/openapi.json': {
       get: publicOperation('This document', {
         responses: {

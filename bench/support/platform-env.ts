@@ -39,6 +39,7 @@ export async function platformEnv(options: PlatformEnvOptions): Promise<Record<s
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     CODEC_SERVER_PORT: String(await freePort()),
+    API_METRICS_PORT: String(await freePort()),
     WORKER_METRICS_PORT: String(await freePort()),
     WORKER_SDK_METRICS_PORT: String(await freePort()),
     PROJECTOR_METRICS_PORT: String(await freePort()),

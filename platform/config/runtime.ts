@@ -73,13 +73,17 @@ export const metrics = area(
   {
     title: 'Metrics',
     intro:
-      "Prometheus metrics: the API's `GET /metrics`, the worker's metrics server (on `HOST`), and the Temporal " +
-      "SDK's exporter, bound to loopback and served through the worker's.",
+      "Prometheus metrics: the API's and the worker's metrics servers (on `HOST`, each on a port of its own, apart " +
+      "from the public API port), and the Temporal SDK's exporter, bound to loopback and served through the worker's.",
   },
   {
     enabled: variable('METRICS_ENABLED', booleanFlag, {
       default: 'true',
-      description: "serve `GET /metrics` on the API (block it at a public proxy) and run the worker's metrics server",
+      description: "run the API's and the worker's metrics servers",
+    }),
+    apiPort: variable('API_METRICS_PORT', port, {
+      default: '9463',
+      description: "the API's `/metrics` (on `HOST`): a port of its own, so that the public API port serves no metrics",
     }),
     workerPort: variable('WORKER_METRICS_PORT', port, {
       default: '9464',

@@ -399,7 +399,8 @@ describe('authorization: role × route', () => {
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     });
 
-    it.each(['/health/live', '/openapi.json', '/docs', '/metrics'])('%s is public', async (path) => {
+    // /metrics is not on the API's port (API_METRICS_PORT): test/integration/metrics.test.ts.
+    it.each(['/health/live', '/openapi.json', '/docs'])('%s is public', async (path) => {
       const res = await request(api.bareApp).get(path);
 
       expect(res.status).toBe(200);

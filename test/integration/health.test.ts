@@ -69,7 +69,7 @@ describe('health endpoints', () => {
     expect(Date.parse(res.body.checks[name].lastError.at)).not.toBeNaN();
 
     // The same results as gauges on /metrics: this dependency down, the others up.
-    const scrape = new Scrape((await request(api.app).get('/metrics').expect(200)).text);
+    const scrape = new Scrape(await api.scrapeMetrics());
     expect(scrape.value(metricNames.dependencyUp, { dependency: name })).toBe(0);
     expect(scrape.value(metricNames.dependencyLastFailure, { dependency: name })).toBeGreaterThan(0);
     for (const [other] of others)
@@ -84,7 +84,7 @@ describe('health endpoints', () => {
     expect(res.body.checks.redis.lastError).toEqual({ message: res.body.checks.redis.error, at: expect.any(String) });
     for (const name of ['postgres', 'temporal']) expect(res.body.checks[name].status).not.toBe('DOWN');
 
-    const scrape = new Scrape((await request(api.app).get('/metrics').expect(200)).text);
+    const scrape = new Scrape(await api.scrapeMetrics());
     expect(scrape.value(metricNames.dependencyUp, { dependency: 'redis' })).toBe(0);
     expect(scrape.value(metricNames.dependencyUp, { dependency: 'postgres' })).toBe(1);
   });

@@ -48,9 +48,7 @@ describe('metrics after real orders', () => {
   });
 
   async function scrapeApi(): Promise<Scrape> {
-    const res = await request(api.app).get('/metrics').expect(200);
-    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-    return new Scrape(res.text);
+    return new Scrape(await api.scrapeMetrics());
   }
   async function scrapeWorker(): Promise<Scrape> {
     const res = await fetch(workerMetrics.url);
@@ -158,9 +156,23 @@ describe('metrics after real orders', () => {
     }
   });
 
-  it('serves no /metrics on the API when METRICS_ENABLED=false', async () => {
+  it("serves the API's metrics on a port of their own: the public API port has no /metrics", async () => {
+    // What a client of the API gets for /metrics, with a key or without: an unknown path's 404.
+    for (const app of [api.app, api.bareApp]) {
+      const onApiPort = await request(app).get('/metrics');
+      expect(onApiPort.status).toBe(404);
+      expect(onApiPort.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(onApiPort.text).not.toContain('shopflow_');
+    }
+    // The metrics server answers in Prometheus' text format.
+    const res = await api.scrapeMetrics();
+    expect(res).toMatch(/^# HELP /m);
+  });
+
+  it('runs no API metrics server when METRICS_ENABLED=false', async () => {
     const off = await startApi(testConfig({ METRICS_ENABLED: 'false' }));
     try {
+      await expect(off.scrapeMetrics()).rejects.toThrow('METRICS_ENABLED=false');
       await request(off.app).get('/metrics').expect(404);
     } finally {
       await off.close();

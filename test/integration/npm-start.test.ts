@@ -27,8 +27,17 @@ describe('npm start', () => {
   });
 
   it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
-    const [apiPort, temporalPort, uiPort, postgresPort, workerMetricsPort, sdkMetricsPort, codecPort, projectorPort] =
-      await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    const [
+      apiPort,
+      temporalPort,
+      uiPort,
+      postgresPort,
+      workerMetricsPort,
+      sdkMetricsPort,
+      codecPort,
+      projectorPort,
+      apiMetricsPort,
+    ] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
     start = startEntry('scripts/start.ts', {
       PORT: String(apiPort),
       HOST: '127.0.0.1',
@@ -42,6 +51,7 @@ describe('npm start', () => {
       WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
       CODEC_SERVER_PORT: String(codecPort),
       PROJECTOR_METRICS_PORT: String(projectorPort),
+      API_METRICS_PORT: String(apiMetricsPort),
     });
     await start.waitForOutput('Press Ctrl-C to stop.', 120_000);
 
@@ -60,7 +70,11 @@ describe('npm start', () => {
     const workerMetrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
     expect(workerMetrics).toMatch(/^process_cpu_seconds_total\{process="worker"\} /m);
     expect(workerMetrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="npm-start-test"/m);
-    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(200);
+    // The API's metrics are on their own port; its public port has none.
+    expect(await (await fetch(`http://127.0.0.1:${apiMetricsPort}/metrics`)).text()).toMatch(
+      /^process_cpu_seconds_total\{process="api"\} /m,
+    );
+    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(404);
     // The projector serves its metrics once it has caught up and reads every stream.
     const projectorMetrics = await eventuallyFetch(`http://127.0.0.1:${projectorPort}/metrics`, 30_000);
     expect(projectorMetrics).toMatch(/^process_cpu_seconds_total\{process="projector"\} /m);
@@ -106,6 +120,7 @@ describe('npm start', () => {
       sdkMetricsPort,
       codecPort,
       projectorPort,
+      apiMetricsPort,
     ]) {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     }

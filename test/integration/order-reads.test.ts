@@ -136,8 +136,8 @@ describe('GET /v1/orders/{id} from the read model', () => {
     expect(etag).toMatch(/^"[\w-]+"$/);
     const notModified = await request(platform.app).get(`/v1/orders/${orderId}`).set('If-None-Match', etag).expect(304);
     expect(notModified.text).toBe('');
-    const metrics = await request(platform.app).get('/metrics').expect(200);
-    expect(metricValue(metrics.text, metricNames.cacheRequests, 'kind="order",result="hit"')).toBeGreaterThanOrEqual(1);
+    const metrics = await platform.scrapeMetrics();
+    expect(metricValue(metrics, metricNames.cacheRequests, 'kind="order",result="hit"')).toBeGreaterThanOrEqual(1);
   });
 
   it('never serves the cached entry once the projection committed a change, and waits for a position it is given', async () => {
@@ -350,11 +350,9 @@ describe('projection lag', () => {
         status: 'DEGRADED',
         detail: expect.stringMatching(/orders_read 9 events/),
       });
-      const metrics = await request(platform.app).get('/metrics').expect(200);
-      expect(metricValue(metrics.text, metricNames.projectionLagEvents, 'projection="orders_read"')).toBe(9);
-      expect(metricValue(metrics.text, metricNames.projectionLagSeconds, 'projection="orders_read"')).toBeGreaterThan(
-        0,
-      );
+      const metrics = await platform.scrapeMetrics();
+      expect(metricValue(metrics, metricNames.projectionLagEvents, 'projection="orders_read"')).toBe(9);
+      expect(metricValue(metrics, metricNames.projectionLagSeconds, 'projection="orders_read"')).toBeGreaterThan(0);
     } finally {
       await startProjecting();
     }

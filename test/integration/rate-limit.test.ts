@@ -36,8 +36,8 @@ function limitedConfig(overrides: Record<string, string> = {}) {
 
 const isLimited = (res: { status: number }) => res.status === 429;
 
-async function scrape(app: TestPlatform['app']): Promise<Scrape> {
-  return new Scrape((await request(app).get('/metrics').expect(200)).text);
+async function scrape(platform: TestPlatform): Promise<Scrape> {
+  return new Scrape(await platform.scrapeMetrics());
 }
 
 let redis: Redis;
@@ -66,7 +66,8 @@ afterAll(() => redis.disconnect());
 
 describe('a burst above the capacity', () => {
   it('passes exactly `burst` requests, counting down, then refuses with 429 problem+json', async () => {
-    const { app } = await api({ RATE_LIMIT_READ_BURST: '5', RATE_LIMIT_READ_PER_S: NO_REFILL });
+    const limited = await api({ RATE_LIMIT_READ_BURST: '5', RATE_LIMIT_READ_PER_S: NO_REFILL });
+    const { app } = limited;
 
     const responses = [];
     for (let i = 0; i < 8; i++) responses.push(await request(app).get(BAD_ORDER_ID));
@@ -85,12 +86,12 @@ describe('a burst above the capacity', () => {
       rateLimit: { class: 'read', scope: 'key', burst: 5 },
     });
 
-    const s = await scrape(app);
+    const s = await scrape(limited);
     expect(s.value(m.rateLimitDecisions, { class: 'read', result: 'allowed' })).toBe(5);
     expect(s.value(m.rateLimitDecisions, { class: 'read', result: 'limited' })).toBe(3);
   });
 
-  it('leaves health, metrics and other paths outside /v1 alone', async () => {
+  it('leaves health, the API document and other paths outside /v1 alone', async () => {
     // No refill: at the default rates a token comes back within 10-50 ms, which a busy machine can
     // take between two requests, and the second would not be limited.
     const { app } = await api({
@@ -104,7 +105,8 @@ describe('a burst above the capacity', () => {
     for (let i = 0; i < 3; i++) {
       const live = await request(app).get('/health/live').expect(200);
       expect(live.headers['ratelimit-limit']).toBeUndefined();
-      await request(app).get('/metrics').expect(200);
+      // Metrics are not on this port at all (API_METRICS_PORT); the API's other public paths are not limited.
+      await request(app).get('/openapi.json').expect(200);
     }
   });
 });
@@ -231,6 +233,7 @@ describe('two API processes', () => {
         startEntry('api/server.ts', {
           HOST: '127.0.0.1',
           PORT: String(port),
+          API_METRICS_PORT: String(await freePort()),
           REDIS_URL,
           DATABASE_URL: process.env['DATABASE_URL']!,
           RATE_LIMIT_ENABLED: 'true',
@@ -284,13 +287,14 @@ describe('Redis unreachable', () => {
   });
 
   it('fails closed: 503 problem+json with Retry-After, counted, and the route never runs', async () => {
-    const { app } = await api({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'closed' });
+    const limited = await api({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'closed' });
+    const { app } = limited;
     const res = await request(app).get(BAD_ORDER_ID).expect(503);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.body.type).toBe('https://shopflow.dev/problems/rate-limiter-unavailable');
     await request(app).get('/health/live').expect(200);
-    const s = await scrape(app);
+    const s = await scrape(limited);
     expect(s.value(m.rateLimitErrors, { mode: 'closed' })).toBe(1);
   });
 

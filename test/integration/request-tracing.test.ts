@@ -38,6 +38,7 @@ describe('request tracing and secrets in logs', () => {
     api = startEntry('api/server.ts', {
       HOST: '127.0.0.1',
       PORT: String(port),
+      API_METRICS_PORT: String(await freePort()),
       LOG_LEVEL: 'debug',
       TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
     });

@@ -14,13 +14,23 @@ export interface StartPorts {
   sdkMetrics: number;
   codec: number;
   projectorMetrics: number;
+  apiMetrics: number;
 }
 
 export async function freeStartPorts(): Promise<StartPorts> {
-  const [api, temporal, temporalUi, postgres, workerMetrics, sdkMetrics, codec, projectorMetrics] = await Promise.all(
-    Array.from({ length: 8 }, () => freePort()),
-  );
-  return { api, temporal, temporalUi, postgres, workerMetrics, sdkMetrics, codec, projectorMetrics } as StartPorts;
+  const [api, temporal, temporalUi, postgres, workerMetrics, sdkMetrics, codec, projectorMetrics, apiMetrics] =
+    await Promise.all(Array.from({ length: 9 }, () => freePort()));
+  return {
+    api,
+    temporal,
+    temporalUi,
+    postgres,
+    workerMetrics,
+    sdkMetrics,
+    codec,
+    projectorMetrics,
+    apiMetrics,
+  } as StartPorts;
 }
 
 /** The settings that put a run on `ports`, with its data (SQLite, embedded PostgreSQL) in `dataDir`. */
@@ -38,6 +48,7 @@ export function startSettings(ports: StartPorts, dataDir: string, taskQueue: str
     CODEC_SERVER_HOST: '127.0.0.1',
     CODEC_SERVER_PORT: String(ports.codec),
     PROJECTOR_METRICS_PORT: String(ports.projectorMetrics),
+    API_METRICS_PORT: String(ports.apiMetrics),
   };
 }
 

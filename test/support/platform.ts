@@ -4,13 +4,14 @@ import type { RequestHandler } from 'express';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../api/app';
+import { startApiMetricsServer } from '../../api/operations/metrics-server';
 import { buildOpenApiDocument } from '../../api/openapi/document';
 import type { AppDeps } from '../../api/deps';
 import type { Principal } from '../../api/access/principal';
 import { createApiKey, type ApiKeyGrant } from '../../access/api-keys';
 import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
-import { createWorkerMetrics, type WorkerMetrics } from '../../platform/metrics';
+import { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from '../../platform/metrics';
 import { createRedis, type Redis } from '../../platform/redis';
 import { createProcessShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
@@ -51,6 +52,8 @@ export interface TestPlatform {
   operator: Principal;
   /** Creates an API key (for tests about who may do what); returns the key to send. */
   keyFor(grant: Omit<ApiKeyGrant, 'name'> & { name?: string }): Promise<string>;
+  /** The API's /metrics text, from its metrics server (API_METRICS_PORT in production; a free port here). */
+  scrapeMetrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,20 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
   const logger = pino({ level: 'silent' });
   // As api/server.ts: read-your-writes waits listen. A database that is away (health tests) polls.
   const positionWatcher = await startPositionWatcher(db, logger).catch(() => undefined);
-  const deps: AppDeps = { config, db, redis, temporal, logger, ...(positionWatcher ? { positionWatcher } : {}) };
+  const metrics = createApiMetrics();
+  const deps: AppDeps & { metrics: ApiMetrics } = {
+    config,
+    db,
+    redis,
+    temporal,
+    logger,
+    metrics,
+    ...(positionWatcher ? { positionWatcher } : {}),
+  };
+  // As api/server.ts: the API's /metrics on a port of its own (here a free one), not on the app.
+  const metricsServer = config.metrics.enabled
+    ? await startApiMetricsServer(deps, { host: '127.0.0.1', port: 0 })
+    : undefined;
   // Every response any test gets through this app is checked against the OpenAPI document.
   const contract = contractChecked(createApp(deps), buildOpenApiDocument(config));
   const bareApp = contract.handler;
@@ -85,7 +101,14 @@ export async function startApi(config: Config = testConfig()): Promise<TestPlatf
       return operator ? { role: 'operator', keyId: operator.record.id } : missingKey();
     },
     keyFor,
+    async scrapeMetrics() {
+      if (!metricsServer) throw new Error('METRICS_ENABLED=false: the test API serves no metrics');
+      const res = await fetch(metricsServer.url);
+      if (!res.ok) throw new Error(`GET ${metricsServer.url}: HTTP ${res.status}`);
+      return res.text();
+    },
     async close() {
+      await metricsServer?.close();
       await positionWatcher?.close();
       await temporal.close();
       await db.$disconnect();

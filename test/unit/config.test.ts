@@ -114,6 +114,7 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['PAYMENT_SIM_LATENCY_MS', 'simulators.paymentLatencyMs', 0, '5', 5],
   ['SHIPPING_SIM_LATENCY_MS', 'simulators.shippingLatencyMs', 0, '7', 7],
   ['METRICS_ENABLED', 'metrics.enabled', true, 'false', false],
+  ['API_METRICS_PORT', 'metrics.apiPort', 9463, '9473', 9473],
   ['WORKER_METRICS_PORT', 'metrics.workerPort', 9464, '9474', 9474],
   ['WORKER_SDK_METRICS_PORT', 'metrics.sdkPort', 9465, '9475', 9475],
   [

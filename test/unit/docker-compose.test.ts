@@ -467,7 +467,7 @@ describe('Prometheus and Grafana', () => {
     const worker = environmentOf(services['worker']!);
     expect(targets).toEqual(
       expect.arrayContaining([
-        `api:${api['PORT']}/metrics`,
+        `api:${api['API_METRICS_PORT'] ?? configDefaults.API_METRICS_PORT}/metrics`,
         `worker:${worker['WORKER_METRICS_PORT'] ?? configDefaults.WORKER_METRICS_PORT}/metrics`,
       ]),
     );

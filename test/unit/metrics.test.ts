@@ -2,7 +2,7 @@ import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import express from 'express';
 import request from 'supertest';
-import { httpMetrics, UNMATCHED_ROUTE } from '../../api/operations/metrics-routes';
+import { httpMetrics, UNMATCHED_ROUTE } from '../../api/operations/http-metrics';
 import { createHealthMonitor } from '../../platform/health';
 import { createApiMetrics, createWorkerMetrics, metricNames as m } from '../../platform/metrics';
 import { activityMetricsInterceptor, failureType } from '../../worker/activity-metrics';

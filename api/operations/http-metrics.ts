@@ -1,21 +1,5 @@
-import { Router, type RequestHandler } from 'express';
-import type { HealthMonitor } from '../../platform/health';
+import type { RequestHandler } from 'express';
 import type { ApiMetrics } from '../../platform/metrics';
-import { PROMETHEUS_CONTENT_TYPE } from '../../platform/metrics';
-
-/**
- * `GET /metrics` in Prometheus' text format. Each scrape first runs the readiness checks, so the
- * dependency gauges are as fresh as the scrape. The route sits on the public API port: deployments
- * that expose the API to the internet block `/metrics` at their proxy or set METRICS_ENABLED=false.
- */
-export function metricsRoutes(metrics: ApiMetrics, health: HealthMonitor): Router {
-  const router = Router();
-  router.get('/metrics', async (_req, res) => {
-    await health.check();
-    res.type(PROMETHEUS_CONTENT_TYPE).send(await metrics.registry.metrics());
-  });
-  return router;
-}
 
 /**
  * Times every request into `shopflow_http_request_duration_seconds`, labelled with the express
