@@ -2,6 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
+import type { Command } from 'commander';
+import { loadConfigOrExit } from '../platform/config';
+import { withClient } from './connection';
 
 /**
  * Where histories come from: JSON files (the format of `temporal workflow show --output json`,
@@ -63,4 +66,47 @@ export async function historiesFromQuery(client: Client, query: string): Promise
 
 function firstRunId(history: History): string {
   return history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? '';
+}
+
+/** Where a command takes its histories from: one execution, a visibility query, or files. */
+export interface HistorySourceOptions {
+  workflowId?: string;
+  runId?: string;
+  query?: string;
+  file: string[];
+  dir: string[];
+}
+
+/** The options of HistorySourceOptions, as every command that reads histories spells them. */
+export function withHistorySourceOptions(command: Command): Command {
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  return command
+    .option('--workflow-id <id>', 'one execution, fetched from the server')
+    .option('--run-id <id>', 'with --workflow-id: that run (default: the latest)')
+    .option(
+      '--query <visibility query>',
+      'every execution matching a visibility query, e.g. \'WorkflowType="orderWorkflow"\'',
+    )
+    .option('--file <path>', 'a JSON history (repeatable)', collect, [])
+    .option('--dir <path>', 'every *.json history in a folder (repeatable)', collect, []);
+}
+
+/** The histories the options name; a UsageError for no source, two sources, or nothing found. */
+export async function loadHistories(options: HistorySourceOptions): Promise<NamedHistory[]> {
+  const fromFiles = options.file.length > 0 || options.dir.length > 0;
+  const sources = [options.workflowId !== undefined, options.query !== undefined, fromFiles].filter(Boolean).length;
+  if (sources !== 1) throw new UsageError('give exactly one source: --workflow-id, --query, or --file/--dir');
+  if (options.runId && !options.workflowId) throw new UsageError('--run-id needs --workflow-id');
+  if (fromFiles) {
+    const files = await historyFiles(options.file, options.dir);
+    if (files.length === 0) throw new UsageError('no *.json histories found');
+    return Promise.all(files.map(readHistoryFile));
+  }
+  const config = loadConfigOrExit();
+  return withClient(config, async (client) => {
+    if (options.workflowId) return [await historyFromServer(client, options.workflowId, options.runId)];
+    const found = await historiesFromQuery(client, options.query!);
+    if (found.length === 0) throw new UsageError(`no executions match ${options.query}`);
+    return found;
+  });
 }

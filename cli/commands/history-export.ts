@@ -7,6 +7,7 @@ import { withClient } from '../connection';
 import { historiesFromQuery, historyFromServer, UsageError, type NamedHistory } from '../history-sources';
 import { progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
+import { historyKeysCommand } from './history-keys';
 
 interface ExportOptions {
   workflowId?: string;
@@ -22,7 +23,8 @@ interface ExportOptions {
  * stay as the server holds them (encrypted), so an exported file is as safe to share as the server.
  */
 export function historyCommand(): Command {
-  const history = new Command('history').description('Work with workflow histories.');
+  const history = new Command('history').description('Work with workflow histories: export them, tell their keys.');
+  history.addCommand(historyKeysCommand());
   history.addCommand(
     new Command('export')
       .description('Save histories (one execution, or every match of a visibility query) as JSON files.')

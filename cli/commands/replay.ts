@@ -1,45 +1,23 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { loadConfigOrExit } from '../../platform/config';
-import { withClient } from '../connection';
-import {
-  historiesFromQuery,
-  historyFiles,
-  historyFromServer,
-  readHistoryFile,
-  UsageError,
-  type NamedHistory,
-} from '../history-sources';
+import { loadHistories, withHistorySourceOptions, type HistorySourceOptions } from '../history-sources';
 import { positiveInt, progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
 import { replayAll, type ReplayOutcome } from '../replayer';
 import { cliDataConverter, workflowsPathOption } from '../shared-options';
 
-interface ReplayCommandOptions {
-  workflowId?: string;
-  runId?: string;
-  query?: string;
-  file: string[];
-  dir: string[];
+interface ReplayCommandOptions extends HistorySourceOptions {
   concurrency: number;
   workflowsPath: string;
   json: boolean;
 }
 
 export function replayCommand(): Command {
-  return new Command('replay')
+  return withHistorySourceOptions(new Command('replay'))
     .description(
       'Replay workflow histories against the workflow code in this working tree, to prove it is still\n' +
         'deterministic. Exit code 0 when every history replays, 1 when one does not, 2 on a usage error.',
     )
-    .option('--workflow-id <id>', 'one execution, fetched from the server')
-    .option('--run-id <id>', 'with --workflow-id: that run (default: the latest)')
-    .option(
-      '--query <visibility query>',
-      'every execution matching a visibility query, e.g. \'WorkflowType="orderWorkflow"\'',
-    )
-    .option('--file <path>', 'a JSON history (repeatable)', collect, [])
-    .option('--dir <path>', 'every *.json history in a folder (repeatable)', collect, [])
     .addOption(
       new Option('--concurrency <n>', 'histories replayed at once').argParser(positiveInt('--concurrency')).default(2),
     )
@@ -79,29 +57,6 @@ export function replayCommand(): Command {
       }
       process.exitCode = failed.length > 0 ? 1 : 0;
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-async function loadHistories(options: ReplayCommandOptions): Promise<NamedHistory[]> {
-  const fromFiles = options.file.length > 0 || options.dir.length > 0;
-  const sources = [options.workflowId !== undefined, options.query !== undefined, fromFiles].filter(Boolean).length;
-  if (sources !== 1) throw new UsageError('give exactly one source: --workflow-id, --query, or --file/--dir');
-  if (options.runId && !options.workflowId) throw new UsageError('--run-id needs --workflow-id');
-  if (fromFiles) {
-    const files = await historyFiles(options.file, options.dir);
-    if (files.length === 0) throw new UsageError('no *.json histories found');
-    return Promise.all(files.map(readHistoryFile));
-  }
-  const config = loadConfigOrExit();
-  return withClient(config, async (client) => {
-    if (options.workflowId) return [await historyFromServer(client, options.workflowId, options.runId)];
-    const found = await historiesFromQuery(client, options.query!);
-    if (found.length === 0) throw new UsageError(`no executions match ${options.query}`);
-    return found;
-  });
 }
 
 /** One failure, in plain words: which execution, where it diverged, what the code did instead. */
