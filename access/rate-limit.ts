@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { BucketLimit, RateLimitClass, RateLimitScope } from '../platform/config';
 import { takeTokensScript } from './rate-limit-script';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 
 /**
  * Token buckets in Redis, shared by every API process: one script call takes a token from each of
@@ -48,7 +48,7 @@ export function emissionIntervalUs(perSecond: number): number {
  * Written for a check on every request: one promise per check on top of the Redis call, and one
  * timer for all calls' deadlines (a timer and a Promise.race each cost more than the script).
  */
-export function createTokenBuckets(redis: Redis, options: { timeoutMs: number }): TokenBuckets {
+export function createTokenBuckets(redis: RedisClient, options: { timeoutMs: number }): TokenBuckets {
   const { timeoutMs } = options;
   const pending = new Set<{ at: number; reject: (error: Error) => void }>();
   let sweeper: NodeJS.Timeout | undefined;
@@ -57,7 +57,7 @@ export function createTokenBuckets(redis: Redis, options: { timeoutMs: number })
     for (const call of pending) {
       if (call.at <= now) {
         pending.delete(call);
-        call.reject(new Error(`rate limit: Redis gave no answer within ${timeoutMs} ms`));
+        call.reject(new Error(`rate limit: RedisClient gave no answer within ${timeoutMs} ms`));
       }
     }
     if (pending.size === 0) {

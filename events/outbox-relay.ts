@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { RedisClient } from '../platform/redis';
 
 /**
  * The outbox relay: publishes committed `outbox_events` rows to Redis Streams and marks them
@@ -177,7 +178,7 @@ export function streamFields(row: OutboxRow): string[] {
 
 export interface OutboxRelayDeps {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   settings: RelaySettings;
   logger: Logger;
 }
@@ -308,7 +309,7 @@ async function publishInAggregateOrder(deps: OutboxRelayDeps, rows: OutboxRow[])
 type PipelineReply = [Error | null, unknown];
 
 async function runPipeline(
-  redis: Redis,
+  redis: RedisClient,
   calls: { stream: string; args: (string | number)[] }[],
   bySha: boolean,
 ): Promise<PipelineReply[]> {

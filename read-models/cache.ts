@@ -4,7 +4,7 @@ import type { CacheKind } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { throttledWarning } from '../platform/throttled-warning';
 import type { ApiMetrics } from '../platform/metrics';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 import { withTimeout } from '../platform/timeout';
 
 /**
@@ -69,7 +69,7 @@ export interface ReadCache extends TagInvalidator {
 }
 
 export interface ReadCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   ttlMs: Record<CacheKind, number>;
   logger: Logger;
   /** Absent in processes that only invalidate (projectors). */

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { Counter } from 'prom-client';
 import { createReadCache } from '../read-models/cache';
@@ -61,8 +60,7 @@ async function main(): Promise<void> {
     lingerMs: config.projections.lingerMs,
     projections,
     // Stream readers block on XREADGROUP: each needs its own connection, queueing while Redis is away.
-    connectRedis: () =>
-      new Redis(config.redis.url, { connectionName: 'shopflow-projector-stream', maxRetriesPerRequest: 1 }),
+    connectRedis: () => createRedis(config, 'shopflow-projector-stream', { queueWhileOffline: true }),
     cache,
     metrics,
     logger,

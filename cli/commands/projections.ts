@@ -8,7 +8,7 @@ import { measureLags } from '../../read-models/projections/lag';
 import type { Projection } from '../../read-models/projections/projection';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { createProcessShardRouter } from '../../platform/shards/router';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { UsageError } from '../history-sources';
 import { progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
@@ -79,7 +79,7 @@ export function projectionsCommand(): Command {
           redis.status === 'ready'
             ? createReadCache({ redis, ttlMs: config.cache.ttlMs, logger: pino({ level: 'silent' }) })
             : undefined;
-        if (!cache) process.stderr.write('shopflow: Redis unavailable: cached reads expire by their TTL only\n');
+        if (!cache) process.stderr.write('shopflow: RedisClient unavailable: cached reads expire by their TTL only\n');
         const done = [];
         // Every shard's events too (docs/sharding.md); the router opens a shard's client only when asked.
         const router = createProcessShardRouter(db, config);
@@ -135,7 +135,7 @@ function parseBatchSize(value: string): number {
 }
 
 async function withServices<T>(
-  use: (services: { db: Database; redis: Redis; config: Config }) => Promise<T>,
+  use: (services: { db: Database; redis: RedisClient; config: Config }) => Promise<T>,
 ): Promise<T> {
   const config = loadConfigOrExit();
   const db = createDatabase(config);

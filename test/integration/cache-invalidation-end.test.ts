@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { cacheKeys, createReadCache, type ReadCache } from '../../read-models/cache';
 import type { CacheKind } from '../../platform/config';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { redisUrlOn } from '../support/outbox';
 
 /**
@@ -15,7 +15,7 @@ import { redisUrlOn } from '../support/outbox';
 const ttlMs: Record<CacheKind, number> = { order: 60_000, orderList: 30_000, search: 20_000, dashboard: 10_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let redis: Redis;
+let redis: RedisClient;
 /** In-flight records that expire fast, for the tests of an end past the deadline. */
 let cache: ReadCache;
 /** In-flight records that outlast any test, however slow the machine: the record surely stands. */

@@ -7,7 +7,7 @@ import { rateLimit } from '../../api/access/rate-limit';
 import { createApiKey } from '../../access/api-keys';
 import { metricNames as m, createApiMetrics } from '../../platform/metrics';
 import { createTokenBuckets, type Bucket } from '../../access/rate-limit';
-import { createRedis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
 import { freePort, startEntry, type LongRunning } from '../support/processes';
 import { Scrape } from '../support/prometheus';
@@ -40,7 +40,7 @@ async function scrape(app: TestPlatform['app']): Promise<Scrape> {
   return new Scrape((await request(app).get('/metrics').expect(200)).text);
 }
 
-let redis: Redis;
+let redis: RedisClient;
 const platforms: TestPlatform[] = [];
 
 async function api(overrides: Record<string, string> = {}): Promise<TestPlatform> {

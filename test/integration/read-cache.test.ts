@@ -15,7 +15,7 @@ import {
 } from '../../read-models/cache';
 import type { CacheKind } from '../../platform/config';
 import { createApiMetrics, metricNames, type ApiMetrics } from '../../platform/metrics';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
 import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';
@@ -29,9 +29,9 @@ const silent = pino({ level: 'silent' });
 const ttlMs: Record<CacheKind, number> = { order: 60_000, orderList: 30_000, search: 20_000, dashboard: 10_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 /** A client as the API makes it; connecting is not awaited when `connected` is false (a Redis that never answers). */
-async function redisAt(url: string, connected = true): Promise<Redis> {
+async function redisAt(url: string, connected = true): Promise<RedisClient> {
   const redis = createRedis({ redis: { url } }, 'shopflow-test-cache');
   redis.on('error', () => undefined);
   clients.push(redis);
@@ -40,13 +40,13 @@ async function redisAt(url: string, connected = true): Promise<Redis> {
   return redis;
 }
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(async () => {
   redis = await redisAt(redisUrlOn(7));
 });
 afterAll(() => clients.forEach((c) => c.disconnect()));
 
-function cacheWith(metrics?: ApiMetrics, on: Redis = redis, redisTimeoutMs?: number): ReadCache {
+function cacheWith(metrics?: ApiMetrics, on: RedisClient = redis, redisTimeoutMs?: number): ReadCache {
   return createReadCache({
     redis: on,
     ttlMs,
@@ -202,7 +202,7 @@ describe('read cache: TTLs and tags', () => {
  * deletes the entry, then the reader stores what it read before the commit, and every later read
  * gets it until the TTL ends.
  */
-function naiveCache(on: Redis): ReadCache {
+function naiveCache(on: RedisClient): ReadCache {
   return {
     async get(kind, key, tags, load) {
       const stored = await on.get(`naive:${kind}:${key}`);
@@ -354,7 +354,7 @@ describe('read cache: no stale entry after the projection that changed it commit
   });
 });
 
-describe('read cache: Redis unavailable', () => {
+describe('read cache: RedisClient unavailable', () => {
   it('reads from the loader when Redis refuses connections; an invalidation that cannot begin throws', async () => {
     const metrics = createApiMetrics();
     const cache = cacheWith(metrics, await redisAt('redis://127.0.0.1:1'));

@@ -11,7 +11,7 @@ import { createApiKey, type ApiKeyGrant } from '../../access/api-keys';
 import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { createWorkerMetrics, type WorkerMetrics } from '../../platform/metrics';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createProcessShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
 import { createTemporalClient } from '../../platform/temporal';
@@ -118,7 +118,7 @@ export const testOperator: Principal = { role: 'operator', keyId: '00000000-0000
 export interface RunningWorker {
   worker: Worker;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   /** What the worker's `/metrics` serves (besides the SDK's own metrics). */
   metrics: WorkerMetrics;
   stop(): Promise<void>;
