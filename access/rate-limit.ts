@@ -33,7 +33,15 @@ export interface TokenBuckets {
   take(buckets: readonly Bucket[]): Promise<TokenDecision>;
 }
 
-const PREFIX = 'shopflow:ratelimit';
+/**
+ * Every bucket shares one hash tag, so that on a Redis Cluster a request's buckets (its caller's and
+ * its IP's, which no other tag could put together: an IP serves many callers and a caller many IPs)
+ * sit in one slot, and the script takes from both or from neither there too. The price: all rate
+ * limits live on one master. That is chosen over spreading them, which would make the check two
+ * steps that another request can see between: one master runs about 33,000 two-bucket checks/s
+ * here (bench/results/ratelimit.json), far above what the API serves (docs/redis-cluster.md).
+ */
+const PREFIX = '{shopflow:ratelimit}';
 
 export const rateLimitKeys = {
   bucket: (routeClass: RateLimitClass, scope: RateLimitScope, id: string) => `${PREFIX}:${routeClass}:${scope}:${id}`,
