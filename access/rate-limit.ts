@@ -65,7 +65,7 @@ export function createTokenBuckets(redis: RedisClient, options: { timeoutMs: num
     for (const call of pending) {
       if (call.at <= now) {
         pending.delete(call);
-        call.reject(new Error(`rate limit: RedisClient gave no answer within ${timeoutMs} ms`));
+        call.reject(new Error(`rate limit: Redis gave no answer within ${timeoutMs} ms`));
       }
     }
     if (pending.size === 0) {

@@ -8,7 +8,7 @@ import { measureLags } from '../../read-models/projections/lag';
 import type { Projection } from '../../read-models/projections/projection';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { createProcessShardRouter } from '../../platform/shards/router';
-import { createRedis, type RedisClient } from '../../platform/redis';
+import { createRedis, openRedis, type RedisClient } from '../../platform/redis';
 import { UsageError } from '../history-sources';
 import { progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
@@ -79,7 +79,7 @@ export function projectionsCommand(): Command {
           redis.status === 'ready'
             ? createReadCache({ redis, ttlMs: config.cache.ttlMs, logger: pino({ level: 'silent' }) })
             : undefined;
-        if (!cache) process.stderr.write('shopflow: RedisClient unavailable: cached reads expire by their TTL only\n');
+        if (!cache) process.stderr.write('shopflow: Redis unavailable: cached reads expire by their TTL only\n');
         const done = [];
         // Every shard's events too (docs/sharding.md); the router opens a shard's client only when asked.
         const router = createProcessShardRouter(db, config);
@@ -141,7 +141,7 @@ async function withServices<T>(
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-cli');
   redis.on('error', () => undefined);
-  await redis.connect().catch(() => undefined);
+  await openRedis(redis).catch(() => undefined);
   try {
     return await use({ db, redis, config });
   } finally {
