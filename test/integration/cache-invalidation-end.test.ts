@@ -4,6 +4,7 @@ import { cacheKeys, createReadCache, type ReadCache } from '../../read-models/ca
 import type { CacheKind } from '../../platform/config';
 import { createRedis, type RedisClient } from '../../platform/redis';
 import { redisUrlOn } from '../support/outbox';
+import { testRedisClusterNodes } from '../support/redis';
 
 /**
  * The end of a tag invalidation (read-models/cache.ts) does only what is needed: while the in-flight record
@@ -21,7 +22,10 @@ let cache: ReadCache;
 /** In-flight records that outlast any test, however slow the machine: the record surely stands. */
 let standing: ReadCache;
 beforeAll(async () => {
-  redis = createRedis({ redis: { url: redisUrlOn(14) } }, 'shopflow-test-cache-end');
+  redis = createRedis(
+    { redis: { url: redisUrlOn(14), clusterNodes: testRedisClusterNodes() } },
+    'shopflow-test-cache-end',
+  );
   await redis.connect();
   cache = createReadCache({ redis, ttlMs, logger: pino({ level: 'silent' }), inflightTtlMs: 150 });
   standing = createReadCache({ redis, ttlMs, logger: pino({ level: 'silent' }), inflightTtlMs: 60_000 });

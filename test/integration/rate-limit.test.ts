@@ -9,6 +9,7 @@ import { metricNames as m, createApiMetrics } from '../../platform/metrics';
 import { createTokenBuckets, type Bucket } from '../../access/rate-limit';
 import { createRedis, type RedisClient } from '../../platform/redis';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
+import { flushTestRedis } from '../support/redis';
 import { freePort, startEntry, type LongRunning } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 
@@ -55,7 +56,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await redis.flushdb();
+  await flushTestRedis(redis);
 });
 
 afterEach(async () => {
@@ -209,7 +210,7 @@ describe('caller and IP buckets', () => {
     expect(statuses).toEqual([401, 401, 429, 429]);
 
     // One trusted hop (the test plays the proxy): each forwarded address is its own client.
-    await redis.flushdb();
+    await flushTestRedis(redis);
     const proxied = await api({ ...limits, TRUST_PROXY: 'loopback' });
     const forwarded = [];
     for (let i = 0; i < 4; i++) forwarded.push((await spoofed(proxied.bareApp, i)).status);
@@ -259,7 +260,7 @@ describe('Redis unreachable', () => {
   });
 
   it('fails open: requests proceed, each failure counted, one warning per interval', async () => {
-    const config = limitedConfig({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'open' });
+    const config = limitedConfig({ REDIS_URL: closedPortUrl, REDIS_CLUSTER_NODES: '', RATE_LIMIT_FAIL_MODE: 'open' });
     const lines: { level: number; msg: string }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     const deadRedis = createRedis(config, 'rate-limit-dead');
@@ -284,7 +285,7 @@ describe('Redis unreachable', () => {
   });
 
   it('fails closed: 503 problem+json with Retry-After, counted, and the route never runs', async () => {
-    const { app } = await api({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'closed' });
+    const { app } = await api({ REDIS_URL: closedPortUrl, REDIS_CLUSTER_NODES: '', RATE_LIMIT_FAIL_MODE: 'closed' });
     const res = await request(app).get(BAD_ORDER_ID).expect(503);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);

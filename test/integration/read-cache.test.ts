@@ -15,8 +15,9 @@ import {
 } from '../../read-models/cache';
 import type { CacheKind } from '../../platform/config';
 import { createApiMetrics, metricNames, type ApiMetrics } from '../../platform/metrics';
-import { createRedis, type RedisClient } from '../../platform/redis';
+import { createRedis, openRedis, type RedisClient } from '../../platform/redis';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
+import { testRedisClusterNodes } from '../support/redis';
 import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 
@@ -31,18 +32,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const clients: RedisClient[] = [];
 /** A client as the API makes it; connecting is not awaited when `connected` is false (a Redis that never answers). */
-async function redisAt(url: string, connected = true): Promise<RedisClient> {
-  const redis = createRedis({ redis: { url } }, 'shopflow-test-cache');
+async function redisAt(url: string, connected = true, clusterNodes: string[] = []): Promise<RedisClient> {
+  const redis = createRedis({ redis: { url, clusterNodes } }, 'shopflow-test-cache');
   redis.on('error', () => undefined);
   clients.push(redis);
-  const connecting = redis.connect().catch(() => undefined);
+  const connecting = openRedis(redis).catch(() => undefined);
   if (connected) await connecting;
   return redis;
 }
 
 let redis: RedisClient;
 beforeAll(async () => {
-  redis = await redisAt(redisUrlOn(7));
+  redis = await redisAt(redisUrlOn(7), true, testRedisClusterNodes());
 });
 afterAll(() => clients.forEach((c) => c.disconnect()));
 
@@ -354,7 +355,7 @@ describe('read cache: no stale entry after the projection that changed it commit
   });
 });
 
-describe('read cache: RedisClient unavailable', () => {
+describe('read cache: Redis unavailable', () => {
   it('reads from the loader when Redis refuses connections; an invalidation that cannot begin throws', async () => {
     const metrics = createApiMetrics();
     const cache = cacheWith(metrics, await redisAt('redis://127.0.0.1:1'));
