@@ -5,7 +5,8 @@ import { printableUrl } from './postgres-admin';
 /**
  * What every part of shopflow talks to Redis through: one Redis, or a Redis Cluster when
  * REDIS_CLUSTER_NODES is set. The code is written for both: a script or pipeline touches keys of
- * one hash slot only (docs/redis-cluster.md), and nothing selects a database (a cluster has only 0).
+ * one hash slot only (docs/redis-cluster.md), and no code picks a database other than the one
+ * REDIS_URL names (a cluster has only database 0).
  */
 export type RedisClient = Redis | Cluster;
 
