@@ -37,7 +37,8 @@ import { flushTestRedis, onRedisCluster, testRedis, testRedisClusterNodes } from
  * one master's range) is SIGKILLed; once its replica has taken over, rate limits, the cache and
  * XADD work again, and the read model still equals a fold of the events: entries the failover lost
  * (replication is asynchronous) are pulled from the event store when the order's next event
- * arrives (read-models/projections/apply.ts). The gaps are printed.
+ * arrives (read-models/projections/apply.ts), and an order whose last event was lost is caught up
+ * when the projector starts again. The gaps and the losses are printed.
  */
 
 const describeOnCluster = onRedisCluster() ? describe : describe.skip;
@@ -141,17 +142,23 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
     const logger = pino({ level: 'silent' });
     const cache = createReadCache({ redis: probes, ttlMs: config.cache.ttlMs, logger, redisTimeoutMs: 500 });
     relay = startRelayLoop(outbox.url, url, config.relay);
-    projector = startProjector({
-      db,
-      projections: [ordersReadProjection],
-      connectRedis: () => testRedis(url),
-      cache: createReadCache({ redis: (projectorCache = testRedis(url)), ttlMs: config.cache.ttlMs, logger }),
-      consumer: `failover-${randomUUID().slice(0, 6)}`,
-      blockMs: 100,
-      retryDelayMs: 100,
-      logger,
-    });
-    await projector.ready;
+    projectorCache = testRedis(url);
+    const projectorCacheOn = createReadCache({ redis: projectorCache, ttlMs: config.cache.ttlMs, logger });
+    const runProjector = async (): Promise<RunningProjector> => {
+      const running = startProjector({
+        db,
+        projections: [ordersReadProjection],
+        connectRedis: () => testRedis(url),
+        cache: projectorCacheOn,
+        consumer: `failover-${randomUUID().slice(0, 6)}`,
+        blockMs: 100,
+        retryDelayMs: 100,
+        logger,
+      });
+      await running.ready;
+      return running;
+    };
+    projector = await runProjector();
 
     // The keys whose slots the killed master serves: the order stream, the rate limits, the cache's versions.
     const stream = eventStreamName('order');
@@ -160,7 +167,10 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
     expect(masterOf('{shopflow:ratelimit}', firstPort)).toBe(victim);
     expect(masterOf('{shopflow:cache}', firstPort)).toBe(victim);
     const victimNode = cluster.nodes.find((node) => `127.0.0.1:${node.port}` === victim)!;
-    const survivor = cluster.nodes.find((node) => node !== victimNode)!.port;
+    const replicaNode = cluster.nodes.find((node) =>
+      redisCli(node.port, 'info', 'replication').includes(`master_port:${victimNode.port}`),
+    )!;
+    const survivor = cluster.nodes.find((node) => node !== victimNode && node !== replicaNode)!.port;
 
     const kill: { at?: number } = {};
     const when = () => kill.at;
@@ -201,8 +211,16 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
     })();
 
     await sleep(1_500);
+    // Replication is asynchronous: what a master acknowledged just before it died may never reach
+    // its replica. Here the replica otherwise keeps up within the kill's moment, so that loss is made
+    // to happen: the replica is frozen and its link cut, the relay publishes to the master alone for
+    // 300 ms, then the master dies and the replica resumes (and is promoted without those entries).
+    process.kill(replicaNode.pid, 'SIGSTOP');
+    redisCli(victimNode.port, 'client', 'kill', 'type', 'replica');
+    await sleep(300);
     process.kill(victimNode.pid, 'SIGKILL');
     const killedAt = (kill.at = Date.now());
+    process.kill(replicaNode.pid, 'SIGCONT');
     let promotedAt: number | undefined;
     await waitUntil('a replica serving the order stream', 30_000, () => {
       const master = masterOf(stream, survivor);
@@ -218,20 +236,38 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
     await flow;
     await Promise.all([rateLimits, cacheWrites, xadds].map((probe) => probe.stop()));
 
-    await waitUntil('orders_read equal to the fold of the events', 60_000, async () =>
-      normalizedEqual(await readOrderRows(db), await expectedOrderRows(db)),
-    );
-    expect(normalized(await readOrderRows(db))).toEqual(normalized(await expectedOrderRows(db)));
-    expect((await readOrderRows(db)).size).toBe(placed.length);
+    await waitUntil('every event published', 30_000, async () => {
+      const [row] = await db.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM outbox_events WHERE status <> 'PUBLISHED'`,
+      );
+      return row!.n === 0;
+    });
 
     // What the failover lost: events the relay published (their rows are marked) that the stream no longer holds.
     const inStream = new Set(
       (await streamClient.xrange(stream, '-', '+')).map(([id, fields]) => parseStreamEntry(id, fields).eventId),
     );
-    const published = await db.$queryRawUnsafe<{ event_id: string }[]>(
-      `SELECT event_id::text FROM outbox_events WHERE status = 'PUBLISHED'`,
+    const published = await db.$queryRawUnsafe<{ event_id: string; aggregate_id: string; last: boolean }[]>(
+      `SELECT o.event_id::text, o.aggregate_id::text,
+              o.version = (SELECT max(version) FROM domain_events d WHERE d.aggregate_id = o.aggregate_id) AS last
+       FROM outbox_events o WHERE o.status = 'PUBLISHED'`,
     );
-    const lost = published.filter((row) => !inStream.has(row.event_id)).length;
+    const lost = published.filter((row) => !inStream.has(row.event_id));
+    expect(lost.length).toBeGreaterThan(0);
+    // An order's later event pulls the versions the stream lost from the event store; an order whose
+    // last event was lost has no later one, and waits for the projector's catch-up at its next start.
+    const lastLost = new Set(lost.filter((row) => row.last).map((row) => row.aggregate_id));
+    const without = <T>(rows: Map<string, T>) => new Map([...rows].filter(([id]) => !lastLost.has(id)));
+    await waitUntil('orders_read equal to the fold, but for orders whose last event was lost', 60_000, async () =>
+      normalizedEqual(without(await readOrderRows(db)), without(await expectedOrderRows(db))),
+    );
+    await projector.stop();
+    projector = await runProjector();
+    await waitUntil('orders_read equal to the fold of the events', 60_000, async () =>
+      normalizedEqual(await readOrderRows(db), await expectedOrderRows(db)),
+    );
+    expect(normalized(await readOrderRows(db))).toEqual(normalized(await expectedOrderRows(db)));
+    expect((await readOrderRows(db)).size).toBe(placed.length);
 
     // Works again for the API: a rate-limit check, and a cache entry stored and then served.
     expect((await tokens.take([bucket('key'), bucket('ip')])).allowed).toBe(true);
@@ -248,7 +284,8 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
       xaddGapMs: xadds.gapMs(),
       orders: placed.length,
       events: published.length,
-      lostStreamEntries: lost,
+      lostStreamEntries: lost.length,
+      ordersWhoseLastEventWasLost: lastLost.size,
     };
     process.stdout.write(`redis cluster failover: ${JSON.stringify(figures)}\n`);
     for (const gap of [figures.rateLimitGapMs, figures.cacheWriteGapMs, figures.xaddGapMs]) {
