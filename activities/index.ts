@@ -12,12 +12,12 @@ import type { Database } from '../platform/database';
 import type { ShardRouter } from '../platform/shards/router';
 import type { CrossDatabaseDeps } from './orders/cross-database';
 import type { WorkerMetrics } from '../platform/metrics';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 
 /** What the worker needs to build every activity; each area takes the part it uses. */
 export interface ActivityDeps extends CrossDatabaseDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   payments: PaymentProvider;
   shipping: ShippingProvider;
   /** Config SNAPSHOT_EVERY: how often an order's state is saved beside its events. */

@@ -1,5 +1,5 @@
 import type { Database } from '../platform/database';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 
 /**
  * The platform probe's steps: each touches one dependency from inside the worker, so a
@@ -8,7 +8,7 @@ import type { Redis } from '../platform/redis';
 
 export interface ProbeActivityDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export interface RecordProbeRequestedInput {

@@ -5,7 +5,7 @@ import type { Database } from '../platform/database';
 import type { Logger } from '../platform/logger';
 import type { ApiMetrics } from '../platform/metrics';
 import type { PositionWatcher } from '../read-models/projections/position-watcher';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 import type { ShardRouter } from '../platform/shards/router';
 import type { OrderCustomers } from './orders/order-customers';
 import type { TemporalClient } from '../platform/temporal';
@@ -14,7 +14,7 @@ import type { TemporalClient } from '../platform/temporal';
 export interface AppDeps {
   config: Config;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   temporal: TemporalClient;
   logger: Logger;
   /** The API's Prometheus metrics; createApp makes its own registry when none is given. */

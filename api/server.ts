@@ -5,7 +5,7 @@ import { loadConfigOrExit } from '../platform/config';
 import { createDatabase } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { startPositionWatcher } from '../read-models/projections/position-watcher';
-import { createRedis } from '../platform/redis';
+import { createRedis, openRedis } from '../platform/redis';
 import { createProcessShardRouter } from '../platform/shards/router';
 import { createTemporalClient } from '../platform/temporal';
 import { onShutdownSignal } from '../platform/shutdown';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-api');
   // A Redis that is away at start is reported by /health/ready; ioredis keeps reconnecting.
-  await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
+  await openRedis(redis).catch((error: Error) => logger.warn({ err: error }, 'redis not reachable yet'));
   const temporal = createTemporalClient(config);
   const positionWatcher = await startPositionWatcher(db, logger);
   // Listens for shard map changes: routing a customer's request costs no query.

@@ -527,7 +527,7 @@ async function drained(db: Database, accepted: number, timeoutMs: number): Promi
 
 /** Empties every rate-limit bucket, so a phase starts with full ones. */
 async function clearBuckets(redis: Redis): Promise<void> {
-  const keys = await redis.keys('shopflow:ratelimit:*');
+  const keys = await redis.keys('{shopflow:ratelimit}:*');
   if (keys.length > 0) await redis.del(...keys);
 }
 

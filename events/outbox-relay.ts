@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import type { RedisClient } from '../platform/redis';
 
 /**
  * The outbox relay: publishes committed `outbox_events` rows to Redis Streams and marks them
@@ -15,7 +16,7 @@ import type { Logger } from '../platform/logger';
  * by event id (events/stream-consumer.ts). Delivery is at least once, never lost.
  *
  * A batch costs three round trips however many rows it moves: one to PostgreSQL to begin and
- * claim, one pipeline to Redis, one to PostgreSQL to mark and commit (a fourth only when some
+ * claim, one to Redis (a script call per stream, sent together), one to PostgreSQL to mark and commit (a fourth only when some
  * publish was refused).
  *
  * The batch's commit does not wait for its WAL to reach the disk (`synchronous_commit = off`, for
@@ -177,7 +178,7 @@ export function streamFields(row: OutboxRow): string[] {
 
 export interface OutboxRelayDeps {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   settings: RelaySettings;
   logger: Logger;
 }
@@ -264,7 +265,7 @@ const xaddInOrderSha = createHash('sha1').update(xaddInOrder).digest('hex');
 const FIELDS_PER_ENTRY = 14;
 
 /**
- * One pipeline per batch: one script call per stream (so each call touches one key), entries in
+ * One round trip per batch: one script call per stream (so each call touches one key), entries in
  * sequence order. Redis runs a script whole, so nothing interleaves inside a stream's call. A
  * script Redis does not know yet (after a restart) is sent once more as EVAL. A connection
  * failure aborts the whole batch.
@@ -281,7 +282,7 @@ async function publishInAggregateOrder(deps: OutboxRelayDeps, rows: OutboxRow[])
     for (const row of entries) args.push(row.aggregateId, ...streamFields(row));
     return { stream, entries, args };
   });
-  const replies = await runPipeline(deps.redis, calls, true);
+  const replies = await runScriptCalls(deps.redis, calls, true);
   const outcome: PublishOutcome = { published: [], failed: [] };
   calls.forEach((call, c) => {
     const [error, reply] = replies[c]!;
@@ -305,35 +306,40 @@ async function publishInAggregateOrder(deps: OutboxRelayDeps, rows: OutboxRow[])
   return outcome;
 }
 
-type PipelineReply = [Error | null, unknown];
+type CallReply = [Error | null, unknown];
 
-async function runPipeline(
-  redis: Redis,
+/**
+ * The calls are sent together as separate commands, not as one pipeline: streams hash to different
+ * slots, and a Redis Cluster's pipeline may only hold one slot's keys (each call touches only its
+ * own stream, so each is whole on its node).
+ */
+async function runScriptCalls(
+  redis: RedisClient,
   calls: { stream: string; args: (string | number)[] }[],
   bySha: boolean,
-): Promise<PipelineReply[]> {
-  const pipeline = redis.pipeline();
-  for (const { stream, args } of calls) {
-    if (bySha) pipeline.evalsha(xaddInOrderSha, 1, stream, ...args);
-    else pipeline.eval(xaddInOrder, 1, stream, ...args);
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  if (replies.length !== calls.length) throw new Error('Redis pipeline answered only partly');
+): Promise<CallReply[]> {
+  const replies = await Promise.all(
+    calls.map(({ stream, args }) =>
+      (bySha ? redis.evalsha(xaddInOrderSha, 1, stream, ...args) : redis.eval(xaddInOrder, 1, stream, ...args)).then(
+        (reply): CallReply => [null, reply],
+        (error: unknown): CallReply => [error instanceof Error ? error : new Error(String(error)), undefined],
+      ),
+    ),
+  );
   for (const [error] of replies) {
     // Not an answer from Redis (connection lost, timeout): nothing is known, the batch is rolled back.
     if (error && !(error instanceof ReplyError)) throw error;
   }
-  const typed = replies as PipelineReply[];
-  const unknown = calls.flatMap((call, c) => (typed[c]![0]?.message.startsWith('NOSCRIPT') ? [c] : []));
-  if (!bySha || unknown.length === 0) return typed;
+  const unknown = calls.flatMap((call, c) => (replies[c]![0]?.message.startsWith('NOSCRIPT') ? [c] : []));
+  if (!bySha || unknown.length === 0) return replies;
   // A NOSCRIPT call ran nothing: send those calls again with the script's text.
-  const again = await runPipeline(
+  const again = await runScriptCalls(
     redis,
     unknown.map((c) => calls[c]!),
     false,
   );
-  unknown.forEach((c, i) => (typed[c] = again[i]!));
-  return typed;
+  unknown.forEach((c, i) => (replies[c] = again[i]!));
+  return replies;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../platform/redis';
 import type { Database, Tx } from '../platform/database';
 import type { Logger } from '../platform/logger';
 
@@ -31,7 +31,7 @@ export interface StreamEvent {
 
 export interface ConsumeOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
-  redis: Redis;
+  redis: RedisClient;
   db: Database;
   stream: string;
   /** The logical consumer: its inbox rows are keyed by it. */
@@ -104,7 +104,7 @@ export async function handleOnce(
 }
 
 /** Creates the group (reading the stream from its start) unless it exists. */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (error) {
@@ -244,7 +244,7 @@ async function handleEntries(options: ConsumeOptions, entries: RawEntry[]): Prom
 }
 
 async function claimIdle(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   consumer: string,
@@ -297,7 +297,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 export interface ConsumeGroupsOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   /** Consumer groups on the one stream, each read in stream order; all handled together. */
   groups: readonly string[];

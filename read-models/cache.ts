@@ -4,7 +4,7 @@ import type { CacheKind } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { throttledWarning } from '../platform/throttled-warning';
 import type { ApiMetrics } from '../platform/metrics';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 import { withTimeout } from '../platform/timeout';
 
 /**
@@ -30,7 +30,9 @@ import { withTimeout } from '../platform/timeout';
  *   deadline (a transaction longer than the in-flight TTL, or readers that cleaned it up), loads may
  *   have stored rows from before the commit, so the end moves the versions again.
  *
- * Both control keys share a hash tag, so that on a Redis Cluster they live on one node.
+ * Both control keys share a hash tag, so that on a Redis Cluster they are in one slot and the
+ * begin's pipeline (in flight, then versions) reaches them in order on one node; entries spread
+ * over the cluster by their own keys. No command or pipeline touches keys of two slots.
  * Redis failing never fails a read: it is loaded from PostgreSQL. An invalidation that cannot begin
  * throws, so the projection's transaction rolls back and is retried rather than skipped.
  */
@@ -69,7 +71,7 @@ export interface ReadCache extends TagInvalidator {
 }
 
 export interface ReadCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   ttlMs: Record<CacheKind, number>;
   logger: Logger;
   /** Absent in processes that only invalidate (projectors). */
@@ -247,12 +249,16 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       let versions: Record<string, string>;
       let cached: StoredEntry | undefined;
       try {
-        const lookup = redis.pipeline().get(entryKey);
-        if (unique.length > 0) lookup.hmget(cacheKeys.tagVersions, ...unique);
-        const [stored, current = []] = (await call('lookup', () => replies(lookup))) as [
-          string | null,
-          (string | null)[],
-        ];
+        // Two commands sent together, not one pipeline: the entry and the versions are in different
+        // slots (nodes of a Redis Cluster). Their order does not matter: an entry is served only
+        // with the versions it was stored with, and versions read before the entry only make this
+        // read take effect a little earlier.
+        const [stored, current] = await call('lookup', () =>
+          Promise.all([
+            redis.get(entryKey),
+            unique.length > 0 ? redis.hmget(cacheKeys.tagVersions, ...unique) : Promise.resolve([]),
+          ]),
+        );
         versions = Object.fromEntries(unique.map((tag, i) => [tag, current[i] ?? '']));
         cached = stored ? parseStored(stored) : undefined;
       } catch (error) {

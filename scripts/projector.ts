@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { Counter } from 'prom-client';
 import { createReadCache } from '../read-models/cache';
@@ -10,7 +9,7 @@ import { createProjectorMetrics } from '../platform/metrics';
 import { startMetricsServer, type MetricsServer } from '../platform/metrics-server';
 import { projections } from '../read-models/projections';
 import { startProjector } from '../read-models/projections/runner';
-import { createRedis } from '../platform/redis';
+import { createRedis, openRedis } from '../platform/redis';
 import { createProcessShardRouter } from '../platform/shards/router';
 import { onShutdownSignal } from '../platform/shutdown';
 
@@ -45,7 +44,7 @@ async function main(): Promise<void> {
   pool.on('error', (error: Error) => logger.warn({ err: error }, 'projector pg pool: idle client error'));
   const redis = createRedis(config, 'shopflow-projector');
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
-  await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
+  await openRedis(redis).catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
   const cache = createReadCache({ redis, ttlMs: config.cache.ttlMs, logger });
 
   const transactions = new Counter({
@@ -61,8 +60,7 @@ async function main(): Promise<void> {
     lingerMs: config.projections.lingerMs,
     projections,
     // Stream readers block on XREADGROUP: each needs its own connection, queueing while Redis is away.
-    connectRedis: () =>
-      new Redis(config.redis.url, { connectionName: 'shopflow-projector-stream', maxRetriesPerRequest: 1 }),
+    connectRedis: () => createRedis(config, 'shopflow-projector-stream', { queueWhileOffline: true }),
     cache,
     metrics,
     logger,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfigOrExit } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { runShardRelays } from '../events/shard-relays';
-import { createRedis } from '../platform/redis';
+import { createRedis, openRedis } from '../platform/redis';
 import { onShutdownSignal } from '../platform/shutdown';
 
 /**
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config, 'shopflow-relay');
   const redis = createRedis(config, 'shopflow-relay');
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'Redis connection error'));
-  await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
+  await openRedis(redis).catch((error: unknown) => logger.warn({ err: error }, 'Redis not reachable yet; retrying'));
 
   const heartbeatFile = path.resolve(config.dataDir, 'relay.heartbeat');
   mkdirSync(path.dirname(heartbeatFile), { recursive: true });

@@ -15,7 +15,7 @@ import { Watchdog } from '../dev/watchdog';
 import { createLogger, type Logger } from '../platform/logger';
 import { migrate } from '../platform/migrations';
 import { ensureDatabase, isPostgresAnswering, printableUrl } from '../platform/postgres-admin';
-import { isRedisAnswering } from '../platform/redis';
+import { describeRedis, isRedisAnswering } from '../platform/redis';
 import { hasWorkflowPollers, isTemporalAnswering } from '../platform/temporal';
 import { ensureTemporalCli } from '../dev/temporal-cli';
 import { devServerArgs } from '../dev/temporal-dev-server';
@@ -47,10 +47,11 @@ function isLocalHost(url: string): boolean {
 }
 
 async function ensureRedis(config: Config): Promise<void> {
-  if (await isRedisAnswering(config.redis.url)) return;
+  if (await isRedisAnswering(config)) return;
   throw new StartError(
-    `no Redis answers at ${printableUrl(config.redis.url)}. Start one, e.g. ` +
-      '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL.',
+    `no Redis answers at ${describeRedis(config)}. Start one, e.g. ` +
+      '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL ' +
+      '(REDIS_CLUSTER_NODES for a Redis Cluster: `npm run redis-cluster -- start`).',
   );
 }
 
@@ -322,7 +323,7 @@ function printBanner(info: {
     }; operators' tools: Authorization: Bearer <operator API key>)`,
     `  Temporal      ${info.config.temporal.address}, namespace ${info.config.temporal.namespace}, task queue ${info.config.temporal.taskQueue}`,
     `  PostgreSQL    ${printableUrl(info.postgresUrl)}${info.embedded ? '  (embedded, data in ' + path.resolve(info.config.dataDir, 'postgres') + ')' : ''}`,
-    `  Redis         ${printableUrl(info.config.redis.url)}   (domain event streams, read cache)`,
+    `  Redis         ${describeRedis(info.config)}   (domain event streams, read cache)`,
     ...(info.config.metrics.enabled
       ? [
           `  Metrics       http://127.0.0.1:${info.config.metrics.apiPort}/metrics (API), http://127.0.0.1:${info.config.metrics.workerPort}/metrics (worker), http://127.0.0.1:${info.config.projections.metricsPort}/metrics (projector)`,

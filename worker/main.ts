@@ -3,7 +3,7 @@ import { loadConfigOrExit, type Config } from '../platform/config';
 import { ensureDashboardSchedule } from '../read-models/seller-dashboard/schedule';
 import { createDatabase } from '../platform/database';
 import { createLogger, type Logger } from '../platform/logger';
-import { createRedis } from '../platform/redis';
+import { createRedis, openRedis } from '../platform/redis';
 import { createProcessShardRouter } from '../platform/shards/router';
 import { warmUp } from '../platform/warm-up';
 import { createWorkerMetrics } from '../platform/metrics';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const db = createDatabase(config);
   const shards = createProcessShardRouter(db, config, logger);
   const redis = createRedis(config, 'shopflow-worker');
-  await redis.connect();
+  await openRedis(redis);
   const connection = await connectWorker(config);
   await ensureRecalculationSchedule(config, logger);
   // Its first activities would otherwise open the pool's connections and read the shard map at once.

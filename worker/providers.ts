@@ -3,7 +3,7 @@ import type { ShippingProvider } from '../activities/shipping/shipping-provider'
 import { SimulatedPaymentProvider } from '../activities/payments/simulated-payment-provider';
 import { SimulatedShippingProvider } from '../activities/shipping/simulated-shipping-provider';
 import type { Config } from '../platform/config';
-import type { Redis } from '../platform/redis';
+import type { RedisClient } from '../platform/redis';
 
 export interface Providers {
   payments: PaymentProvider;
@@ -11,7 +11,7 @@ export interface Providers {
 }
 
 /** The external providers the activities talk to. Today both are simulators; a real one plugs in here. */
-export function createProviders(config: Pick<Config, 'simulators'>, redis: Redis): Providers {
+export function createProviders(config: Pick<Config, 'simulators'>, redis: RedisClient): Providers {
   return {
     payments: new SimulatedPaymentProvider(redis, { latencyMs: config.simulators.paymentLatencyMs }),
     shipping: new SimulatedShippingProvider(redis, { latencyMs: config.simulators.shippingLatencyMs }),

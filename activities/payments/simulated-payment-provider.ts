@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from '../../platform/redis';
+import type { RedisClient } from '../../platform/redis';
 import {
   PaymentDeclinedError,
   ProviderUnavailableError,
@@ -43,7 +43,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
   readonly name = 'simulated';
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: SimulatedPaymentProviderOptions = {},
   ) {}
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from '../../platform/redis';
+import type { RedisClient } from '../../platform/redis';
 import {
   UndeliverableAddressError,
   type CancelShipmentRequest,
@@ -29,7 +29,7 @@ export class SimulatedShippingProvider implements ShippingProvider {
   readonly name = 'simulated';
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: SimulatedShippingProviderOptions = {},
   ) {}
 

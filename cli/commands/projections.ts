@@ -8,7 +8,7 @@ import { measureLags } from '../../read-models/projections/lag';
 import type { Projection } from '../../read-models/projections/projection';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { createProcessShardRouter } from '../../platform/shards/router';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, openRedis, type RedisClient } from '../../platform/redis';
 import { UsageError } from '../history-sources';
 import { progressBar } from '../../platform/command-line';
 import { printJson } from '../output';
@@ -135,13 +135,13 @@ function parseBatchSize(value: string): number {
 }
 
 async function withServices<T>(
-  use: (services: { db: Database; redis: Redis; config: Config }) => Promise<T>,
+  use: (services: { db: Database; redis: RedisClient; config: Config }) => Promise<T>,
 ): Promise<T> {
   const config = loadConfigOrExit();
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-cli');
   redis.on('error', () => undefined);
-  await redis.connect().catch(() => undefined);
+  await openRedis(redis).catch(() => undefined);
   try {
     return await use({ db, redis, config });
   } finally {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanFlag, hostPort, nonEmpty, nonNegativeMs, port, serviceUrl } from './values';
+import { booleanFlag, hostPort, hostPortList, nonEmpty, nonNegativeMs, port, serviceUrl } from './values';
 import { area, variable } from './variable';
 
 /**
@@ -59,8 +59,15 @@ export const redis = area(
   {
     url: variable('REDIS_URL', serviceUrl(['redis', 'rediss']), {
       default: 'redis://127.0.0.1:6379',
-      description: 'Redis: streams, the read cache, rate limits',
+      description:
+        'Redis: streams, the read cache, rate limits, the simulated providers; with `REDIS_CLUSTER_NODES`, only its ' +
+        'user and password are used (for every node)',
       secret: true,
+    }),
+    clusterNodes: variable('REDIS_CLUSTER_NODES', hostPortList, {
+      description:
+        'a Redis Cluster instead of `REDIS_URL`: some of its nodes as `host:port,host:port` (the client finds the ' +
+        'rest); every Redis use goes to the cluster (docs/redis-cluster.md)',
     }),
   },
 );

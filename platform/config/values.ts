@@ -52,3 +52,14 @@ export function serviceUrl(schemes: string[]) {
 }
 
 export const hostPort = z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+
+/** A comma-separated list of host:port, e.g. `10.0.0.1:7000,10.0.0.2:7000`; empty reads as none. */
+export const hostPortList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .pipe(z.array(hostPort));

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis';
 import type { Database } from '../../platform/database';
 import { eventStreamName } from '../../events/outbox-relay';
 import type { Projection } from './projection';
@@ -24,7 +24,7 @@ export interface ProjectionLag {
  */
 export async function measureLags(
   db: Database,
-  redis: Redis,
+  redis: RedisClient,
   projections: readonly Projection[],
   now = Date.now(),
 ): Promise<ProjectionLag[]> {
@@ -59,7 +59,11 @@ export async function measureLags(
   );
 }
 
-async function streamLag(redis: Redis, stream: string, group: string): Promise<{ events: number; oldestMs: number }> {
+async function streamLag(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+): Promise<{ events: number; oldestMs: number }> {
   if ((await redis.exists(stream)) === 0) return { events: 0, oldestMs: Number.POSITIVE_INFINITY };
   const groups = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map(fieldsOf);
   const info = groups.find((g) => g['name'] === group);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../platform/redis';
 import type { Pool } from 'pg';
 import type { TagInvalidation, TagInvalidator } from '../cache';
 import type { Database } from '../../platform/database';
@@ -166,7 +166,7 @@ export interface ProjectorOptions {
   pool?: Pool;
   projections: readonly Projection[];
   /** A fresh Redis connection for each stream reader (XREADGROUP BLOCK holds its connection). */
-  connectRedis: () => Redis;
+  connectRedis: () => RedisClient;
   cache?: TagInvalidator;
   metrics?: ProjectorMetrics;
   logger?: Logger;
@@ -201,7 +201,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   const { db, projections, cache, metrics, logger } = options;
   const shards: ShardEvents | undefined = options.shardRouter ? { router: options.shardRouter, readDb: db } : undefined;
   const abort = new AbortController();
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const loops: Promise<void>[] = [];
 
   const ready = (async () => {

@@ -3,7 +3,7 @@ import { createActivities } from '../../activities';
 import { simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/shipping/simulated-shipping-provider';
 import { createDatabase, type Database } from '../../platform/database';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createProviders } from '../../worker/providers';
 import {
   forwardAndCompensationCalls,
@@ -21,7 +21,7 @@ import { testConfig, shardRouterOn } from '../support/platform';
  */
 describe('saga activities are idempotent', () => {
   let db: Database;
-  let redis: Redis;
+  let redis: RedisClient;
   let activities: ReturnType<typeof createActivities>;
 
   beforeAll(async () => {

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { cacheKeys, createReadCache, type ReadCache } from '../../read-models/cache';
 import type { CacheKind } from '../../platform/config';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { redisUrlOn } from '../support/outbox';
+import { testRedisClusterNodes } from '../support/redis';
 
 /**
  * The end of a tag invalidation (read-models/cache.ts) does only what is needed: while the in-flight record
@@ -15,13 +16,16 @@ import { redisUrlOn } from '../support/outbox';
 const ttlMs: Record<CacheKind, number> = { order: 60_000, orderList: 30_000, search: 20_000, dashboard: 10_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let redis: Redis;
+let redis: RedisClient;
 /** In-flight records that expire fast, for the tests of an end past the deadline. */
 let cache: ReadCache;
 /** In-flight records that outlast any test, however slow the machine: the record surely stands. */
 let standing: ReadCache;
 beforeAll(async () => {
-  redis = createRedis({ redis: { url: redisUrlOn(14) } }, 'shopflow-test-cache-end');
+  redis = createRedis(
+    { redis: { url: redisUrlOn(14), clusterNodes: testRedisClusterNodes() } },
+    'shopflow-test-cache-end',
+  );
   await redis.connect();
   cache = createReadCache({ redis, ttlMs, logger: pino({ level: 'silent' }), inflightTtlMs: 150 });
   standing = createReadCache({ redis, ttlMs, logger: pino({ level: 'silent' }), inflightTtlMs: 60_000 });

@@ -3,7 +3,7 @@ import { simulatedPaymentKeys } from '../../activities/payments/simulated-paymen
 import { readClusterState, restartClusterService, type ClusterService } from '../../dev/temporal-cluster';
 import { ensureTemporalServer } from '../../dev/temporal-server';
 import { createDatabase, type Database } from '../../platform/database';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createTemporalClient } from '../../platform/temporal';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder, stockOf } from '../support/order-fixtures';
 import { startWorker, testConfig } from '../support/platform';
@@ -20,7 +20,7 @@ const onCluster = clusterDir ? describe : describe.skip;
 onCluster('orders while a Temporal cluster service is killed and restarted', () => {
   const ORDERS = 30;
   let db: Database;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     const config = testConfig();

@@ -12,7 +12,7 @@ import {
   type AppendRequest,
   type StoreOptions,
 } from '../../events/event-store';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createProviders } from '../../worker/providers';
 import { orderWorkflowId } from '../../domain/ids';
 import {
@@ -31,7 +31,7 @@ import { testConfig, shardRouterOn } from '../support/platform';
  */
 describe('event store', () => {
   let db: Database;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     const config = testConfig();

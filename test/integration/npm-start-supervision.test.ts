@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createApiKey } from '../../access/api-keys';
 import { createDatabase, type Database } from '../../platform/database';
 import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
@@ -21,6 +20,7 @@ import {
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
 import { eventually, testConfig } from '../support/platform';
 import { isAlive, pidsMentioning, type LongRunning } from '../support/processes';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * `npm start` as a supervisor: a child that dies is restarted while the others run on, a child
@@ -45,8 +45,8 @@ describe('npm start supervises its children', () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-supervision-'));
     database = await createOutboxDatabase('npm_start_supervision');
     const redisUrl = redisUrlOn(8);
-    const redis = new Redis(redisUrl);
-    await redis.flushdb();
+    const redis = testRedis(redisUrl);
+    await flushTestRedis(redis);
     redis.disconnect();
     ports = await freeStartPorts();
     settings = {

@@ -1,7 +1,7 @@
 import { simulatedPaymentKeys } from '../../activities/payments/simulated-payment-provider';
 import { simulatedShippingKey } from '../../activities/shipping/simulated-shipping-provider';
 import { createDatabase, type Database } from '../../platform/database';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createTemporalClient, type TemporalClient } from '../../platform/temporal';
 import { orderStateQuery } from '../../workflows/orders/order-contract';
 import { orderInput, seedCustomer, seedProduct, seedSeller, startOrder, stockOf } from '../support/order-fixtures';
@@ -14,7 +14,7 @@ import { freePort, startEntry, type LongRunning } from '../support/processes';
  */
 describe('order invariants', () => {
   let db: Database;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     const config = testConfig();

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import request from 'supertest';
 import { createReadCache } from '../../read-models/cache';
@@ -23,6 +22,8 @@ import {
 } from '../support/outbox';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
 import { entryEnv, repoRoot } from '../support/processes';
+import { flushTestRedis, testRedis } from '../support/redis';
+import type { RedisClient } from '../../platform/redis';
 
 /**
  * Order reads over HTTP from the read model: through the cache (ETag, 304, invalidated by the
@@ -38,7 +39,7 @@ let config: Config;
 let platform: TestPlatform;
 let relay: InProcessRelay;
 let projector: RunningProjector | undefined;
-let projectorRedis: Redis;
+let projectorRedis: RedisClient;
 let customerId: string;
 let otherCustomerId: string;
 let sellerId: string;
@@ -53,7 +54,7 @@ async function startProjecting(): Promise<void> {
   projector = startProjector({
     db: platform.deps.db,
     projections: [ordersReadProjection],
-    connectRedis: () => new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
+    connectRedis: () => testRedis(redisUrl),
     cache,
     consumer: 'reads-test',
     blockMs: 100,
@@ -75,8 +76,8 @@ beforeAll(async () => {
     READ_YOUR_WRITES_WAIT_MS: '3000',
     PROJECTION_LAG_DEGRADED_EVENTS: '5',
   });
-  const flush = new Redis(redisUrl);
-  await flush.flushdb();
+  const flush = testRedis(redisUrl);
+  await flushTestRedis(flush);
   flush.disconnect();
   platform = await startApi(config);
   const { db } = platform.deps;
@@ -87,7 +88,7 @@ beforeAll(async () => {
   lines = [{ productId: products[0]!.id, sellerId, name: 'Desk', quantity: 1, unitPriceMinor: 12_000 }];
 
   relay = startRelayLoop(outbox.url, redisUrl, config.relay);
-  projectorRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  projectorRedis = testRedis(redisUrl);
   await startProjecting();
 });
 

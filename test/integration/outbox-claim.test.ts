@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../../platform/config';
 import { deleteExpiredPublished, eventStreamName, publishBatch, type RelaySettings } from '../../events/outbox-relay';
@@ -12,6 +11,7 @@ import {
   type OutboxDatabase,
 } from '../support/outbox';
 import { testServices } from '../support/services';
+import type { RedisClient } from '../../platform/redis';
 
 /**
  * The relay's claim (events/outbox-relay.ts) one batch at a time, in this process: what it may and may
@@ -20,7 +20,7 @@ import { testServices } from '../support/services';
  */
 
 let db: OutboxDatabase;
-let redis: Redis;
+let redis: RedisClient;
 const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import { backoffMs, eventStreamName } from '../../events/outbox-relay';
 import { loadConfig } from '../../platform/config';
 import {
@@ -20,11 +19,12 @@ import {
 } from '../support/outbox';
 import { entryEnv, repoRoot, startEntry, type LongRunning } from '../support/processes';
 import { testServices } from '../support/services';
+import type { RedisClient } from '../../platform/redis';
 
 /** The outbox relay as it runs in production: its own process, against real PostgreSQL and Redis. */
 
 let db: OutboxDatabase;
-let redis: Redis;
+let redis: RedisClient;
 let dataDir: string;
 const running: LongRunning[] = [];
 
@@ -184,7 +184,7 @@ describe('outbox relay', () => {
   it('retries a refused publish with backoff, marks it FAILED after the last attempt, and retry-failed puts it back', async () => {
     const { aggregateType, stream } = freshStream();
     const broken = freshStream();
-    // A plain string where the stream should be: Redis refuses every XADD to it (WRONGTYPE).
+    // A plain string where the stream should be: RedisClient refuses every XADD to it (WRONGTYPE).
     await redis.set(broken.stream, 'not a stream');
     const stuck = randomUUID();
     const fine = randomUUID();

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createDatabase, type Database } from '../../platform/database';
 import { eventStreamName } from '../../events/outbox-relay';
 import { consume } from '../../events/stream-consumer';
@@ -18,6 +17,8 @@ import {
   type OutboxDatabase,
 } from '../support/outbox';
 import { entryEnv, repoRoot, startEntry, type LongRunning } from '../support/processes';
+import type { RedisClient } from '../../platform/redis';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * At-least-once delivery with exactly-once effect, under a relay killed with SIGKILL again and
@@ -28,7 +29,7 @@ import { entryEnv, repoRoot, startEntry, type LongRunning } from '../support/pro
 const redisUrl = redisUrlOn(12);
 let outbox: OutboxDatabase;
 let db: Database;
-let redis: Redis;
+let redis: RedisClient;
 let dataDir: string;
 const relays: LongRunning[] = [];
 const consumers: { stop: AbortController; done: Promise<void> }[] = [];
@@ -42,7 +43,7 @@ beforeAll(async () => {
   );
   db = createDatabase({ database: { url: outbox.url, poolSize: 4 } });
   redis = connectRedis(redisUrl);
-  await redis.flushdb();
+  await flushTestRedis(redis);
   dataDir = mkdtempSync(path.join(tmpdir(), 'shopflow-reliability-'));
 });
 
@@ -72,7 +73,7 @@ async function startRelay(): Promise<LongRunning> {
 /** A consumer process's work, in this process: record each event's effect in its transaction. */
 function startConsumer(stream: string, group: string): void {
   const stop = new AbortController();
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const connection = testRedis(redisUrl);
   connection.on('error', () => undefined);
   const done = consume({
     redis: connection,
@@ -191,7 +192,7 @@ describe('outbox delivery under failure', () => {
 
     // Mid-flow: some events handled, some published but not yet read, more still to come.
     await waitUntil('some events handled', 30_000, async () => (await inboxCount(group)) >= 300);
-    await redis.flushdb();
+    await flushTestRedis(redis);
     const handledAtFlush = await inboxCount(group);
     expect(written).toBeLessThan(1_000);
     flushed();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
@@ -29,6 +28,8 @@ import {
   type InProcessRelay,
   type OutboxDatabase,
 } from '../support/outbox';
+import type { RedisClient } from '../../platform/redis';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * The projection runner on the orders_read read model, against the real PostgreSQL and Redis:
@@ -40,7 +41,7 @@ import {
 const redisUrl = redisUrlOn(10);
 let outbox: OutboxDatabase;
 let db: Database;
-let redis: Redis;
+let redis: RedisClient;
 let lines: HistoryLine[][];
 let customerId: string;
 let customerName: string;
@@ -49,7 +50,7 @@ beforeAll(async () => {
   outbox = await createOutboxDatabase('projections');
   db = createDatabase({ database: { url: outbox.url, poolSize: 6 } });
   redis = connectRedis(redisUrl);
-  await redis.flushdb();
+  await flushTestRedis(redis);
   const a = await createSellerWithProducts(db, [
     { name: 'Oak chair', priceMinor: 4_999 },
     { name: 'Lamp', priceMinor: 1_500 },
@@ -194,7 +195,7 @@ describe('orders_read projection', () => {
       const running = startProjector({
         db,
         projections: [ordersReadProjection],
-        connectRedis: () => new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
+        connectRedis: () => testRedis(redisUrl),
         consumer: `test-${randomUUID().slice(0, 6)}`,
         blockMs: 100,
         retryDelayMs: 100,

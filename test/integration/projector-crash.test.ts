@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createDatabase, type Database } from '../../platform/database';
 import { loadConfig } from '../../platform/config';
 import { projections } from '../../read-models/projections';
@@ -23,6 +22,7 @@ import {
   type OutboxDatabase,
 } from '../support/outbox';
 import { freePort, startEntry, type LongRunning } from '../support/processes';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * The projector process killed with SIGKILL again and again while orders keep coming: every
@@ -39,8 +39,8 @@ const projectors: LongRunning[] = [];
 beforeAll(async () => {
   outbox = await createOutboxDatabase('projector_crash');
   db = createDatabase({ database: { url: outbox.url, poolSize: 4 } });
-  const flush = new Redis(redisUrl);
-  await flush.flushdb();
+  const flush = testRedis(redisUrl);
+  await flushTestRedis(flush);
   flush.disconnect();
   relay = startRelayLoop(outbox.url, redisUrl, loadConfig(process.env).relay);
 });

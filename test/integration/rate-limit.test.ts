@@ -7,8 +7,9 @@ import { rateLimit } from '../../api/access/rate-limit';
 import { createApiKey } from '../../access/api-keys';
 import { metricNames as m, createApiMetrics } from '../../platform/metrics';
 import { createTokenBuckets, type Bucket } from '../../access/rate-limit';
-import { createRedis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { startApi, testConfig, type TestPlatform } from '../support/platform';
+import { flushTestRedis } from '../support/redis';
 import { freePort, startEntry, type LongRunning } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 
@@ -40,7 +41,7 @@ async function scrape(platform: TestPlatform): Promise<Scrape> {
   return new Scrape(await platform.scrapeMetrics());
 }
 
-let redis: Redis;
+let redis: RedisClient;
 const platforms: TestPlatform[] = [];
 
 async function api(overrides: Record<string, string> = {}): Promise<TestPlatform> {
@@ -55,7 +56,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await redis.flushdb();
+  await flushTestRedis(redis);
 });
 
 afterEach(async () => {
@@ -211,7 +212,7 @@ describe('caller and IP buckets', () => {
     expect(statuses).toEqual([401, 401, 429, 429]);
 
     // One trusted hop (the test plays the proxy): each forwarded address is its own client.
-    await redis.flushdb();
+    await flushTestRedis(redis);
     const proxied = await api({ ...limits, TRUST_PROXY: 'loopback' });
     const forwarded = [];
     for (let i = 0; i < 4; i++) forwarded.push((await spoofed(proxied.bareApp, i)).status);
@@ -262,7 +263,7 @@ describe('Redis unreachable', () => {
   });
 
   it('fails open: requests proceed, each failure counted, one warning per interval', async () => {
-    const config = limitedConfig({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'open' });
+    const config = limitedConfig({ REDIS_URL: closedPortUrl, REDIS_CLUSTER_NODES: '', RATE_LIMIT_FAIL_MODE: 'open' });
     const lines: { level: number; msg: string }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     const deadRedis = createRedis(config, 'rate-limit-dead');
@@ -287,7 +288,7 @@ describe('Redis unreachable', () => {
   });
 
   it('fails closed: 503 problem+json with Retry-After, counted, and the route never runs', async () => {
-    const limited = await api({ REDIS_URL: closedPortUrl, RATE_LIMIT_FAIL_MODE: 'closed' });
+    const limited = await api({ REDIS_URL: closedPortUrl, REDIS_CLUSTER_NODES: '', RATE_LIMIT_FAIL_MODE: 'closed' });
     const { app } = limited;
     const res = await request(app).get(BAD_ORDER_ID).expect(503);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

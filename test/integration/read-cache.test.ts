@@ -15,8 +15,9 @@ import {
 } from '../../read-models/cache';
 import type { CacheKind } from '../../platform/config';
 import { createApiMetrics, metricNames, type ApiMetrics } from '../../platform/metrics';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, openRedis, type RedisClient } from '../../platform/redis';
 import { createOutboxDatabase, redisUrlOn, type OutboxDatabase } from '../support/outbox';
+import { testRedisClusterNodes } from '../support/redis';
 import { freePort } from '../support/processes';
 import { Scrape } from '../support/prometheus';
 
@@ -29,24 +30,24 @@ const silent = pino({ level: 'silent' });
 const ttlMs: Record<CacheKind, number> = { order: 60_000, orderList: 30_000, search: 20_000, dashboard: 10_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 /** A client as the API makes it; connecting is not awaited when `connected` is false (a Redis that never answers). */
-async function redisAt(url: string, connected = true): Promise<Redis> {
-  const redis = createRedis({ redis: { url } }, 'shopflow-test-cache');
+async function redisAt(url: string, connected = true, clusterNodes: string[] = []): Promise<RedisClient> {
+  const redis = createRedis({ redis: { url, clusterNodes } }, 'shopflow-test-cache');
   redis.on('error', () => undefined);
   clients.push(redis);
-  const connecting = redis.connect().catch(() => undefined);
+  const connecting = openRedis(redis).catch(() => undefined);
   if (connected) await connecting;
   return redis;
 }
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(async () => {
-  redis = await redisAt(redisUrlOn(7));
+  redis = await redisAt(redisUrlOn(7), true, testRedisClusterNodes());
 });
 afterAll(() => clients.forEach((c) => c.disconnect()));
 
-function cacheWith(metrics?: ApiMetrics, on: Redis = redis, redisTimeoutMs?: number): ReadCache {
+function cacheWith(metrics?: ApiMetrics, on: RedisClient = redis, redisTimeoutMs?: number): ReadCache {
   return createReadCache({
     redis: on,
     ttlMs,
@@ -202,7 +203,7 @@ describe('read cache: TTLs and tags', () => {
  * deletes the entry, then the reader stores what it read before the commit, and every later read
  * gets it until the TTL ends.
  */
-function naiveCache(on: Redis): ReadCache {
+function naiveCache(on: RedisClient): ReadCache {
   return {
     async get(kind, key, tags, load) {
       const stored = await on.get(`naive:${kind}:${key}`);

@@ -19,7 +19,7 @@ import { type Database, type Tx, createDatabase } from '../../platform/database'
 import { recalculateDashboards, type SellerDrift } from '../../read-models/seller-dashboard/recalculation';
 import { appendEvents, currentVersion } from '../../events/event-store';
 import { createWorkerMetrics } from '../../platform/metrics';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { createProduct as writeProduct, reviewProduct, updateProduct } from '../../catalogue/product-store';
 import { rebuildProjection } from '../../read-models/projections/rebuild';
 import { catchUp } from '../../read-models/projections/runner';
@@ -40,7 +40,7 @@ const REDIS_DB = 15;
 let outbox: OutboxDatabase;
 let config: Config;
 let db: Database;
-let redis: Redis;
+let redis: RedisClient;
 let cache: ReadCache;
 let app: express.Express;
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createProduct } from '../../catalogue/product-store';
 import { HashRing } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
@@ -19,6 +18,7 @@ import {
   type ShardedReadSide,
 } from '../support/shard-read-models';
 import { createShardWorld, startServerShards, type ShardWorld } from '../support/shards';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * Read models from every shard: customers on two shards (each a PostgreSQL server of its own)
@@ -87,8 +87,8 @@ beforeAll(async () => {
     customersByShard[shard]!.push(id);
   }
 
-  const flush = new Redis(redisUrl);
-  await flush.flushdb();
+  const flush = testRedis(redisUrl);
+  await flushTestRedis(flush);
   flush.disconnect();
   readSide = shardedReadSide({ catalogue: world.catalogue, catalogueUrl: world.catalogueUrl, router, redisUrl });
 }, 120_000);

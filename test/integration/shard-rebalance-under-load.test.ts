@@ -1,5 +1,4 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { Redis } from 'ioredis';
 import { HashRing } from '../../domain/sharding/hash-ring';
 import { customerPartitionKey } from '../../domain/sharding/partition-key';
 import { databaseName } from '../../platform/postgres-admin';
@@ -14,6 +13,7 @@ import { redisUrlOn } from '../support/outbox';
 import { awaitReadModels, shardedReadSide, type ShardedReadSide } from '../support/shard-read-models';
 import { isGapFree, type CustomerLedger } from '../support/shard-rows';
 import type { Config } from '../../platform/config';
+import { flushTestRedis, testRedis } from '../support/redis';
 
 /**
  * Rebalancing 2 -> 3 shards while orders keep coming: 50 customers on two ACTIVE shards (each a
@@ -45,8 +45,8 @@ beforeAll(async () => {
   config = testConfig({ DATABASE_URL: world.shardWorld.catalogueUrl });
   worker = await startWorker(config);
   temporal = createTemporalClient(config);
-  const flush = new Redis(redisUrl);
-  await flush.flushdb();
+  const flush = testRedis(redisUrl);
+  await flushTestRedis(flush);
   flush.disconnect();
   // A router as a projector process has one: its map up to a second old.
   readSide = shardedReadSide({

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { runShardRelays } from '../../events/shard-relays';
 import { loadConfig } from '../../platform/config';
@@ -15,6 +14,7 @@ import {
   type OutboxDatabase,
 } from '../support/outbox';
 import { testServices } from '../support/services';
+import type { RedisClient } from '../../platform/redis';
 
 /**
  * The relay on a sharded deployment: one loop per database of the shard map. Each shard's outbox
@@ -24,7 +24,7 @@ import { testServices } from '../support/services';
 
 let catalogue: OutboxDatabase;
 const shards: OutboxDatabase[] = [];
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
   catalogue = await createOutboxDatabase('shard_relay');

@@ -3,7 +3,7 @@ import { createActivities } from '../../activities';
 import { orderWorkflowId } from '../../domain/ids';
 import { OrderFailureType } from '../../domain/order-errors';
 import type { Database } from '../../platform/database';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import { registerShard } from '../../platform/shards/shard-map';
 import type { OrderWorkflowInput } from '../../workflows/orders/order-contract';
 import { createProviders } from '../../worker/providers';
@@ -28,7 +28,7 @@ import { createShardWorld, type ShardWorld } from '../support/shards';
 
 let world: ShardWorld;
 let shard: Database;
-let redis: Redis;
+let redis: RedisClient;
 /** The steps whose next run "dies" between its two commits. */
 const dieBetweenCommits = new Set<string>();
 let activities: ReturnType<typeof createActivities>;

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { streamFields } from '../../events/outbox-relay';
 import { consumeGroups, type StreamEvent } from '../../events/stream-consumer';
 import { connectRedis, waitUntil } from '../support/outbox';
 import { testServices } from '../support/services';
+import type { RedisClient } from '../../platform/redis';
 
 /**
  * consumeGroups' group commit (the projector's PROJECTOR_LINGER_MS): rounds that are not full start
  * at least `lingerMs` apart, and an entry after a quiet spell is handled at once.
  */
 describe('stream consumer pacing', () => {
-  let redis: Redis;
-  let reader: Redis;
+  let redis: RedisClient;
+  let reader: RedisClient;
   const running: { stop: AbortController; done: Promise<void> }[] = [];
 
   beforeAll(() => {

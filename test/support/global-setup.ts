@@ -13,13 +13,15 @@ import { workflowsPath } from '../../worker/create-worker';
 import { startTestCodecServer } from './codec-server';
 import { startEphemeralDevServer } from './dev-server';
 import { startTestCluster } from './temporal-cluster';
+import { startTestRedisCluster, type TestRedisCluster } from './redis-cluster';
 import { freePort } from './processes';
 import { testServices } from './services';
 
 /**
  * Starts what the integration tests share: a fresh, migrated database (never the developer's),
  * an ephemeral Temporal dev server from the pinned CLI (or, with SHOPFLOW_TEST_TEMPORAL=cluster,
- * a Temporal cluster: test/support/temporal-cluster.ts), and one workflow bundle. Test files
+ * a Temporal cluster: test/support/temporal-cluster.ts), with SHOPFLOW_TEST_REDIS=cluster a Redis
+ * Cluster for every Redis client (test/support/redis-cluster.ts), and one workflow bundle. Test files
  * read their addresses from the environment (set here, inherited by jest's workers).
  */
 export default async function globalSetup(): Promise<void> {
@@ -30,6 +32,32 @@ export default async function globalSetup(): Promise<void> {
   await ensureDatabase(databaseUrl);
   await migrate(databaseUrl);
 
+  // The Redis Cluster profile (`npm run test:redis-cluster`): every client the tests and the code
+  // under test make goes to a cluster of its own (test/support/redis.ts).
+  let redisCluster: TestRedisCluster | undefined;
+  if (process.env['SHOPFLOW_TEST_REDIS'] === 'cluster') {
+    redisCluster = await startTestRedisCluster();
+    Object.assign(process.env, {
+      REDIS_CLUSTER_NODES: redisCluster.state.seeds,
+      SHOPFLOW_TEST_REDIS_CLUSTER_DIR: redisCluster.dataDir,
+    });
+  }
+
+  try {
+    await startTemporalAndShare(logger, databaseUrl, redisCluster);
+  } catch (error) {
+    // Jest runs no teardown after a failed setup: nothing started here may outlive it.
+    await redisCluster?.stop();
+    throw error;
+  }
+}
+
+/** The dev server (or the Temporal cluster profile's cluster), and what the tests share. */
+async function startTemporalAndShare(
+  logger: pino.Logger,
+  databaseUrl: string,
+  redisCluster: TestRedisCluster | undefined,
+): Promise<void> {
   const cliPath = await ensureTemporalCli(logger, process.env['TEMPORAL_CLI_PATH']);
   // The cluster profile (`npm run test:cluster`) runs against a Temporal cluster instead.
   if (process.env['SHOPFLOW_TEST_TEMPORAL'] === 'cluster') {
@@ -37,7 +65,7 @@ export default async function globalSetup(): Promise<void> {
     await shareWithTests({ databaseUrl, cliPath, temporalAddress: cluster.state.address });
     // For the tests that kill and restart its services (test/integration/cluster-faults.test.ts).
     process.env['SHOPFLOW_TEST_CLUSTER_DIR'] = cluster.dataDir;
-    (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { cluster, databaseUrl };
+    (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { cluster, redisCluster, databaseUrl };
     return;
   }
   const { uiPort, codec, env } = await startDevServerWithUi(cliPath);
@@ -48,7 +76,12 @@ export default async function globalSetup(): Promise<void> {
     SHOPFLOW_TEST_CODEC_SERVER: codec.url,
     SHOPFLOW_TEST_CODEC_TOKEN: codec.token,
   });
-  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = { env, databaseUrl, codecServer: codec.server };
+  (globalThis as Record<string, unknown>)['__shopflowTestEnv'] = {
+    env,
+    redisCluster,
+    databaseUrl,
+    codecServer: codec.server,
+  };
 }
 
 /** One workflow bundle for every test file, and the addresses of what they share. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import pino from 'pino';
 import type { RelaySettings } from '../../events/outbox-relay';
@@ -7,6 +6,8 @@ import { runRelayLoop } from '../../events/outbox-relay-loop';
 import { migrate } from '../../platform/migrations';
 import { databaseUrlFor, dropDatabase, ensureDatabase } from '../../platform/postgres-admin';
 import { parseStreamEntry, type StreamEvent } from '../../events/stream-consumer';
+import type { RedisClient } from '../../platform/redis';
+import { testRedis } from './redis';
 import { testServices } from './services';
 
 /**
@@ -46,8 +47,9 @@ export function redisUrlOn(db: number): string {
   return url.toString();
 }
 
-export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1 });
+/** A client on `url`, or on the Redis Cluster in its profile (test/support/redis.ts). */
+export function connectRedis(url: string): RedisClient {
+  return testRedis(url);
 }
 
 export interface SyntheticEvent {
@@ -110,7 +112,7 @@ export function interleavedEvents(
   );
 }
 
-export async function readStream(redis: Redis, stream: string): Promise<StreamEvent[]> {
+export async function readStream(redis: RedisClient, stream: string): Promise<StreamEvent[]> {
   const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
   return entries.map(([id, fields]) => parseStreamEntry(id, fields));
 }

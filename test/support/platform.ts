@@ -12,7 +12,7 @@ import { createApiKey, type ApiKeyGrant } from '../../access/api-keys';
 import { loadConfig, type Config } from '../../platform/config';
 import { createDatabase, type Database } from '../../platform/database';
 import { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from '../../platform/metrics';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, openRedis, type RedisClient } from '../../platform/redis';
 import { createProcessShardRouter, createShardRouter, type ShardRouter } from '../../platform/shards/router';
 import { startPositionWatcher } from '../../read-models/projections/position-watcher';
 import { createTemporalClient } from '../../platform/temporal';
@@ -60,7 +60,7 @@ export interface TestPlatform {
 export async function startApi(config: Config = testConfig()): Promise<TestPlatform> {
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-test');
-  await redis.connect().catch(() => undefined);
+  await openRedis(redis).catch(() => undefined);
   const temporal = createTemporalClient(config);
   const logger = pino({ level: 'silent' });
   // As api/server.ts: read-your-writes waits listen. A database that is away (health tests) polls.
@@ -141,7 +141,7 @@ export const testOperator: Principal = { role: 'operator', keyId: '00000000-0000
 export interface RunningWorker {
   worker: Worker;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   /** What the worker's `/metrics` serves (besides the SDK's own metrics). */
   metrics: WorkerMetrics;
   stop(): Promise<void>;
@@ -158,7 +158,7 @@ export async function startWorker(
   installTemporalRuntimeLogger(pino({ level: config.log.level }));
   const db = createDatabase(config);
   const redis = createRedis(config, 'shopflow-test-worker');
-  await redis.connect();
+  await openRedis(redis);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const metrics = createWorkerMetrics();
   // As worker/main.ts: the router listens for map changes.

@@ -1,13 +1,13 @@
 import { createActivities } from '../../activities';
 import { createDatabase, type Database } from '../../platform/database';
-import { createRedis, type Redis } from '../../platform/redis';
+import { createRedis, type RedisClient } from '../../platform/redis';
 import type { ShardRouter } from '../../platform/shards/router';
 import { createProviders } from '../../worker/providers';
 import { shardRouterOn, testConfig } from './platform';
 
 export interface SagaActivitiesUnderTest {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   shards: ShardRouter;
   activities: ReturnType<typeof createActivities>;
 }

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { isDeepStrictEqual } from 'node:util';
 import type { OrderEventPayloads } from '../../domain/order-events';
@@ -10,6 +9,8 @@ import { projections } from '../../read-models/projections';
 import { foldOrderRow, type OrderReadRow } from '../../read-models/projections/orders-read';
 import { startProjector, type RunningProjector } from '../../read-models/projections/runner';
 import { normalized, readOrderRows } from './order-history';
+import type { RedisClient } from '../../platform/redis';
+import { testRedis } from './redis';
 
 /**
  * The read side of a sharded deployment in tests: the relay over every database of the shard map
@@ -31,12 +32,12 @@ export function shardedReadSide(options: {
   router: ShardRouter;
   redisUrl: string;
 }): ShardedReadSide {
-  let relay: { stop: AbortController; done: Promise<void>; redis: Redis } | undefined;
+  let relay: { stop: AbortController; done: Promise<void>; redis: RedisClient } | undefined;
   let projector: RunningProjector | undefined;
   const side: ShardedReadSide = {
     startRelay() {
       const stop = new AbortController();
-      const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+      const redis = testRedis(options.redisUrl);
       const done = runShardRelays({
         catalogueUrl: options.catalogueUrl,
         poolSize: 2,
@@ -58,7 +59,7 @@ export function shardedReadSide(options: {
       projector = startProjector({
         db: options.catalogue,
         projections,
-        connectRedis: () => new Redis(options.redisUrl, { maxRetriesPerRequest: 1 }),
+        connectRedis: () => testRedis(options.redisUrl),
         consumer: 'shard-read-models-test',
         blockMs: 100,
         retryDelayMs: 200,

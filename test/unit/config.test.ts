@@ -35,6 +35,7 @@ describe('config', () => {
     ['DATABASE_URL', 'nonsense', 'DATABASE_URL must be a postgres:// or postgresql:// URL with a host'],
     ['DATABASE_URL', 'mysql://db/x', 'DATABASE_URL must be a postgres:// or postgresql:// URL with a host'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a redis:// or rediss:// URL with a host'],
+    ['REDIS_CLUSTER_NODES', '10.0.0.1', 'REDIS_CLUSTER_NODES must be host:port, e.g. 127.0.0.1:7233'],
     ['TEMPORAL_ADDRESS', 'http://x', 'TEMPORAL_ADDRESS must be host:port, e.g. 127.0.0.1:7233'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent'],
     ...['yes', 'true'].map((value) => [
@@ -89,6 +90,13 @@ const frozen: [variable: string, configPath: string, unset: unknown, set: string
   ['SHARD_MAP_SAFETY_CHECK_MS', 'shards.mapSafetyCheckMs', 30000, '60000', 60000],
   ['SHARD_MAP_LISTEN', 'shards.mapListen', false, 'true', true],
   ['REDIS_URL', 'redis.url', 'redis://127.0.0.1:6379', 'rediss://cache.internal:6380', 'rediss://cache.internal:6380'],
+  [
+    'REDIS_CLUSTER_NODES',
+    'redis.clusterNodes',
+    undefined,
+    '10.0.0.1:7000, 10.0.0.2:7000',
+    ['10.0.0.1:7000', '10.0.0.2:7000'],
+  ],
   ['TEMPORAL_ADDRESS', 'temporal.address', '127.0.0.1:7233', 'temporal.internal:7234', 'temporal.internal:7234'],
   ['TEMPORAL_NAMESPACE', 'temporal.namespace', 'default', 'shop', 'shop'],
   ['TEMPORAL_TASK_QUEUE', 'temporal.taskQueue', 'shopflow-orders', 'orders-2', 'orders-2'],
