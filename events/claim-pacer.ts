@@ -1,33 +1,37 @@
 /**
- * Group commit for every relay loop of one process: claims woken by a NOTIFY start at least
- * `intervalMs` apart, whichever database's outbox they claim.
+ * Group commit for every relay loop of one process: claims woken by a NOTIFY start on shared
+ * ticks, at least `intervalMs` apart, so that the loops of all the shards claim together.
  *
- * A relay process runs one loop per database of the shard map (events/shard-relays.ts). Were each
- * loop paced on its own, N shards would make N times the claims per second of one database, each
- * with fewer rows: N times the claim transactions, the XADD round trips, and the projector rounds
- * that each batch of entries sets off, for the same orders. Measured with 4 shards
- * (bench/shard-orders.ts, 25 s each way): 97.6 CPU ms per order with loops paced alone at 100 ms,
- * 84.3 at 400 ms each (what one pace for four loops gives), as with one database. So the bound is
- * per process, as with one database: claims per second, not events per second, and not per shard.
+ * A relay process runs one loop per database of the shard map (events/shard-relays.ts). Paced each
+ * on its own, the loops claimed at unrelated moments: every claim's entries reached the streams on
+ * their own, and the projector, which applies what arrived within its linger in one round, ran a
+ * round per shard's batch, each reading events on that shard. On shared ticks their batches reach
+ * the streams within a few milliseconds of each other and the projector takes them in one round:
+ * rounds per second stay those of one database, whatever the number of shards, and no claim waits
+ * longer than with one database.
  *
- * The price is latency under load only: with every shard busy, a shard's next claim waits up to N
- * intervals. An idle relay still claims a commit at once, and a full batch (a backlog) goes on
- * without waiting.
+ * A loop passes its own rule (its last start plus the interval); its claim starts on the first
+ * tick at or after that. An idle relay, whose rule has long passed, claims a commit at once and
+ * starts a new run of ticks there; a full batch (a backlog) goes on without asking.
  */
 export class ClaimPacer {
-  /** The earliest start the next reservation may have. */
-  private nextSlotAt = 0;
+  /** The latest tick: claims of every loop start on it or on one a whole number of intervals later. */
+  private tickAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly intervalMs: number) {}
 
-  /**
-   * Reserves the next free start at or after `earliestAt` and `now` (epoch ms) and returns it;
-   * later reservations come at least `intervalMs` after it. A loop passes its own last start plus
-   * the interval, so that one loop alone is paced exactly as before.
-   */
+  /** The start of a claim that may start no sooner than `earliestAt` (epoch ms), given the time `now`. */
   reserve(earliestAt: number, now = Date.now()): number {
-    const slot = Math.max(earliestAt, now, this.nextSlotAt);
-    this.nextSlotAt = slot + this.intervalMs;
+    const wanted = Math.max(earliestAt, now);
+    if (this.intervalMs <= 0 || wanted >= this.tickAt + this.intervalMs) {
+      // Nothing claimed within an interval: a new run of ticks starts with this claim.
+      this.tickAt = wanted;
+      return wanted;
+    }
+    // Within the current run: the first tick at or after the wanted time, shared with the others.
+    const ticksAhead = Math.max(0, Math.ceil((wanted - this.tickAt) / this.intervalMs));
+    const slot = this.tickAt + ticksAhead * this.intervalMs;
+    this.tickAt = slot;
     return slot;
   }
 }

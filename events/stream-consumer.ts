@@ -323,6 +323,14 @@ export interface ConsumeGroupsOptions {
   lingerMs?: number;
   claimIdleMs?: number;
   retryDelayMs?: number;
+  /**
+   * Called when the stream reads again after trouble: a failed read, an error or a lost node of
+   * the connection (a client that queues while Redis is away may never see a read fail), or a
+   * consumer group that had to be created again. Entries published meanwhile may be gone (a Redis
+   * restarted empty, a failover that lost what the old master had not replicated): the caller's
+   * cue to catch up from the source of truth.
+   */
+  onResumed?: () => void;
 }
 
 /**
@@ -342,6 +350,17 @@ export async function consumeGroups(options: ConsumeGroupsOptions): Promise<void
   let backlog = new Set(groups);
   let nextClaim = 0;
   for (const group of groups) await ensureGroupWithRetry({ ...options, group }, retryDelayMs);
+  let troubled = false;
+  const noteTrouble = (): void => {
+    troubled = true;
+  };
+  const troubleEvents = ['error', 'node error', '-node'] as const;
+  for (const event of troubleEvents) redis.on(event, noteTrouble);
+  const readingAgain = (): void => {
+    if (!troubled) return;
+    troubled = false;
+    options.onResumed?.();
+  };
 
   const readGroups = async (which: readonly string[], from: '0' | '>'): Promise<Map<string, RawEntry[]>> => {
     const pipeline = redis.pipeline();
@@ -365,62 +384,70 @@ export async function consumeGroups(options: ConsumeGroupsOptions): Promise<void
     if (wait > 0) await sleep(wait, signal);
   };
 
-  while (!signal?.aborted) {
-    try {
-      if (Date.now() >= nextClaim) {
-        nextClaim = Date.now() + Math.max(claimIdleMs / 2, 100);
-        // Entries a crashed consumer left pending become ours; they join our backlog.
-        for (const group of groups) await claimIdle(redis, stream, group, consumer, claimIdleMs, count);
-        backlog = new Set(groups);
-      }
-      let read: Map<string, RawEntry[]>;
-      if (backlog.size > 0) {
-        read = await readGroups([...backlog], '0');
-        for (const group of backlog) if (!read.has(group)) backlog.delete(group);
-      } else {
-        read = await readGroups(groups, '>');
-        if (read.size === 0) {
-          const first = readEntries(
-            await redis.xreadgroup(
-              'GROUP',
-              groups[0]!,
-              consumer,
-              'COUNT',
-              count,
-              'BLOCK',
-              blockMs,
-              'STREAMS',
-              stream,
-              '>',
-            ),
-          );
-          if (first.length === 0) continue;
-          if (lingerMs > 0 && first.length < count) await pace();
-          read = await readGroups(groups, '>');
-          read.set(groups[0]!, [...first, ...(read.get(groups[0]!) ?? [])]);
+  try {
+    while (!signal?.aborted) {
+      try {
+        if (Date.now() >= nextClaim) {
+          nextClaim = Date.now() + Math.max(claimIdleMs / 2, 100);
+          // Entries a crashed consumer left pending become ours; they join our backlog.
+          for (const group of groups) await claimIdle(redis, stream, group, consumer, claimIdleMs, count);
+          backlog = new Set(groups);
         }
-      }
-      if (read.size === 0) continue;
-      if (signal?.aborted) return;
-      lastRoundAt = Date.now();
-      if (!(await handleRound(options, read))) {
+        let read: Map<string, RawEntry[]>;
+        if (backlog.size > 0) {
+          read = await readGroups([...backlog], '0');
+          readingAgain();
+          for (const group of backlog) if (!read.has(group)) backlog.delete(group);
+        } else {
+          read = await readGroups(groups, '>');
+          readingAgain();
+          if (read.size === 0) {
+            const first = readEntries(
+              await redis.xreadgroup(
+                'GROUP',
+                groups[0]!,
+                consumer,
+                'COUNT',
+                count,
+                'BLOCK',
+                blockMs,
+                'STREAMS',
+                stream,
+                '>',
+              ),
+            );
+            if (first.length === 0) continue;
+            if (lingerMs > 0 && first.length < count) await pace();
+            read = await readGroups(groups, '>');
+            read.set(groups[0]!, [...first, ...(read.get(groups[0]!) ?? [])]);
+          }
+        }
+        if (read.size === 0) continue;
+        if (signal?.aborted) return;
+        lastRoundAt = Date.now();
+        if (!(await handleRound(options, read))) {
+          backlog = new Set(groups);
+          await sleep(retryDelayMs, signal);
+        } else if (backlog.size === 0 && lingerMs > 0 && total(read) < count) {
+          await pace();
+        }
+      } catch (error) {
+        if (String((error as Error).message).startsWith('NOGROUP')) {
+          // The stream (or Redis's whole dataset) is gone: start again from whatever it holds now.
+          options.logger?.warn({ stream, groups }, 'consumer group missing; creating it again');
+          for (const group of groups) await ensureGroupWithRetry({ ...options, group }, retryDelayMs);
+          backlog = new Set();
+          troubled = true;
+          continue;
+        }
+        options.logger?.warn({ err: error, stream, groups }, 'reading the stream failed; retrying');
+        troubled = true;
         backlog = new Set(groups);
         await sleep(retryDelayMs, signal);
-      } else if (backlog.size === 0 && lingerMs > 0 && total(read) < count) {
-        await pace();
       }
-    } catch (error) {
-      if (String((error as Error).message).startsWith('NOGROUP')) {
-        // The stream (or Redis's whole dataset) is gone: start again from whatever it holds now.
-        options.logger?.warn({ stream, groups }, 'consumer group missing; creating it again');
-        for (const group of groups) await ensureGroupWithRetry({ ...options, group }, retryDelayMs);
-        backlog = new Set();
-        continue;
-      }
-      options.logger?.warn({ err: error, stream, groups }, 'reading the stream failed; retrying');
-      backlog = new Set(groups);
-      await sleep(retryDelayMs, signal);
     }
+  } finally {
+    for (const event of troubleEvents) redis.off(event, noteTrouble);
   }
 }
 
