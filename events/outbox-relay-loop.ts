@@ -55,7 +55,7 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
         else if (result.claimed > 0) logger.debug(result, 'outbox batch published');
         // A full batch means there is probably more; anything less and we wait for news. Then group
         // commit: a claim woken by a NOTIFY starts no sooner than `claimIntervalMs` after the last
-        // one began, on the ticks the process's loops share (the pacer). An idle relay so claims a
+        // one began, this loop's or another's of the process (the pacer). An idle relay so claims a
         // commit at once; a busy one takes the commits of that interval in one batch, instead of one
         // claim per commit plus empty ones for the NOTIFYs of rows an earlier claim already took.
         // Claims per second are bounded, not events per second.

@@ -12,9 +12,8 @@ import { runRelayLoop, type RelayLoopOptions } from './outbox-relay-loop';
  * customer moves, rows copied while pending may be published from both shards, once each; the
  * stream consumers' inbox skips the second.
  *
- * The loops share one ClaimPacer: claims woken by a NOTIFY start on shared ticks `claimIntervalMs`
- * apart, so that the shards' batches reach the streams together and the projector applies them in
- * one round.
+ * The loops share one ClaimPacer: claims woken by a NOTIFY are spaced `claimIntervalMs` apart across
+ * all of them, so the claims per second of the process do not grow with the number of shards.
  *
  * The set of databases is read at start and again every `mapCheckMs`: a shard registered later gets
  * its loop then, a shard removed from the map has its loop stopped.
@@ -39,7 +38,7 @@ export async function runShardRelays(options: ShardRelaysOptions): Promise<void>
   const { catalogueUrl, signal, logger } = options;
   const relays = new Map<string, RunningRelay>();
   const catalogue = poolFor(catalogueUrl, options.poolSize, logger);
-  // One set of ticks for all loops: the shards' batches reach the streams together.
+  // One pace for all loops: N shards claim as often as one database would, each less often.
   const pacer = new ClaimPacer(options.settings.claimIntervalMs);
 
   const start = (url: string, pool: Pool): void => {

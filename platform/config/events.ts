@@ -30,7 +30,7 @@ export const relay = area(
     claimIntervalMs: variable('RELAY_CLAIM_INTERVAL_MS', nonNegativeMs, {
       default: '100',
       description:
-        'least time between the starts of two claims woken by `NOTIFY`; the claims of all the databases a relay process serves start on shared ticks this far apart: an idle relay claims a commit at once, a busy one takes the commits of this interval in one batch (`0`: claim on every `NOTIFY`)',
+        'least time between the starts of two claims woken by `NOTIFY`, across all the databases a relay process serves (with N shards each claims at most every N intervals while all are busy): an idle relay claims a commit at once, a busy one takes the commits of this interval in one batch (`0`: claim on every `NOTIFY`)',
     }),
     listen: variable('RELAY_LISTEN', booleanFlag, {
       default: 'true',
