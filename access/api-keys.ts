@@ -130,6 +130,11 @@ export async function listApiKeys(
 export interface ApiKeyAuthenticator {
   /** The key's principal, or undefined for a malformed, unknown or revoked key. */
   authenticate(key: string): Promise<Principal | undefined>;
+  /**
+   * What the process knows of the key without asking the database: its principal, null when it is
+   * malformed or was refused lately, undefined when only `authenticate` can tell.
+   */
+  known(key: string): Principal | null | undefined;
 }
 
 /**
@@ -137,13 +142,26 @@ export interface ApiKeyAuthenticator {
  * A revocation therefore takes effect within `cacheTtlMs` on every API process. `last_used_at` is
  * written when a key is (re)loaded, i.e. at most once per TTL per process, not on every request.
  */
-export function createApiKeyAuthenticator(db: Database, options: { cacheTtlMs: number }): ApiKeyAuthenticator {
+export function createApiKeyAuthenticator(
+  db: Database,
+  options: {
+    cacheTtlMs: number;
+    /** Called for each key looked up in the database (a metric: what a flood of made-up keys costs). */
+    onLookup?: () => void;
+  },
+): ApiKeyAuthenticator {
   const ttl = Math.max(options.cacheTtlMs, 1);
   const valid = new LRUCache<string, Principal>({ max: 10_000, ttl });
   // Refused keys apart, and fewer: a flood of made-up keys must not push the real ones out.
   const refused = new LRUCache<string, true>({ max: 1_000, ttl });
   const cached = options.cacheTtlMs > 0;
   return {
+    known(key) {
+      if (!KEY_PATTERN.test(key)) return null;
+      if (!cached) return undefined;
+      const hash = hashOf(key);
+      return valid.get(hash) ?? (refused.has(hash) ? null : undefined);
+    },
     async authenticate(key) {
       const match = KEY_PATTERN.exec(key);
       if (!match) return undefined;
@@ -154,6 +172,7 @@ export function createApiKeyAuthenticator(db: Database, options: { cacheTtlMs: n
       }
       // One statement finds a live key with this hash and notes its use: a write at most once per
       // TTL per process (the cache answers meanwhile), never for a wrong or revoked key.
+      options.onLookup?.();
       const {
         rows: [row],
       } = await sqlPoolOf(db).query<{ id: string; role: string; customerId: string | null; sellerId: string | null }>({

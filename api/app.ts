@@ -10,7 +10,7 @@ import { createHealthMonitor } from '../platform/health';
 import { createApiMetrics } from '../platform/metrics';
 import { isPartitionFenced } from '../platform/shards/partition-fence';
 import { createShardRouter } from '../platform/shards/router';
-import { identifyCaller, requireKey } from './access/authentication';
+import { identifyCaller, lookUpKey, requireKey } from './access/authentication';
 import type { AppDeps } from './deps';
 import { createOrderCustomers } from './orders/order-customers';
 import { docsRoutes } from './operations/docs-routes';
@@ -24,7 +24,7 @@ import { sellerDashboardRoutes } from './sellers/seller-dashboard-routes';
 import { orderRoutes } from './orders/order-routes';
 import { HttpProblem, problemTypes, sendProblem } from './http/problem';
 import { probeRoutes } from './operations/probe-routes';
-import { rateLimit } from './access/rate-limit';
+import { rateLimitMiddleware } from './access/rate-limit';
 import { shipmentRoutes } from './orders/shipment-routes';
 
 export const BODY_LIMIT = '100kb';
@@ -36,7 +36,9 @@ export function createApp(given: AppDeps): Express {
   const cache =
     given.cache ??
     createReadCache({ redis: given.redis, metrics, ttlMs: given.config.cache.ttlMs, logger: given.logger });
-  const apiKeys = given.apiKeys ?? createApiKeyAuthenticator(given.db, given.config.apiKeys);
+  const apiKeys =
+    given.apiKeys ??
+    createApiKeyAuthenticator(given.db, { ...given.config.apiKeys, onLookup: () => metrics.apiKeyLookups.inc() });
   const orderCustomers = given.orderCustomers ?? createOrderCustomers();
   const shards = given.shards ?? createShardRouter({ catalogue: given.db, database: given.config.database });
   const deps: AppDeps = { ...given, metrics, cache, apiKeys, orderCustomers, shards };
@@ -65,8 +67,13 @@ export function createApp(given: AppDeps): Express {
   app.use((req, _res, next) => runInRequest(requestIdOf(req), next));
   // Who is calling, then how often they may, then whether they may at all: a bad key is limited by
   // IP like any other request, and no body is parsed for a caller without a key.
+  // A key the process knows costs nothing to identify; one it does not, a query, taken only after
+  // the IP's token (a flood of made-up keys is refused before it reaches the database).
+  const limits = rateLimitMiddleware({ ...deps, metrics });
   app.use(identifyCaller(apiKeys));
-  app.use(rateLimit({ ...deps, metrics }));
+  app.use(limits.beforeKeyLookup);
+  app.use(lookUpKey(apiKeys));
+  app.use(limits.rateLimit);
   app.use(requireKey);
   app.use(requireJsonBodies);
   app.use(jsonBodies);

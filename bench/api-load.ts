@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,9 @@ import { positiveInt } from '../platform/command-line';
  *
  * Both phases run the same mix for `--duration` seconds after a short warm-up, each on a fresh API
  * process; between them the worker drains the orders the first phase accepted, so the second does
- * not pay for the first's backlog. Results: bench/results/api-load.json.
+ * not pay for the first's backlog. Then a flood of well-formed made-up keys for `--flood-duration`
+ * seconds (madeUpKeyFlood): the requests per second the API absorbs and the database lookups per
+ * request, with the shipped limits and without. Results: bench/results/api-load.json.
  */
 
 interface Options {
@@ -48,6 +50,7 @@ interface Options {
   redisDb: number;
   settleTimeout: number;
   limitedShare: number;
+  floodDuration: number;
 }
 
 type Figures = Record<string, number | string>;
@@ -263,7 +266,13 @@ async function main(options: Options): Promise<void> {
       (figures['limited_2xx_per_s'] as number) / (figures['raised_2xx_per_s'] as number),
       2,
     );
-    keepLogs = (figures['raised_count_5xx'] as number) > 0 || (figures['limited_count_5xx'] as number) > 0;
+    Object.assign(
+      figures,
+      await madeUpKeyFlood(env, running, redis, { connections: options.connections, duration: options.floodDuration }),
+    );
+    keepLogs = ['raised', 'limited', 'made_up_keys_limited', 'made_up_keys_unlimited'].some(
+      (phase) => (figures[`${phase}_count_5xx`] as number) > 0,
+    );
   } finally {
     for (const name of [...running.keys()]) await stopChild(running, name);
     for (const [name, child] of running) writeFileSync(path.join(logsDir, `${name}.log`), child.output());
@@ -347,6 +356,8 @@ function nextRequest(world: World, writeShare: number, request: autocannon.Reque
 
 interface RunningApi {
   url: string;
+  /** Its /metrics (API_METRICS_PORT). */
+  metricsUrl: string;
 }
 
 async function runLoad(
@@ -456,16 +467,18 @@ async function startApi(
   limits: Limits,
   running: Map<string, LongRunning>,
   phase: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<RunningApi> {
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const api = startEntry('api/server.ts', {
     ...env,
     ...Object.fromEntries(Object.entries(limits).map(([name, value]) => [name, String(value)])),
     HOST: '127.0.0.1',
     PORT: String(port),
-    API_METRICS_PORT: String(await freePort()),
+    API_METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_ENABLED: 'true',
+    ...extraEnv,
   });
   running.set(`api-${phase}`, api);
   const url = `http://127.0.0.1:${port}`;
@@ -476,7 +489,79 @@ async function startApi(
       () => false,
     );
   });
-  return { url };
+  return { url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+}
+
+/**
+ * A flood of well-formed made-up API keys (a new one on every request, so no cache can answer) at
+ * GET /v1/orders/{id}, from this one address, on a fresh API process: with the shipped limits (the
+ * IP's token is taken before a key is looked up: api/access/rate-limit.ts, beforeKeyLookup), and
+ * with rate limiting off, where every request is a lookup (the cost the limits save). Requests per
+ * second the API absorbs, their answers, and database lookups per request from the API's
+ * `shopflow_api_key_lookups_total`.
+ */
+async function madeUpKeyFlood(
+  env: Record<string, string>,
+  running: Map<string, LongRunning>,
+  redis: Redis,
+  options: Pick<Options, 'connections'> & { duration: number },
+): Promise<Figures> {
+  const figures: Figures = {};
+  for (const mode of ['limited', 'unlimited'] as const) {
+    await clearBuckets(redis);
+    const phase = `made_up_keys_${mode}`;
+    // Its metrics (on the free port startApi gives it) count the lookups.
+    const api = await startApi(env, shippedLimits, running, phase, {
+      METRICS_ENABLED: 'true',
+      ...(mode === 'unlimited' ? { RATE_LIMIT_ENABLED: 'false' } : {}),
+    });
+    say(`${phase}: ${options.duration} s of made-up keys on ${options.connections} connections`);
+    const statuses = new Map<number, number>();
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      autocannon(
+        {
+          url: api.url,
+          connections: options.connections,
+          duration: options.duration,
+          requests: [
+            {
+              setupRequest: (request) => ({
+                ...request,
+                method: 'GET',
+                path: `/v1/orders/${randomUUID()}`,
+                headers: {
+                  authorization: `Bearer sfk_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`,
+                },
+              }),
+              onResponse: (status) => void statuses.set(status, (statuses.get(status) ?? 0) + 1),
+            },
+          ],
+        },
+        (error: Error | null, done) => (error ? reject(error) : resolve(done)),
+      );
+    });
+    const metrics = await (await fetch(api.metricsUrl)).text();
+    const lookups = Number(/^shopflow_api_key_lookups_total(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1] ?? 0);
+    const total = result.requests.total;
+    Object.assign(figures, {
+      [`${phase}_requests_per_s`]: round(total / result.duration, 1),
+      [`${phase}_p50_ms`]: result.latency.p50,
+      [`${phase}_p99_ms`]: result.latency.p99,
+      [`${phase}_count_401`]: statuses.get(401) ?? 0,
+      [`${phase}_count_429`]: statuses.get(429) ?? 0,
+      [`${phase}_count_5xx`]: result['5xx'],
+      [`${phase}_errors`]: result.errors,
+      [`${phase}_db_lookups`]: lookups,
+      [`${phase}_db_lookups_per_request`]: total > 0 ? round(lookups / total, 4) : 0,
+    });
+    await stopChild(running, `api-${phase}`);
+  }
+  figures['made_up_keys_ratio_lookups_limited_vs_unlimited'] = round(
+    (figures['made_up_keys_limited_db_lookups_per_request'] as number) /
+      Math.max(figures['made_up_keys_unlimited_db_lookups_per_request'] as number, 1e-9),
+    4,
+  );
+  return figures;
 }
 
 /** Orders for every caller, placed by the operator in their name, `PREPLACED_ORDERS_PER_CALLER` each. */
@@ -582,6 +667,12 @@ new Command('bench:api-load')
     "limited phase: per-IP read and order rates at this share of the raised phase's (never above shipped)",
     share,
     0.5,
+  )
+  .option(
+    '--flood-duration <seconds>',
+    'seconds of the made-up key flood, with the shipped limits and with limits off',
+    positiveInt('--flood-duration'),
+    15,
   )
   .action((options: Options) => main(options))
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))

@@ -30,6 +30,7 @@ export const metricNames = {
   dashboardDrift: 'shopflow_dashboard_drift_total',
   rateLimitDecisions: 'shopflow_rate_limit_decisions_total',
   rateLimitErrors: 'shopflow_rate_limit_errors_total',
+  apiKeyLookups: 'shopflow_api_key_lookups_total',
 } as const;
 
 /** Every metric name defined here, for checks of dashboards and alert rules. */
@@ -77,6 +78,8 @@ export interface ApiMetrics {
   rateLimitDecisions: Counter<'class' | 'result'>;
   /** Rate-limit checks Redis failed, by the fail mode applied (open: let through, closed: 503). */
   rateLimitErrors: Counter<'mode'>;
+  /** API keys looked up in the database (a key the process had not checked lately, made-up ones included). */
+  apiKeyLookups: Counter;
   /** Exports one readiness check's results as gauges. */
   recordHealth(report: HealthReport): void;
 }
@@ -155,6 +158,11 @@ export function createApiMetrics(registry: Registry = newRegistry('api')): ApiMe
       name: metricNames.rateLimitErrors,
       help: 'Rate-limit checks that failed because Redis did not answer, by fail mode (open, closed)',
       labelNames: ['mode'],
+      registers,
+    }),
+    apiKeyLookups: new Counter({
+      name: metricNames.apiKeyLookups,
+      help: 'API keys looked up in the database: keys the process had not checked lately, made-up ones included',
       registers,
     }),
     recordHealth(report) {

@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { NextFunction, RequestHandler, Response } from 'express';
 import type { RateLimitClass, RateLimitScope } from '../../platform/config';
 import { throttledWarning } from '../../platform/throttled-warning';
 import type { ApiMetrics } from '../../platform/metrics';
@@ -44,26 +44,63 @@ const scopeNames: Record<RateLimitScope, string> = { key: 'caller (API key owner
 
 export type RateLimitDeps = Pick<AppDeps, 'config' | 'redis' | 'logger'> & { metrics: ApiMetrics };
 
-export function rateLimit({ config, redis, logger, metrics }: RateLimitDeps): RequestHandler {
-  const { enabled, failMode, redisTimeoutMs, limits } = config.rateLimit;
-  if (!enabled) return (_req, _res, next) => next();
-  const tokens = createTokenBuckets(redis, { timeoutMs: redisTimeoutMs });
+/** A bucket a request took its token from, and how it stood after. */
+export interface TakenToken {
+  scope: RateLimitScope;
+  bucket: Bucket;
+  state: BucketState;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request's IP token, taken before its key was looked up: the limiter then takes only its caller's. */
+    ipTokenTaken?: TakenToken;
+  }
+}
+
+/**
+ * The two halves of rate limiting around the key lookup (api/app.ts). A request whose key the
+ * process has not checked lately (not in the key cache: a new key, or a made-up one) would cost a
+ * database query to identify; `beforeKeyLookup` first takes its IP's token, so that a flood of
+ * well-formed made-up keys costs a query per IP token, not per request: once the IP's bucket is
+ * empty they are refused here, before any lookup. `rateLimit` then limits every request as before,
+ * its caller's and IP's buckets all or none, except that a request whose IP token was taken
+ * already takes only its caller's (so its IP pays once). The relaxation this costs: such a
+ * request, refused by its caller's bucket, has spent its IP token; it happens once per key per
+ * API_KEY_CACHE_TTL_MS per process.
+ */
+export function rateLimitMiddleware(deps: RateLimitDeps): {
+  beforeKeyLookup: RequestHandler;
+  rateLimit: RequestHandler;
+} {
+  const { enabled, failMode, redisTimeoutMs, limits } = deps.config.rateLimit;
+  if (!enabled) {
+    const pass: RequestHandler = (_req, _res, next) => next();
+    return { beforeKeyLookup: pass, rateLimit: pass };
+  }
+  const { logger, metrics } = deps;
+  const tokens = createTokenBuckets(deps.redis, { timeoutMs: redisTimeoutMs });
   const warn = throttledWarning(logger, WARNING_INTERVAL_MS);
+  const ipScope = (routeClassOf: RateLimitClass, ip: string | undefined) => ({
+    scope: 'ip' as const,
+    bucket: { key: rateLimitKeys.bucket(routeClassOf, 'ip', clientBucketId(ip)), ...limits[routeClassOf].ip },
+  });
 
-  return async (req, res, next) => {
-    const routeClassOf = routeClass(req.method, req.path);
-    if (routeClassOf === undefined) {
-      next();
-      return;
-    }
-    const scopes: { scope: RateLimitScope; bucket: Bucket }[] = [];
-    if (req.principal) {
-      const key = rateLimitKeys.bucket(routeClassOf, 'key', principalSubject(req.principal));
-      scopes.push({ scope: 'key', bucket: { key, ...limits[routeClassOf].key } });
-    }
-    const ipKey = rateLimitKeys.bucket(routeClassOf, 'ip', clientBucketId(req.ip));
-    scopes.push({ scope: 'ip', bucket: { key: ipKey, ...limits[routeClassOf].ip } });
-
+  /**
+   * Takes a token from each of `scopes`' buckets or from none. Returns the first bucket's token when
+   * allowed, true when the request goes on undecided (Redis away, failing open), false when refused
+   * (the 429 or 503 has gone to next()). `taken`: a bucket this request took from already (its IP's,
+   * before its key was looked up), for the headers, which describe whichever bucket is closer to
+   * refusing. `firstOfTwo`: the IP's check before a key lookup, which the request's own check follows.
+   */
+  const decide = async (
+    routeClassOf: RateLimitClass,
+    scopes: { scope: RateLimitScope; bucket: Bucket }[],
+    res: Response,
+    next: NextFunction,
+    taken?: TakenToken,
+    firstOfTwo = false,
+  ): Promise<boolean | TakenToken> => {
     let states: BucketState[];
     let allowed: boolean;
     try {
@@ -71,10 +108,7 @@ export function rateLimit({ config, redis, logger, metrics }: RateLimitDeps): Re
     } catch (error) {
       metrics.rateLimitErrors.inc({ mode: failMode });
       warn(error, `rate limiter unavailable: failing ${failMode}`);
-      if (failMode === 'open') {
-        next();
-        return;
-      }
+      if (failMode === 'open') return true;
       next(
         new HttpProblem(
           503,
@@ -85,16 +119,20 @@ export function rateLimit({ config, redis, logger, metrics }: RateLimitDeps): Re
           { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
         ),
       );
-      return;
+      return false;
     }
-
     const checked = scopes.map((s, i) => ({ ...s, state: states[i]! }));
-    metrics.rateLimitDecisions.inc({ class: routeClassOf, result: allowed ? 'allowed' : 'limited' });
+    // One decision per request: the IP's check before a key lookup counts only when it refuses,
+    // the request's last check counts either way.
+    if (!allowed || !firstOfTwo) {
+      metrics.rateLimitDecisions.inc({ class: routeClassOf, result: allowed ? 'allowed' : 'limited' });
+    }
     if (allowed) {
-      const tightest = checked.reduce((a, b) => (closerToRefusing(b.state, a.state) ? b : a));
+      const tightest = [...checked, ...(taken ? [taken] : [])].reduce((a, b) =>
+        closerToRefusing(b.state, a.state) ? b : a,
+      );
       setRateLimitHeaders(res, tightest.bucket.burst, tightest.state);
-      next();
-      return;
+      return checked[0]!;
     }
     // Of the buckets that refused, the one that takes longest to hold a token again.
     const refused = checked.filter((c) => c.state.retryAfterMs > 0);
@@ -116,7 +154,43 @@ export function rateLimit({ config, redis, logger, metrics }: RateLimitDeps): Re
         { rateLimit: { class: routeClassOf, scope, burst: bucket.burst, perSecond: bucket.perSecond } },
       ),
     );
+    return false;
   };
+
+  const beforeKeyLookup: RequestHandler = async (req, res, next) => {
+    const routeClassOf = routeClass(req.method, req.path);
+    if (routeClassOf === undefined || req.keyToLookUp === undefined) {
+      next();
+      return;
+    }
+    const taken = await decide(routeClassOf, [ipScope(routeClassOf, req.ip)], res, next, undefined, true);
+    if (taken === false) return;
+    if (taken !== true) req.ipTokenTaken = taken;
+    next();
+  };
+
+  const rateLimit: RequestHandler = async (req, res, next) => {
+    const routeClassOf = routeClass(req.method, req.path);
+    if (routeClassOf === undefined) {
+      next();
+      return;
+    }
+    const scopes: { scope: RateLimitScope; bucket: Bucket }[] = [];
+    if (req.principal) {
+      const key = rateLimitKeys.bucket(routeClassOf, 'key', principalSubject(req.principal));
+      scopes.push({ scope: 'key', bucket: { key, ...limits[routeClassOf].key } });
+    }
+    if (!req.ipTokenTaken) scopes.push(ipScope(routeClassOf, req.ip));
+    if (scopes.length === 0) {
+      // A key that turned out unknown, whose request took its IP's token already: allowed (to its 401).
+      metrics.rateLimitDecisions.inc({ class: routeClassOf, result: 'allowed' });
+      next();
+      return;
+    }
+    if ((await decide(routeClassOf, scopes, res, next, req.ipTokenTaken)) !== false) next();
+  };
+
+  return { beforeKeyLookup, rateLimit };
 }
 
 function closerToRefusing(a: BucketState, b: BucketState): boolean {

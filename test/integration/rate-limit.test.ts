@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { createServer, type Server } from 'node:net';
 import pino from 'pino';
 import request from 'supertest';
-import { rateLimit } from '../../api/access/rate-limit';
+import { rateLimitMiddleware } from '../../api/access/rate-limit';
 import { createApiKey } from '../../access/api-keys';
 import { metricNames as m, createApiMetrics } from '../../platform/metrics';
 import { createTokenBuckets, type Bucket } from '../../access/rate-limit';
@@ -191,6 +192,22 @@ describe('caller and IP buckets', () => {
     expect(anonymous.status).toBe(429);
   });
 
+  it('refuses a flood of well-formed made-up keys by IP before looking them up: one lookup per IP token', async () => {
+    const platform = await api({ RATE_LIMIT_READ_IP_BURST: '5', RATE_LIMIT_READ_IP_PER_S: NO_REFILL });
+    // Each a different key (the key cache cannot answer for it), in the format of a real one.
+    const madeUp = () => `sfk_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+    const statuses = [];
+    for (let i = 0; i < 20; i++) {
+      statuses.push(
+        (await request(platform.bareApp).get(BAD_ORDER_ID).set('Authorization', `Bearer ${madeUp()}`)).status,
+      );
+    }
+    // While the IP has tokens a key is looked up (and refused: 401); then the IP's bucket refuses
+    // before any lookup (429), so the flood costs the database nothing more.
+    expect(statuses).toEqual([...Array<number>(5).fill(401), ...Array<number>(15).fill(429)]);
+    expect((await scrape(platform)).value(m.apiKeyLookups, {})).toBe(5);
+  });
+
   it('limits requests without a valid key by IP, before answering 401', async () => {
     const { bareApp } = await api({ RATE_LIMIT_READ_IP_BURST: '2', RATE_LIMIT_READ_IP_PER_S: NO_REFILL });
     const statuses = [];
@@ -270,7 +287,7 @@ describe('Redis unreachable', () => {
     await deadRedis.connect().catch(() => undefined);
     const metrics = createApiMetrics();
     const app = express()
-      .use(rateLimit({ config, redis: deadRedis, logger, metrics }))
+      .use(rateLimitMiddleware({ config, redis: deadRedis, logger, metrics }).rateLimit)
       .get('/v1/things', (_req, res) => {
         res.json({ ok: true });
       });
