@@ -25,7 +25,8 @@ import { inTransaction } from './sql';
  * the protocol). When entries trickle in, rounds start at least `lingerMs` apart (group commit).
  *
  * At start-up a projector first catches up from the event store, so events that never reached a
- * stream, or that Redis lost, are applied too.
+ * stream, or that Redis lost, are applied too; and again whenever a stream reads again after Redis
+ * was away (a restart, a failover), since entries published meanwhile may be gone.
  *
  * With a shard router, events are read from every shard's event store as well, live and in
  * catch-ups (read-models/projections/shard-events.ts); without one, from the read database only.
@@ -204,14 +205,40 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
   const connections: RedisClient[] = [];
   const loops: Promise<void>[] = [];
 
-  const ready = (async () => {
+  const catchUpAll = async (when: string): Promise<void> => {
     for (const projection of projections) {
       const { applied } = await catchUp({ db, projection, cache, ...(shards ? { shards } : {}) });
       if (applied > 0) {
         metrics?.eventsApplied.inc({ projection: projection.name }, applied);
-        logger?.info({ projection: projection.name, applied }, 'projection caught up from the event store');
+        logger?.info({ projection: projection.name, applied, when }, 'projection caught up from the event store');
       }
     }
+  };
+  // A stream that reads again after Redis was away may have lost entries the relay had published
+  // (a Redis restarted empty; a failover that lost what the old master had not replicated yet) and
+  // will not publish again. An aggregate with a later event catches up live (apply.ts reads the
+  // versions in between from the store); one whose last event was lost has no later event to pull
+  // it, so every projection catches up from the event store, as at start: one catch-up at a time,
+  // and one more when the streams came back again meanwhile.
+  let recovering: Promise<void> | undefined;
+  let recoverAgain = false;
+  const recoverFromOutage = (): void => {
+    if (recovering) {
+      recoverAgain = true;
+      return;
+    }
+    recovering = (async () => {
+      do {
+        recoverAgain = false;
+        await catchUpAll('after Redis came back').catch((error: unknown) =>
+          logger?.warn({ err: error }, 'catching up after a Redis outage failed; the next one will retry'),
+        );
+      } while (recoverAgain && !abort.signal.aborted);
+    })().finally(() => (recovering = undefined));
+  };
+
+  const ready = (async () => {
+    await catchUpAll('at start');
     const aggregateTypes = [...new Set(projections.flatMap((p) => p.aggregateTypes))];
     for (const aggregateType of aggregateTypes) {
       // In the projector's order: applyUpToAll takes their locks in the order given.
@@ -232,6 +259,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
           ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
           ...(options.claimIdleMs !== undefined ? { claimIdleMs: options.claimIdleMs } : {}),
           ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+          onResumed: recoverFromOutage,
           // Every projection's new entries of a round in one transaction: one commit, one invalidation.
           handle: async (batches) => {
             const work = following.map((projection) => ({
@@ -277,6 +305,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
       abort.abort();
       await ready.catch(() => undefined);
       await Promise.all(loops);
+      await recovering;
       for (const redis of connections) redis.disconnect();
     },
   };

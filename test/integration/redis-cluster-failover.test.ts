@@ -38,7 +38,8 @@ import { flushTestRedis, onRedisCluster, testRedis, testRedisClusterNodes } from
  * XADD work again, and the read model still equals a fold of the events: entries the failover lost
  * (replication is asynchronous) are pulled from the event store when the order's next event
  * arrives (read-models/projections/apply.ts), and an order whose last event was lost is caught up
- * when the projector starts again. The gaps and the losses are printed.
+ * by the projector's catch-up from the event store, which it runs when its streams read again after
+ * the failover (read-models/projections/runner.ts). The gaps and the losses are printed.
  */
 
 const describeOnCluster = onRedisCluster() ? describe : describe.skip;
@@ -255,14 +256,10 @@ describeOnCluster('Redis Cluster failover under order flow', () => {
     const lost = published.filter((row) => !inStream.has(row.event_id));
     expect(lost.length).toBeGreaterThan(0);
     // An order's later event pulls the versions the stream lost from the event store; an order whose
-    // last event was lost has no later one, and waits for the projector's catch-up at its next start.
+    // last event was lost has no later one: the projector's catch-up from the event store, which it
+    // runs when its streams read again after the failover, applies it. No restart.
     const lastLost = new Set(lost.filter((row) => row.last).map((row) => row.aggregate_id));
-    const without = <T>(rows: Map<string, T>) => new Map([...rows].filter(([id]) => !lastLost.has(id)));
-    await waitUntil('orders_read equal to the fold, but for orders whose last event was lost', 60_000, async () =>
-      normalizedEqual(without(await readOrderRows(db)), without(await expectedOrderRows(db))),
-    );
-    await projector.stop();
-    projector = await runProjector();
+    expect(lastLost.size).toBeGreaterThan(0);
     await waitUntil('orders_read equal to the fold of the events', 60_000, async () =>
       normalizedEqual(await readOrderRows(db), await expectedOrderRows(db)),
     );
