@@ -129,26 +129,28 @@ export const orderAsOf = z
   })
   .meta({ id: 'OrderAsOf' });
 
-export const orderList = z
-  .object({
-    items: z.array(
-      z.object({
-        orderId: uuid,
-        status: orderStatus,
-        statusLabel: z.string(),
-        itemCount: z.int(),
-        totalMinor: minor,
-        total: formatted,
-        currency,
-        productNames: z.array(z.string()),
-        sellerNames: z.array(z.string()),
-        customerName: z.string(),
-        placedAt: timestamp,
-      }),
-    ),
+/** One page of a keyset-paginated list: its items, and the cursor of the next page. */
+const listPage = <Item extends z.ZodType>(item: Item) =>
+  z.object({
+    items: z.array(item),
     nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
-  })
-  .meta({ id: 'OrderList' });
+  });
+
+export const orderList = listPage(
+  z.object({
+    orderId: uuid,
+    status: orderStatus,
+    statusLabel: z.string(),
+    itemCount: z.int(),
+    totalMinor: minor,
+    total: formatted,
+    currency,
+    productNames: z.array(z.string()),
+    sellerNames: z.array(z.string()),
+    customerName: z.string(),
+    placedAt: timestamp,
+  }),
+).meta({ id: 'OrderList' });
 
 /**
  * GET /v1/orders/{id} as a seller reads it (api/orders/seller-order-view.ts): the seller's lines and
@@ -199,25 +201,20 @@ export const sellerOrder = z
   .meta({ id: 'SellerOrder' });
 
 /** GET /v1/sellers/{id}/orders: each order's part that is the seller's. */
-export const sellerOrderList = z
-  .object({
-    items: z.array(
-      z.object({
-        orderId: uuid,
-        status: orderStatus,
-        statusLabel: z.string(),
-        itemCount: z.int(),
-        subtotalMinor: minor,
-        subtotal: formatted,
-        currency,
-        productNames: z.array(z.string()),
-        shipToName: z.string().meta({ description: "The shipping address's recipient" }),
-        placedAt: timestamp,
-      }),
-    ),
-    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
-  })
-  .meta({ id: 'SellerOrderList' });
+export const sellerOrderList = listPage(
+  z.object({
+    orderId: uuid,
+    status: orderStatus,
+    statusLabel: z.string(),
+    itemCount: z.int(),
+    subtotalMinor: minor,
+    subtotal: formatted,
+    currency,
+    productNames: z.array(z.string()),
+    shipToName: z.string().meta({ description: "The shipping address's recipient" }),
+    placedAt: timestamp,
+  }),
+).meta({ id: 'SellerOrderList' });
 
 export const orderAccepted = z
   .object({ orderId: uuid, status: z.literal('PENDING'), workflowId: z.string() })

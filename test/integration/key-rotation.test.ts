@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { orderWorkflowId } from '../../domain/ids';
-import { createCustomer, createSellerWithProducts, orderRequestBody } from '../support/catalogue';
+import { orderIdFromWorkflowId } from '../../domain/ids';
+import { placeOrderThroughApi } from '../support/api-orders';
 import { shopflowWith } from '../support/cli';
 import {
   eventually,
@@ -34,15 +34,8 @@ describe('payload key rotation mid-flight', () => {
     running.apis.push(apiBefore);
     const workerBefore = await startWorker(before);
     running.workers.push(workerBefore);
-    const customer = await createCustomer(apiBefore.deps.db);
-    const { products } = await createSellerWithProducts(apiBefore.deps.db, [{ stock: 5 }]);
-    const accepted = await request(apiBefore.app)
-      .post('/v1/orders')
-      .set('Idempotency-Key', `key-rotation-${randomUUID()}`)
-      .send(orderRequestBody(customer.id, [{ productId: products[0]!.id, quantity: 1 }]))
-      .expect(202);
-    const { orderId } = accepted.body as { orderId: string };
-    workflowId = orderWorkflowId(orderId);
+    workflowId = await placeOrderThroughApi(apiBefore);
+    const orderId = orderIdFromWorkflowId(workflowId)!;
     // SHIPPED: reserved, charged and shipped under k1; the order now waits for the carrier.
     await eventually(async () => {
       const res = await request(apiBefore.app).get(`/v1/orders/${orderId}`);
