@@ -189,7 +189,8 @@ describe('npm start', () => {
     expect(code).toBe(1);
     expect(run.output().trim().split('\n').at(-1)).toBe(
       `shopflow start: no Redis answers at redis://127.0.0.1:${closedPort}. Start one, e.g. ` +
-        '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL.',
+        '`redis-server --daemonize yes --port 6379` or `docker compose up -d redis`, or set REDIS_URL ' +
+        '(REDIS_CLUSTER_NODES for a Redis Cluster: `npm run redis-cluster -- start`).',
     );
   });
 });
