@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import { createTokenBuckets, type Bucket } from '../access/rate-limit';
-import { startRedisCluster, stopRedisCluster, type RedisClusterState } from '../dev/redis-cluster';
+import { startTestRedisCluster, type TestRedisCluster } from '../test/support/redis-cluster';
 import { positiveInt } from '../platform/command-line';
 import { loadConfig } from '../platform/config';
 import { createRedis, openRedis, type RedisClient } from '../platform/redis';
 import { createReadCache, type ReadCache } from '../read-models/cache';
-import { canListen } from '../dev/port-holder';
 import type { Figures } from './support/figures';
 import { quantile, round } from './support/load';
 import { readProcStat } from './support/proc-cpu';
@@ -71,17 +68,18 @@ async function main(options: Options): Promise<void> {
       'both private, loopback, no persistence, on the same 2 cores as the client',
   };
   const single = await startPrivateRedis();
-  const clusterDir = mkdtempSync(path.join(os.tmpdir(), 'shopflow-bench-redis-cluster-'));
-  let cluster: RedisClusterState | undefined;
+  // As the tests' Redis Cluster profile starts one: free ports, its own folder, stopped by pid.
+  let cluster: TestRedisCluster | undefined;
   const clients: RedisClient[] = [];
   try {
-    cluster = await startClusterOnFreePorts(clusterDir);
-    say(`single Redis ${single.url}; Redis Cluster ${cluster.seeds}`);
+    cluster = await startTestRedisCluster();
+    const { state } = cluster;
+    say(`single Redis ${single.url}; Redis Cluster ${state.seeds}`);
     const targets: Record<Target, { redis: RedisClient; pids: number[] }> = {
       single: { redis: await client({ REDIS_URL: single.url }), pids: [single.pid] },
       cluster: {
-        redis: await client({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: cluster.seeds }),
-        pids: cluster.nodes.map((node) => node.pid),
+        redis: await client({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: state.seeds }),
+        pids: state.nodes.map((node) => node.pid),
       },
     };
     clients.push(targets.single.redis, targets.cluster.redis);
@@ -106,8 +104,7 @@ async function main(options: Options): Promise<void> {
     }
   } finally {
     for (const redis of clients) redis.disconnect();
-    if (cluster) await stopRedisCluster(clusterDir);
-    rmSync(clusterDir, { recursive: true, force: true });
+    await cluster?.stop();
     await single.stop();
   }
   figures['load_average_1m_end'] = round(os.loadavg()[0]!, 2);
@@ -122,20 +119,6 @@ async function client(env: Record<string, string>): Promise<RedisClient> {
   const redis = createRedis(loadConfig({ ...rest, ...env }), 'shopflow-bench');
   await openRedis(redis);
   return redis;
-}
-
-/** Six consecutive free ports (and their bus ports, +10000) below the ephemeral range. */
-async function startClusterOnFreePorts(dataDir: string): Promise<RedisClusterState> {
-  for (let attempt = 1; ; attempt++) {
-    const firstPort = 20_000 + Math.floor(Math.random() * 9_000);
-    const ports = Array.from({ length: 6 }, (_, i) => [firstPort + i, firstPort + i + 10_000]).flat();
-    if (!(await Promise.all(ports.map((port) => canListen('127.0.0.1', port)))).every(Boolean)) continue;
-    try {
-      return await startRedisCluster({ dataDir, firstPort });
-    } catch (error) {
-      if (attempt >= 3 || !String(error).includes('already in use')) throw error;
-    }
-  }
 }
 
 /** The API's check of one request: its caller's and its IP's buckets, all or none. */

@@ -172,19 +172,8 @@ export const sellerOrder = z
     subtotal: formatted,
     commission: formatted,
     shipTo: shippingAddress,
-    lines: z.array(
-      z.object({
-        lineNo: z.int(),
-        productId: uuid,
-        productName: z.string(),
-        quantity: z.int(),
-        unitPriceMinor: minor,
-        lineTotalMinor: minor,
-        commissionRateBps: z.int(),
-        commissionMinor: minor,
-        lineTotal: formatted,
-      }),
-    ),
+    // The whole order's line without its seller: the caller is that seller.
+    lines: z.array(z.object({ ...lineCore, productName: z.string() }).omit({ sellerId: true })),
     shipment: z
       .object({
         shipmentId: uuid,

@@ -63,12 +63,24 @@ export interface WholeOrderView {
   asOf?: string;
 }
 
+type PricedLine = Pick<AnyLine, 'sellerId' | 'quantity' | 'lineTotalMinor' | 'commissionMinor'>;
+
+/** The seller's lines of an order and what they come to: the part both views show. */
+function sellerLines<Line extends PricedLine>(lines: readonly Line[], sellerId: string) {
+  const own = lines.filter((l) => sameId(l.sellerId, sellerId));
+  const sum = (of: (l: Line) => number) => own.reduce((total, l) => total + of(l), 0);
+  return {
+    lines: own,
+    itemCount: sum((l) => l.quantity),
+    subtotalMinor: sum((l) => l.lineTotalMinor),
+    commissionMinor: sum((l) => l.commissionMinor),
+  };
+}
+
 export function sellerOrderView(order: WholeOrderView, sellerId: string) {
   const format = (minor: number) => formatMoney(money(minor, order.currency));
-  const lines = order.lines.filter((l) => sameId(l.sellerId, sellerId));
+  const { lines, itemCount, subtotalMinor, commissionMinor } = sellerLines(order.lines, sellerId);
   const shipment = order.shipments.find((s) => sameId(s.sellerId, sellerId));
-  const subtotalMinor = lines.reduce((sum, l) => sum + l.lineTotalMinor, 0);
-  const commissionMinor = lines.reduce((sum, l) => sum + l.commissionMinor, 0);
   return {
     orderId: order.orderId,
     sellerId,
@@ -77,7 +89,7 @@ export function sellerOrderView(order: WholeOrderView, sellerId: string) {
     status: order.status,
     ...(order.statusLabel !== undefined ? { statusLabel: order.statusLabel } : {}),
     currency: order.currency,
-    itemCount: lines.reduce((sum, l) => sum + l.quantity, 0),
+    itemCount,
     subtotalMinor,
     commissionMinor,
     subtotal: format(subtotalMinor),
@@ -115,13 +127,12 @@ export function orderViewFor<T extends WholeOrderView>(principal: Principal, ord
 
 /** One entry of a seller's order list: the seller's part of it, as in sellerOrderView. */
 export function sellerOrderListItem(row: OrderReadRow, sellerId: string) {
-  const lines = row.lines.filter((l) => sameId(l.sellerId, sellerId));
-  const subtotalMinor = lines.reduce((sum, l) => sum + l.lineTotalMinor, 0);
+  const { lines, itemCount, subtotalMinor } = sellerLines(row.lines, sellerId);
   return {
     orderId: row.order_id,
     status: row.status,
     statusLabel: row.status_label,
-    itemCount: lines.reduce((sum, l) => sum + l.quantity, 0),
+    itemCount,
     subtotalMinor,
     subtotal: formatMoney(money(subtotalMinor, row.currency)),
     currency: row.currency,

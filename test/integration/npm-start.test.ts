@@ -27,77 +27,57 @@ describe('npm start', () => {
   });
 
   it('brings the platform up, prints where it is, and leaves nothing behind on Ctrl-C', async () => {
-    const [
-      apiPort,
-      temporalPort,
-      uiPort,
-      postgresPort,
-      workerMetricsPort,
-      sdkMetricsPort,
-      codecPort,
-      projectorPort,
-      apiMetricsPort,
-    ] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
-    start = startEntry('scripts/start.ts', {
-      PORT: String(apiPort),
-      HOST: '127.0.0.1',
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-      TEMPORAL_UI_PORT: String(uiPort),
-      TEMPORAL_TASK_QUEUE: 'npm-start-test',
-      DATABASE_URL: `postgresql://postgres@127.0.0.1:${postgresPort}/shopflow`,
-      REDIS_URL: testServices.redisUrl,
-      DATA_DIR: dataDir,
-      WORKER_METRICS_PORT: String(workerMetricsPort),
-      WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
-      CODEC_SERVER_PORT: String(codecPort),
-      PROJECTOR_METRICS_PORT: String(projectorPort),
-      API_METRICS_PORT: String(apiMetricsPort),
-    });
+    const ports = await freeStartPorts();
+    start = startPlatform({ ...startSettings(ports, dataDir, 'npm-start-test'), REDIS_URL: testServices.redisUrl });
     await start.waitForOutput('Press Ctrl-C to stop.', 120_000);
 
     const output = start.output();
     expect(output).toContain('starting an embedded PostgreSQL');
-    expect(output).toContain(`API           http://127.0.0.1:${apiPort}`);
-    expect(output).toContain(`Temporal UI   http://127.0.0.1:${uiPort}`);
+    expect(output).toContain(`API           http://127.0.0.1:${ports.api}`);
+    expect(output).toContain(`Temporal UI   http://127.0.0.1:${ports.temporalUi}`);
 
-    const ready = await fetch(`http://127.0.0.1:${apiPort}/health/ready`);
+    const ready = await fetch(`http://127.0.0.1:${ports.api}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       status: expect.stringMatching(/^(UP|DEGRADED)$/),
       checks: { postgres: { status: expect.any(String) }, redis: {}, temporal: {} },
     });
     // The worker process's /metrics: its own metrics and the Temporal SDK's, proxied from loopback.
-    const workerMetrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
     expect(workerMetrics).toMatch(/^process_cpu_seconds_total\{process="worker"\} /m);
     expect(workerMetrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="npm-start-test"/m);
     // The API's metrics are on their own port; its public port has none.
-    expect(await (await fetch(`http://127.0.0.1:${apiMetricsPort}/metrics`)).text()).toMatch(
+    expect(await (await fetch(`http://127.0.0.1:${ports.apiMetrics}/metrics`)).text()).toMatch(
       /^process_cpu_seconds_total\{process="api"\} /m,
     );
-    expect((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${ports.api}/metrics`)).status).toBe(404);
     // The projector serves its metrics once it has caught up and reads every stream.
-    const projectorMetrics = await eventuallyFetch(`http://127.0.0.1:${projectorPort}/metrics`, 30_000);
+    const projectorMetrics = await eventuallyFetch(`http://127.0.0.1:${ports.projectorMetrics}/metrics`, 30_000);
     expect(projectorMetrics).toMatch(/^process_cpu_seconds_total\{process="projector"\} /m);
-    const webUi = await fetch(`http://127.0.0.1:${uiPort}/`);
+    const webUi = await fetch(`http://127.0.0.1:${ports.temporalUi}/`);
     expect(webUi.status).toBe(200);
     expect(await webUi.text()).toContain('<html');
 
     // The Web UI decrypts payloads through the codec server, with an operator API key of this run in its endpoint.
     const codecEndpoint = /decrypts payloads through it at (\S+) \(an operator key of this run/.exec(output)?.[1];
     expect(codecEndpoint).toMatch(
-      new RegExp(`^http://127\\.0\\.0\\.1:${codecPort}/sfk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$`),
+      new RegExp(`^http://127\\.0\\.0\\.1:${ports.codec}/sfk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$`),
     );
-    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
+    const settings = (await (await fetch(`http://127.0.0.1:${ports.temporalUi}/api/v1/settings`)).json()) as {
       Codec?: { Endpoint?: string };
     };
     expect(settings.Codec?.Endpoint).toBe(codecEndpoint);
     const decoded = await fetch(`${settings.Codec!.Endpoint!}/decode`, {
       method: 'POST',
-      headers: { Origin: `http://127.0.0.1:${uiPort}`, 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+      headers: {
+        Origin: `http://127.0.0.1:${ports.temporalUi}`,
+        'Content-Type': 'application/json',
+        'X-Namespace': 'default',
+      },
       body: JSON.stringify({ payloads: [] }),
     });
     expect(decoded.status).toBe(200);
-    expect(decoded.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${uiPort}`);
+    expect(decoded.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${ports.temporalUi}`);
 
     // The children are logged with their pids (pino's `pid`), the servers carry dataDir in their arguments.
     const childPids = [...output.matchAll(/"pid":(\d+),"name":"shopflow-(?:api|worker|relay|projector)"/g)].map((m) =>
@@ -111,17 +91,7 @@ describe('npm start', () => {
     expect(start.output()).toContain('shopflow stopped');
     expect(childPids.filter(isAlive)).toEqual([]);
     expect(pidsMentioning(dataDir)).toEqual([]);
-    for (const port of [
-      apiPort,
-      temporalPort,
-      uiPort,
-      postgresPort,
-      workerMetricsPort,
-      sdkMetricsPort,
-      codecPort,
-      projectorPort,
-      apiMetricsPort,
-    ]) {
+    for (const port of Object.values(ports)) {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     }
   }, 180_000);
